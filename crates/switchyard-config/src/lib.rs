@@ -1,0 +1,207 @@
+//! Switchyard's configuration.
+//!
+//! Two layers, as in River and TensorZero: [`raw`] mirrors the YAML file exactly (every
+//! struct denies unknown fields, every value keeps its source location), and [`validate`]
+//! lowers it once into the typed [`Config`] the gateway runs on. Secrets come from the
+//! environment through `${VAR}` / `${VAR:-default}` and are held as [`Secret`]s from then on.
+//!
+//! This crate reads files and environment variables and nothing else: no sockets, no DNS.
+
+mod env;
+mod errors;
+mod model;
+pub mod raw;
+mod units;
+mod validate;
+
+use std::path::Path;
+
+pub use errors::{ConfigError, ConfigErrors};
+pub use model::*;
+pub use switchyard_providers::Secret;
+pub use units::{parse_duration, parse_size};
+
+/// The configuration `switchyard run` uses when given no `--config`.
+pub const DEFAULT_CONFIG: &str = include_str!("../../../conf/switchyard.yaml");
+
+/// The name shown for [`DEFAULT_CONFIG`] in error messages.
+pub const DEFAULT_CONFIG_NAME: &str = "<embedded conf/switchyard.yaml>";
+
+/// Loads and validates a config file, reading `${VAR}`s from the process environment.
+pub fn load_file(path: &Path) -> Result<Config, ConfigErrors> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::file(&name, format!("cannot read the file: {e}")))?;
+    load_str(&text, &name, &|var| std::env::var(var).ok())
+}
+
+/// Parses and validates config text; `env` answers `${VAR}` lookups.
+pub fn load_str(
+    text: &str,
+    source_name: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigErrors> {
+    let raw = raw::parse(text, source_name)?;
+    validate::validate(raw, source_name, env)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn env(name: &str) -> Option<String> {
+        match name {
+            "LOCAL_KEY" => Some("sk-local-secret".into()),
+            _ => None,
+        }
+    }
+
+    fn load(text: &str) -> Result<Config, ConfigErrors> {
+        load_str(text, "test.yaml", &env)
+    }
+
+    fn one_error(text: &str) -> ConfigError {
+        let mut errs = load(text).unwrap_err().0;
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        errs.remove(0)
+    }
+
+    const ISSUE_EXAMPLE: &str = r#"
+server: { listen: 127.0.0.1:8787, admin_listen: 127.0.0.1:9090, threads: 2 }
+providers:
+  local: { kind: openai, base_url: http://127.0.0.1:9000/v1, api_key: "${LOCAL_KEY}" }
+routes:
+  fast: { targets: [ { provider: local, model: gpt-4o-mini } ] }
+"#;
+
+    #[test]
+    fn the_documented_shape_loads() {
+        let c = load(ISSUE_EXAMPLE).unwrap();
+        assert_eq!(c.server.listen.to_string(), "127.0.0.1:8787");
+        assert_eq!(c.server.threads, 2);
+        let p = &c.providers[0];
+        assert_eq!(p.name, "local");
+        assert_eq!(p.api_key.expose(), "sk-local-secret");
+        assert_eq!(p.base_url.authority(), "127.0.0.1:9000");
+        assert_eq!(p.base_url.path, "/v1");
+        assert!(!p.http2);
+        let r = c.route("fast").unwrap();
+        assert_eq!(r.strategy, Strategy::Single);
+        assert_eq!(r.targets[0].provider, ProviderId(0));
+        assert_eq!(r.targets[0].model.as_deref(), Some("gpt-4o-mini"));
+        assert_eq!(p.timeouts, Timeouts::default());
+    }
+
+    #[test]
+    fn the_embedded_default_config_is_valid() {
+        let c = load_str(DEFAULT_CONFIG, DEFAULT_CONFIG_NAME, &|_| None).unwrap();
+        assert_eq!(c.server.listen.to_string(), "127.0.0.1:8787");
+        assert_eq!(c.server.admin_listen.to_string(), "127.0.0.1:9090");
+        assert!(c.provider_id("openai").is_some());
+    }
+
+    #[test]
+    fn an_empty_file_is_all_defaults() {
+        let c = load("").unwrap();
+        assert!(c.providers.is_empty());
+        assert_eq!(c.server.max_body_size, 32 * 1024 * 1024);
+        assert!(c.zero_config.enabled);
+        let c = load("# only a comment\n").unwrap();
+        assert!(c.routes.is_empty());
+    }
+
+    #[test]
+    fn unknown_fields_name_file_line_and_field() {
+        let e = one_error("server:\n  listen: 127.0.0.1:1\n  bogus: 1\n");
+        assert_eq!((e.line, e.column), (Some(3), Some(3)));
+        assert_eq!(e.field.as_deref(), Some("server.bogus"));
+        assert!(e.message.contains("unknown field `bogus`"), "{}", e.message);
+        assert!(e
+            .to_string()
+            .starts_with("test.yaml:3:3: `server.bogus`: unknown field"));
+    }
+
+    #[test]
+    fn wrong_types_name_the_field() {
+        let e = one_error("server:\n  threads: two\n");
+        assert_eq!(e.field.as_deref(), Some("server.threads"));
+        assert_eq!(e.line, Some(2));
+    }
+
+    #[test]
+    fn semantic_errors_point_at_the_value() {
+        let e = one_error(
+            "providers:\n  local:\n    kind: openai\nroutes:\n  fast:\n    targets:\n      - provider: nope\n",
+        );
+        assert_eq!(e.field.as_deref(), Some("routes.fast.targets[0].provider"));
+        assert_eq!(e.line, Some(7));
+        assert!(e.message.contains("no provider named `nope`"));
+    }
+
+    #[test]
+    fn all_semantic_errors_are_reported_together() {
+        let errs = load(
+            "server:\n  listen: nowhere\nproviders:\n  a:\n    kind: martian\n  b:\n    kind: openai-compatible\n",
+        )
+        .unwrap_err();
+        assert_eq!(errs.0.len(), 3, "{errs}");
+        let text = errs.to_string();
+        assert!(text.contains("test.yaml:2:11: `server.listen`"), "{text}");
+        assert!(text.contains("unknown provider kind `martian`"), "{text}");
+        assert!(
+            text.contains("`providers.b.base_url`: kind `openai-compatible` has no default URL"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn missing_env_vars_are_errors_that_do_not_leak_values() {
+        let e = one_error("providers:\n  p:\n    kind: openai\n    api_key: ${NOPE}\n");
+        assert_eq!(e.field.as_deref(), Some("providers.p.api_key"));
+        assert!(e.message.contains("`NOPE` is not set"));
+        let c = load("providers:\n  p:\n    kind: openai\n    api_key: ${NOPE:-}\n").unwrap();
+        assert!(c.providers[0].api_key.is_empty());
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let c = load(ISSUE_EXAMPLE).unwrap();
+        let dump = format!("{c:?}");
+        assert!(!dump.contains("sk-local-secret"), "{dump}");
+        let c =
+            load("providers:\n  p:\n    kind: openai\n    headers: { x-key: \"${LOCAL_KEY}\" }\n")
+                .unwrap();
+        assert!(!format!("{c:?}").contains("sk-local-secret"));
+    }
+
+    #[test]
+    fn durations_sizes_and_reserved_headers_are_checked() {
+        let e = one_error("defaults:\n  timeouts:\n    connect: 10\n");
+        assert!(e.message.contains("no unit"), "{}", e.message);
+        let e = one_error("server:\n  max_body_size: 12\n");
+        assert!(e.message.contains("between 1KiB and 1GiB"));
+        let e = one_error("providers:\n  p:\n    kind: openai\n    headers: { host: x }\n");
+        assert!(e.message.contains("set by the gateway"));
+        let c = load("defaults:\n  timeouts: { connect: 250ms }\nproviders:\n  p: { kind: openai, timeouts: { total: 5s } }\n").unwrap();
+        assert_eq!(c.providers[0].timeouts.connect, Duration::from_millis(250));
+        assert_eq!(c.providers[0].timeouts.total, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn strategies_and_gateway_keys() {
+        let c = load("providers:\n  a: { kind: openai }\n  b: { kind: openai }\nroutes:\n  r: { targets: [ {provider: a}, {provider: b} ] }\nauth:\n  keys:\n    - { name: team, key: \"${LOCAL_KEY}\" }\n").unwrap();
+        assert_eq!(c.route("r").unwrap().strategy, Strategy::Fallback);
+        assert_eq!(c.auth[0].name, "team");
+        let e = one_error("providers:\n  a: { kind: openai }\nroutes:\n  r: { strategy: single, targets: [ {provider: a}, {provider: a} ] }\n");
+        assert!(e.message.contains("exactly one target"));
+        let e = one_error("auth:\n  keys:\n    - { name: t, key: short }\n");
+        assert!(e.message.contains("at least 8"));
+    }
+
+    #[test]
+    fn the_same_listener_twice_is_refused() {
+        let e = one_error("server: { listen: 127.0.0.1:1000, admin_listen: 127.0.0.1:1000 }\n");
+        assert_eq!(e.field.as_deref(), Some("server.admin_listen"));
+    }
+}

@@ -1,0 +1,340 @@
+//! The validated, typed configuration the gateway runs on. Built once per load; never
+//! mutated (a reload builds a new one).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use http::{HeaderName, HeaderValue};
+use switchyard_providers::{ProviderKind, Secret};
+
+/// The whole validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Listeners and process settings.
+    pub server: Server,
+    /// Logging.
+    pub log: Log,
+    /// Gateway keys; empty means the gateway is open.
+    pub auth: Vec<GatewayKey>,
+    /// Header-driven routing.
+    pub zero_config: ZeroConfig,
+    /// Timeouts for providers created by zero-config requests.
+    pub default_timeouts: Timeouts,
+    /// Providers, sorted by name; [`ProviderId`] indexes this.
+    pub providers: Vec<Provider>,
+    /// Routes, sorted by name.
+    pub routes: Vec<Route>,
+}
+
+/// Index into [`Config::providers`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProviderId(pub usize);
+
+/// `server:`
+#[derive(Debug, Clone)]
+pub struct Server {
+    /// Gateway listener.
+    pub listen: SocketAddr,
+    /// Admin listener.
+    pub admin_listen: SocketAddr,
+    /// Worker threads.
+    pub threads: usize,
+    /// Largest request body accepted, in bytes.
+    pub max_body_size: usize,
+    /// Time in-flight requests get to finish on shutdown.
+    pub shutdown_timeout: Duration,
+    /// Idle upstream connections kept.
+    pub upstream_pool_size: usize,
+}
+
+/// Log levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    /// Nothing.
+    Off,
+    /// Errors.
+    Error,
+    /// Warnings.
+    Warn,
+    /// Normal operation.
+    Info,
+    /// Detail.
+    Debug,
+    /// Everything.
+    Trace,
+}
+
+impl LogLevel {
+    /// Parses `off|error|warn|info|debug|trace`.
+    pub fn from_name(s: &str) -> Option<Self> {
+        Some(match s.trim().to_ascii_lowercase().as_str() {
+            "off" => Self::Off,
+            "error" => Self::Error,
+            "warn" | "warning" => Self::Warn,
+            "info" => Self::Info,
+            "debug" => Self::Debug,
+            "trace" => Self::Trace,
+            _ => return None,
+        })
+    }
+}
+
+/// `log:`
+#[derive(Debug, Clone)]
+pub struct Log {
+    /// Minimum level.
+    pub level: LogLevel,
+    /// One JSON line per request.
+    pub access_log: bool,
+}
+
+/// An accepted gateway key.
+#[derive(Debug, Clone)]
+pub struct GatewayKey {
+    /// Its label.
+    pub name: String,
+    /// The key.
+    pub key: Secret,
+}
+
+/// `zero_config:`
+#[derive(Debug, Clone, Copy)]
+pub struct ZeroConfig {
+    /// Header-selected providers with the client's own key.
+    pub enabled: bool,
+    /// Client-chosen upstream URLs.
+    pub allow_custom_host: bool,
+}
+
+/// Upstream timeouts, all explicit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// TCP plus TLS connect.
+    pub connect: Duration,
+    /// Request sent → response header.
+    pub first_byte: Duration,
+    /// Between body reads.
+    pub idle: Duration,
+    /// The whole exchange.
+    pub total: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(10),
+            first_byte: Duration::from_secs(300),
+            idle: Duration::from_secs(120),
+            total: Duration::from_secs(600),
+        }
+    }
+}
+
+/// `http` or `https`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// Plain HTTP.
+    Http,
+    /// HTTP over TLS.
+    Https,
+}
+
+/// A parsed base URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseUrl {
+    /// Scheme.
+    pub scheme: Scheme,
+    /// Host name or IP literal (IPv6 without brackets).
+    pub host: String,
+    /// Port (explicit or the scheme's default).
+    pub port: u16,
+    /// Path without a trailing slash, possibly empty.
+    pub path: String,
+}
+
+impl BaseUrl {
+    /// Parses `http(s)://host[:port][/path]`.
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let url = url.trim();
+        let (scheme, rest) = if let Some(r) = url.strip_prefix("https://") {
+            (Scheme::Https, r)
+        } else if let Some(r) = url.strip_prefix("http://") {
+            (Scheme::Http, r)
+        } else {
+            return Err(format!("`{url}` must start with http:// or https://"));
+        };
+        if rest.contains(['?', '#']) {
+            return Err("a base URL cannot have a query or fragment".into());
+        }
+        let (authority, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        };
+        if authority.contains('@') {
+            return Err("put credentials in `api_key` or `headers`, not in the URL".into());
+        }
+        let default_port = match scheme {
+            Scheme::Http => 80,
+            Scheme::Https => 443,
+        };
+        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+            let end = v6.find(']').ok_or("unterminated IPv6 literal")?;
+            let port = match &v6[end + 1..] {
+                "" => default_port,
+                p => parse_port(p.strip_prefix(':').ok_or("bad port")?)?,
+            };
+            (v6[..end].to_owned(), port)
+        } else {
+            match authority.rsplit_once(':') {
+                Some((h, p)) => (h.to_owned(), parse_port(p)?),
+                None => (authority.to_owned(), default_port),
+            }
+        };
+        if host.is_empty() {
+            return Err("the URL has no host".into());
+        }
+        if !host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':'))
+        {
+            return Err(format!("`{host}` is not a valid host"));
+        }
+        Ok(Self {
+            scheme,
+            host,
+            port,
+            path: path.trim_end_matches('/').to_owned(),
+        })
+    }
+
+    /// The `Host` header value: the port only when it is not the scheme's default.
+    pub fn authority(&self) -> String {
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        match (self.scheme, self.port) {
+            (Scheme::Http, 80) | (Scheme::Https, 443) => host,
+            (_, port) => format!("{host}:{port}"),
+        }
+    }
+
+    /// True for https.
+    pub fn tls(&self) -> bool {
+        self.scheme == Scheme::Https
+    }
+}
+
+fn parse_port(p: &str) -> Result<u16, String> {
+    p.parse::<u16>()
+        .ok()
+        .filter(|p| *p > 0)
+        .ok_or_else(|| format!("`{p}` is not a valid port"))
+}
+
+/// A validated provider.
+#[derive(Debug, Clone)]
+pub struct Provider {
+    /// Its config name.
+    pub name: String,
+    /// Its kind.
+    pub kind: ProviderKind,
+    /// Where it lives.
+    pub base_url: BaseUrl,
+    /// Its key; empty when none.
+    pub api_key: Secret,
+    /// Extra headers (values marked sensitive).
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// Models it serves.
+    pub models: Vec<String>,
+    /// Ask for usage on streams.
+    pub stream_usage: bool,
+    /// Timeouts.
+    pub timeouts: Timeouts,
+    /// A CA bundle to trust instead of the system's.
+    pub ca_file: Option<PathBuf>,
+    /// Offer HTTP/2 over TLS.
+    pub http2: bool,
+}
+
+/// How a route uses its targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    /// The first target only.
+    Single,
+    /// Targets in order until one answers.
+    Fallback,
+}
+
+/// A validated route.
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// The alias clients send as `model`.
+    pub name: String,
+    /// The strategy.
+    pub strategy: Strategy,
+    /// The targets.
+    pub targets: Vec<Target>,
+}
+
+/// A validated target.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The provider.
+    pub provider: ProviderId,
+    /// The model to send; `None` keeps the client's.
+    pub model: Option<String>,
+}
+
+impl Config {
+    /// A provider by id.
+    pub fn provider(&self, id: ProviderId) -> Option<&Provider> {
+        self.providers.get(id.0)
+    }
+
+    /// A provider by name.
+    pub fn provider_id(&self, name: &str) -> Option<ProviderId> {
+        self.providers
+            .binary_search_by(|p| p.name.as_str().cmp(name))
+            .ok()
+            .map(ProviderId)
+    }
+
+    /// A route by name.
+    pub fn route(&self, name: &str) -> Option<&Route> {
+        self.routes
+            .binary_search_by(|r| r.name.as_str().cmp(name))
+            .ok()
+            .and_then(|i| self.routes.get(i))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_parse() {
+        let u = BaseUrl::parse("https://api.openai.com/v1/").unwrap();
+        assert_eq!(
+            (u.host.as_str(), u.port, u.path.as_str()),
+            ("api.openai.com", 443, "/v1")
+        );
+        assert_eq!(u.authority(), "api.openai.com");
+        let u = BaseUrl::parse("http://127.0.0.1:9000/v1").unwrap();
+        assert_eq!(u.authority(), "127.0.0.1:9000");
+        let u = BaseUrl::parse("http://[::1]:8080").unwrap();
+        assert_eq!(
+            (u.host.as_str(), u.port, u.path.as_str()),
+            ("::1", 8080, "")
+        );
+        assert_eq!(u.authority(), "[::1]:8080");
+        assert!(BaseUrl::parse("ftp://x").is_err());
+        assert!(BaseUrl::parse("http://user:pw@x").is_err());
+        assert!(BaseUrl::parse("http://x:99999").is_err());
+        assert!(BaseUrl::parse("http://x/v1?key=1").is_err());
+        assert!(BaseUrl::parse("http:///v1").is_err());
+    }
+}

@@ -1,0 +1,469 @@
+//! Lowering [`RawConfig`] into [`Config`]: every check happens here, once, and every error
+//! names the file, line, column and field.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use http::{HeaderName, HeaderValue};
+use serde_saphyr::Spanned;
+use switchyard_providers::{ProviderKind, Secret};
+
+use crate::env;
+use crate::errors::{ConfigError, ConfigErrors};
+use crate::model::*;
+use crate::raw::*;
+
+struct Ctx<'a> {
+    file: &'a str,
+    env: &'a dyn Fn(&str) -> Option<String>,
+    errors: Vec<ConfigError>,
+}
+
+fn loc<T>(s: &Spanned<T>) -> Option<(usize, usize)> {
+    let l = s.referenced;
+    (l.line() > 0).then(|| (l.line() as usize, l.column() as usize))
+}
+
+impl Ctx<'_> {
+    fn err<T>(&mut self, at: &Spanned<T>, field: impl Into<String>, msg: impl Into<String>) {
+        self.errors
+            .push(ConfigError::at(self.file, loc(at), field, msg));
+    }
+
+    /// Expands `${VAR}` in a spanned string; on error records it and returns `None`.
+    fn expand(&mut self, s: &Spanned<String>, field: &str) -> Option<String> {
+        match env::expand(&s.value, self.env) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.err(s, field, e);
+                None
+            }
+        }
+    }
+}
+
+pub(crate) fn validate(
+    raw: RawConfig,
+    file: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigErrors> {
+    let mut cx = Ctx {
+        file,
+        env,
+        errors: Vec::new(),
+    };
+    let server = server(&mut cx, &raw.server);
+    let log = log(&mut cx, &raw.log);
+    let auth = auth(&mut cx, raw.auth.as_ref());
+    let zero_config = ZeroConfig {
+        enabled: raw.zero_config.enabled.unwrap_or(true),
+        allow_custom_host: raw.zero_config.allow_custom_host.unwrap_or(false),
+    };
+    let default_timeouts = timeouts(
+        &mut cx,
+        &raw.defaults.timeouts,
+        Timeouts::default(),
+        "defaults.timeouts",
+    );
+    let providers: Vec<Provider> = raw
+        .providers
+        .iter()
+        .filter_map(|(name, p)| provider(&mut cx, name, p, default_timeouts))
+        .collect();
+    let names: Vec<&str> = raw.providers.keys().map(String::as_str).collect();
+    let routes: Vec<Route> = raw
+        .routes
+        .iter()
+        .filter_map(|(name, r)| route(&mut cx, name, r, &names))
+        .collect();
+
+    if !cx.errors.is_empty() {
+        cx.errors.sort_by_key(|e| (e.line, e.column));
+        return Err(ConfigErrors(cx.errors));
+    }
+    Ok(Config {
+        server,
+        log,
+        auth,
+        zero_config,
+        default_timeouts,
+        providers,
+        routes,
+    })
+}
+
+fn socket_addr(
+    cx: &mut Ctx<'_>,
+    s: Option<&Spanned<String>>,
+    field: &str,
+    default: &str,
+) -> SocketAddr {
+    let fallback = default
+        .parse()
+        .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0)));
+    let Some(s) = s else { return fallback };
+    let Some(text) = cx.expand(s, field) else {
+        return fallback;
+    };
+    match text.trim().parse::<SocketAddr>() {
+        Ok(a) => a,
+        Err(_) => {
+            cx.err(
+                s,
+                field,
+                format!("`{text}` is not an ip:port address (e.g. 127.0.0.1:8787 or [::1]:8787)"),
+            );
+            fallback
+        }
+    }
+}
+
+fn server(cx: &mut Ctx<'_>, raw: &RawServer) -> Server {
+    let listen = socket_addr(cx, raw.listen.as_ref(), "server.listen", "127.0.0.1:8787");
+    let admin_listen = socket_addr(
+        cx,
+        raw.admin_listen.as_ref(),
+        "server.admin_listen",
+        "127.0.0.1:9090",
+    );
+    if listen == admin_listen {
+        if let Some(s) = &raw.admin_listen {
+            cx.err(s, "server.admin_listen", "must differ from server.listen");
+        }
+    }
+    let threads = match &raw.threads {
+        Some(t) if t.value == 0 || t.value > 1024 => {
+            cx.err(t, "server.threads", "must be between 1 and 1024");
+            1
+        }
+        Some(t) => t.value as usize,
+        None => std::thread::available_parallelism().map_or(2, usize::from),
+    };
+    let max_body_size = match &raw.max_body_size {
+        Some(s) if s.value.0 < 1024 || s.value.0 > 1024 * 1024 * 1024 => {
+            cx.err(s, "server.max_body_size", "must be between 1KiB and 1GiB");
+            0
+        }
+        Some(s) => s.value.0 as usize,
+        None => 32 * 1024 * 1024,
+    };
+    let shutdown_timeout = raw
+        .shutdown_timeout
+        .as_ref()
+        .map_or(Duration::from_secs(30), |d| d.value.0);
+    let upstream_pool_size = match &raw.upstream_pool_size {
+        Some(p) if p.value > 100_000 => {
+            cx.err(p, "server.upstream_pool_size", "must be at most 100000");
+            128
+        }
+        Some(p) => p.value as usize,
+        None => 128,
+    };
+    Server {
+        listen,
+        admin_listen,
+        threads,
+        max_body_size,
+        shutdown_timeout,
+        upstream_pool_size,
+    }
+}
+
+fn log(cx: &mut Ctx<'_>, raw: &RawLog) -> Log {
+    let level = match &raw.level {
+        None => LogLevel::Info,
+        Some(l) => LogLevel::from_name(&l.value).unwrap_or_else(|| {
+            cx.err(
+                l,
+                "log.level",
+                "must be one of off, error, warn, info, debug, trace",
+            );
+            LogLevel::Info
+        }),
+    };
+    Log {
+        level,
+        access_log: raw.access_log.unwrap_or(true),
+    }
+}
+
+fn auth(cx: &mut Ctx<'_>, raw: Option<&RawAuth>) -> Vec<GatewayKey> {
+    let Some(raw) = raw else { return Vec::new() };
+    let mut names = BTreeSet::new();
+    let mut keys = Vec::new();
+    for (i, k) in raw.keys.iter().enumerate() {
+        let field = format!("auth.keys[{i}]");
+        if !names.insert(k.name.value.clone()) {
+            cx.err(
+                &k.name,
+                format!("{field}.name"),
+                format!("duplicate key name `{}`", k.name.value),
+            );
+        }
+        let Some(key) = cx.expand(&k.key, &format!("{field}.key")) else {
+            continue;
+        };
+        if key.len() < 8 {
+            cx.err(
+                &k.key,
+                format!("{field}.key"),
+                "a gateway key must be at least 8 characters",
+            );
+            continue;
+        }
+        if keys.iter().any(|g: &GatewayKey| g.key.expose() == key) {
+            cx.err(
+                &k.key,
+                format!("{field}.key"),
+                "the same key is listed twice",
+            );
+            continue;
+        }
+        keys.push(GatewayKey {
+            name: k.name.value.clone(),
+            key: Secret::new(key),
+        });
+    }
+    keys
+}
+
+fn timeouts(cx: &mut Ctx<'_>, raw: &RawTimeouts, inherit: Timeouts, field: &str) -> Timeouts {
+    let mut pick = |v: &Option<Spanned<Dur>>, name: &str, dflt: Duration| match v {
+        Some(d) if d.value.0.is_zero() => {
+            cx.err(d, format!("{field}.{name}"), "must be greater than zero");
+            dflt
+        }
+        Some(d) => d.value.0,
+        None => dflt,
+    };
+    Timeouts {
+        connect: pick(&raw.connect, "connect", inherit.connect),
+        first_byte: pick(&raw.first_byte, "first_byte", inherit.first_byte),
+        idle: pick(&raw.idle, "idle", inherit.idle),
+        total: pick(&raw.total, "total", inherit.total),
+    }
+}
+
+/// Header names the gateway owns; a provider config may not set them.
+const RESERVED_HEADERS: &[&str] = &[
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "upgrade",
+    "te",
+    "trailer",
+];
+
+fn provider(
+    cx: &mut Ctx<'_>,
+    name: &str,
+    raw: &RawProvider,
+    defaults: Timeouts,
+) -> Option<Provider> {
+    let field = format!("providers.{name}");
+    let before = cx.errors.len();
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        cx.err(
+            &raw.kind,
+            &field,
+            "a provider name may use only letters, digits, `-`, `_` and `.`",
+        );
+    }
+    let kind = ProviderKind::from_name(&raw.kind.value);
+    if kind.is_none() {
+        cx.err(
+            &raw.kind,
+            format!("{field}.kind"),
+            format!(
+                "unknown provider kind `{}`; known kinds: {}",
+                raw.kind.value,
+                ProviderKind::names().join(", ")
+            ),
+        );
+    }
+    let base_url = match (&raw.base_url, kind.and_then(|k| k.info().default_base_url)) {
+        (Some(s), _) => {
+            cx.expand(s, &format!("{field}.base_url"))
+                .and_then(|u| match BaseUrl::parse(&u) {
+                    Ok(b) => Some(b),
+                    Err(e) => {
+                        cx.err(s, format!("{field}.base_url"), e);
+                        None
+                    }
+                })
+        }
+        (None, Some(d)) => BaseUrl::parse(d).ok(),
+        (None, None) => {
+            if let Some(k) = kind {
+                cx.err(
+                    &raw.kind,
+                    format!("{field}.base_url"),
+                    format!("kind `{k}` has no default URL: set `base_url`"),
+                );
+            }
+            None
+        }
+    };
+    let api_key = match &raw.api_key {
+        Some(k) => cx
+            .expand(k, &format!("{field}.api_key"))
+            .map(Secret::new)
+            .unwrap_or_default(),
+        None => Secret::default(),
+    };
+    let mut headers = Vec::new();
+    for (hname, hval) in &raw.headers {
+        let hfield = format!("{field}.headers.{hname}");
+        let Ok(n) = HeaderName::from_bytes(hname.as_bytes()) else {
+            cx.err(
+                hval,
+                &hfield,
+                format!("`{hname}` is not a valid header name"),
+            );
+            continue;
+        };
+        if RESERVED_HEADERS.contains(&n.as_str()) {
+            cx.err(
+                hval,
+                &hfield,
+                format!("`{n}` is set by the gateway and cannot be configured"),
+            );
+            continue;
+        }
+        let Some(v) = cx.expand(hval, &hfield) else {
+            continue;
+        };
+        match HeaderValue::from_str(&v) {
+            Ok(mut v) => {
+                v.set_sensitive(true);
+                headers.push((n, v));
+            }
+            Err(_) => cx.err(
+                hval,
+                &hfield,
+                "the value has characters not allowed in a header",
+            ),
+        }
+    }
+    let mut models = Vec::new();
+    for m in &raw.models {
+        if m.value.trim().is_empty() {
+            cx.err(m, format!("{field}.models"), "a model name cannot be empty");
+        } else if models.contains(&m.value) {
+            cx.err(
+                m,
+                format!("{field}.models"),
+                format!("`{}` is listed twice", m.value),
+            );
+        } else {
+            models.push(m.value.clone());
+        }
+    }
+    let timeouts = timeouts(cx, &raw.timeouts, defaults, &format!("{field}.timeouts"));
+    let ca_file = raw.tls.ca_file.as_ref().and_then(|c| {
+        let path = cx.expand(c, &format!("{field}.tls.ca_file"))?;
+        match std::fs::metadata(&path) {
+            Ok(m) if m.is_file() => Some(PathBuf::from(path)),
+            _ => {
+                cx.err(
+                    c,
+                    format!("{field}.tls.ca_file"),
+                    format!("cannot read `{path}`"),
+                );
+                None
+            }
+        }
+    });
+    if cx.errors.len() > before {
+        return None;
+    }
+    let (kind, base_url) = (kind?, base_url?);
+    Some(Provider {
+        name: name.to_owned(),
+        kind,
+        http2: raw.tls.http2.unwrap_or(base_url.tls()),
+        stream_usage: raw.stream_usage.unwrap_or(kind.info().stream_usage),
+        base_url,
+        api_key,
+        headers,
+        models,
+        timeouts,
+        ca_file,
+    })
+}
+
+fn route(cx: &mut Ctx<'_>, name: &str, raw: &RawRoute, providers: &[&str]) -> Option<Route> {
+    let field = format!("routes.{name}");
+    let before = cx.errors.len();
+    if name.trim().is_empty() {
+        cx.err(&raw.targets, &field, "a route name cannot be empty");
+    }
+    if raw.targets.value.is_empty() {
+        cx.err(
+            &raw.targets,
+            format!("{field}.targets"),
+            "a route needs at least one target",
+        );
+    }
+    let strategy = match &raw.strategy {
+        None if raw.targets.value.len() > 1 => Strategy::Fallback,
+        None => Strategy::Single,
+        Some(s) => match s.value.as_str() {
+            "single" => {
+                if raw.targets.value.len() > 1 {
+                    cx.err(
+                        s,
+                        format!("{field}.strategy"),
+                        "`single` takes exactly one target; use `fallback` for several",
+                    );
+                }
+                Strategy::Single
+            }
+            "fallback" => Strategy::Fallback,
+            other => {
+                cx.err(
+                    s,
+                    format!("{field}.strategy"),
+                    format!("unknown strategy `{other}` (use single or fallback)"),
+                );
+                Strategy::Single
+            }
+        },
+    };
+    let mut targets = Vec::new();
+    for (i, t) in raw.targets.value.iter().enumerate() {
+        let tfield = format!("{field}.targets[{i}]");
+        match providers.binary_search(&t.provider.value.as_str()) {
+            Ok(idx) => targets.push(Target {
+                provider: ProviderId(idx),
+                model: t.model.as_ref().map(|m| m.value.clone()),
+            }),
+            Err(_) => cx.err(
+                &t.provider,
+                format!("{tfield}.provider"),
+                format!("no provider named `{}` is configured", t.provider.value),
+            ),
+        }
+        if let Some(m) = &t.model {
+            if m.value.trim().is_empty() {
+                cx.err(m, format!("{tfield}.model"), "a model name cannot be empty");
+            }
+        }
+    }
+    if cx.errors.len() > before {
+        return None;
+    }
+    Some(Route {
+        name: name.to_owned(),
+        strategy,
+        targets,
+    })
+}

@@ -1,0 +1,85 @@
+//! Assembling the Pingora server: the gateway service, the admin service and shutdown.
+
+use std::sync::Arc;
+
+use pingora::apps::HttpServerOptions;
+use pingora::proxy::ProxyServiceBuilder;
+use pingora::server::configuration::{Opt, ServerConf};
+use pingora::server::{RunArgs, Server};
+use pingora::services::listening::Service;
+use switchyard_config::Config;
+
+use crate::admin::Admin;
+use crate::proxy::Gateway;
+use crate::shutdown;
+use crate::state::State;
+
+/// How the process was started.
+#[derive(Debug, Default, Clone)]
+pub struct RunOptions {
+    /// Take over the listening sockets of a running instance (graceful upgrade/reload).
+    pub upgrade: bool,
+}
+
+/// Pingora's server settings derived from ours.
+pub fn server_conf(config: &Config) -> ServerConf {
+    let s = &config.server;
+    let port = s.listen.port();
+    ServerConf {
+        threads: s.threads,
+        work_stealing: true,
+        upstream_keepalive_pool_size: s.upstream_pool_size,
+        // The drain watcher exits as soon as nothing is in flight; this is only the cap.
+        grace_period_seconds: Some(s.shutdown_timeout.as_secs().max(1)),
+        graceful_shutdown_timeout_seconds: Some(1),
+        pid_file: format!("/tmp/switchyard-{port}.pid"),
+        upgrade_sock: format!("/tmp/switchyard-{port}.upgrade.sock"),
+        ..ServerConf::default()
+    }
+}
+
+/// Builds the server with both services and runs it until shutdown.
+pub fn run(config: Config, opts: RunOptions) -> Result<(), String> {
+    let conf = server_conf(&config);
+    let listen = config.server.listen.to_string();
+    let admin_listen = config.server.admin_listen.to_string();
+    let opt = Opt {
+        upgrade: opts.upgrade,
+        ..Opt::default()
+    };
+    let mut server = Server::new_with_opt_and_conf(opt, conf);
+    server.bootstrap();
+    let state = State::new(config, &server.configuration)?;
+
+    let mut gateway = ProxyServiceBuilder::new(&server.configuration, Gateway::new(state.clone()))
+        .name("switchyard gateway")
+        .server_options({
+            let mut o = HttpServerOptions::default();
+            o.h2c = true;
+            o
+        })
+        .build();
+    gateway.add_tcp(&listen);
+
+    let mut admin = Service::new("switchyard admin".to_owned(), Admin::new(state.clone()));
+    admin.threads = Some(1);
+    admin.add_tcp(&admin_listen);
+
+    server.add_service(gateway);
+    server.add_service(admin);
+    shutdown::watch(&server, state.clone());
+    log::info!(
+        target: "switchyard",
+        listen = listen.as_str(),
+        admin = admin_listen.as_str(),
+        providers = state.providers.len(),
+        routes = state.config.routes.len(),
+        threads = state.config.server.threads;
+        "switchyard starting"
+    );
+    let _state: Arc<State> = state;
+    server.run(RunArgs {
+        shutdown_signal: Box::new(shutdown::Signals),
+    });
+    Ok(())
+}

@@ -1,0 +1,224 @@
+//! The runtime snapshot built once from a validated config: providers with their dialects and
+//! connection settings, the routing table, the `/v1/models` answer and the metrics. Nothing in
+//! it changes while requests run; a reload starts a new process with a new snapshot.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use pingora::connectors::http::Connector;
+use pingora::connectors::ConnectorOptions;
+use pingora::server::configuration::ServerConf;
+use switchyard_config::{BaseUrl, Config, Provider, ProviderId, Timeouts};
+use switchyard_providers::{dialect_for, Dialect, ProviderEndpoint, ProviderKind, Secret};
+use switchyard_router::Router;
+
+use crate::metrics::Metrics;
+use crate::upstream::{Upstream, UpstreamTarget};
+
+/// One provider, ready to serve.
+pub struct ProviderRuntime {
+    /// What translation needs.
+    pub endpoint: ProviderEndpoint,
+    /// The dialect.
+    pub dialect: &'static dyn Dialect,
+    /// How to reach it.
+    pub target: UpstreamTarget,
+    /// Its metric label.
+    pub label: Arc<str>,
+}
+
+/// Everything requests share.
+pub struct State {
+    /// The config it was built from.
+    pub config: Config,
+    /// The routing table.
+    pub router: Router,
+    /// Configured providers, indexed by [`ProviderId`].
+    pub providers: Vec<ProviderRuntime>,
+    /// One provider per kind with a public URL, for zero-config requests.
+    pub zero_config: HashMap<ProviderKind, ProviderRuntime>,
+    /// The upstream client.
+    pub upstream: Upstream,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Set when shutdown begins: connections stop being kept alive.
+    pub draining: AtomicBool,
+    /// The pool for providers that trust the system's CAs.
+    pub default_connector: Arc<Connector>,
+    /// The precomputed `GET /v1/models` body.
+    pub models_body: Bytes,
+    request_ids: RequestIds,
+}
+
+impl State {
+    /// Builds the snapshot. `server_conf` supplies pool sizes.
+    pub fn new(config: Config, server_conf: &ServerConf) -> Result<Arc<Self>, String> {
+        let metrics = Metrics::new().map_err(|e| format!("metrics: {e}"))?;
+        let mut connectors: HashMap<Option<PathBuf>, Arc<Connector>> = HashMap::new();
+        let base_opts = ConnectorOptions::from_server_conf(server_conf);
+        let default_connector = Arc::new(Connector::new(Some(base_opts.clone())));
+        connectors.insert(None, default_connector.clone());
+        let mut providers = Vec::with_capacity(config.providers.len());
+        for p in &config.providers {
+            let connector = connectors
+                .entry(p.ca_file.clone())
+                .or_insert_with(|| {
+                    let mut opts = base_opts.clone();
+                    opts.ca_file = p.ca_file.as_ref().map(|f| f.display().to_string());
+                    Arc::new(Connector::new(Some(opts)))
+                })
+                .clone();
+            providers.push(runtime_for(p, connector));
+        }
+        let zero_config = ProviderKind::ALL
+            .iter()
+            .filter_map(|&kind| {
+                let url = BaseUrl::parse(kind.info().default_base_url?).ok()?;
+                let rt = zero_config_runtime(
+                    kind,
+                    &url,
+                    config.default_timeouts,
+                    default_connector.clone(),
+                );
+                Some((kind, rt))
+            })
+            .collect();
+        let router = Router::new(&config);
+        let models_body = models_body(&config);
+        Ok(Arc::new(Self {
+            router,
+            providers,
+            zero_config,
+            upstream: Upstream::default(),
+            metrics,
+            draining: AtomicBool::new(false),
+            default_connector,
+            models_body,
+            request_ids: RequestIds::new(),
+            config,
+        }))
+    }
+
+    /// A provider by id.
+    pub fn provider(&self, id: ProviderId) -> Option<&ProviderRuntime> {
+        self.providers.get(id.0)
+    }
+
+    /// A fresh request id: 32 hex digits, unique per process and unlikely to repeat across
+    /// processes.
+    pub fn next_request_id(&self) -> String {
+        self.request_ids.next()
+    }
+}
+
+/// A runtime for a configured provider.
+pub fn runtime_for(p: &Provider, connector: Arc<Connector>) -> ProviderRuntime {
+    let endpoint = ProviderEndpoint {
+        name: p.name.clone(),
+        kind: p.kind,
+        authority: p.base_url.authority(),
+        base_path: p.base_url.path.clone(),
+        api_key: p.api_key.clone(),
+        headers: p.headers.clone(),
+        stream_usage: p.stream_usage,
+    };
+    ProviderRuntime {
+        dialect: dialect_for(p.kind.info().dialect),
+        target: UpstreamTarget::new(
+            p.base_url.host.clone(),
+            p.base_url.port,
+            p.base_url.tls(),
+            p.base_url.authority(),
+            p.timeouts,
+            p.http2,
+            connector,
+        ),
+        label: Arc::from(p.name.as_str()),
+        endpoint,
+    }
+}
+
+/// A runtime for a provider chosen by request headers, keyed by the client's own credentials.
+pub fn zero_config_runtime(
+    kind: ProviderKind,
+    url: &BaseUrl,
+    timeouts: Timeouts,
+    connector: Arc<Connector>,
+) -> ProviderRuntime {
+    ProviderRuntime {
+        endpoint: ProviderEndpoint {
+            name: kind.name().to_owned(),
+            kind,
+            authority: url.authority(),
+            base_path: url.path.clone(),
+            api_key: Secret::default(),
+            headers: Vec::new(),
+            // The client did not configure anything: change nothing it did not ask for.
+            stream_usage: false,
+        },
+        dialect: dialect_for(kind.info().dialect),
+        target: UpstreamTarget::new(
+            url.host.clone(),
+            url.port,
+            url.tls(),
+            url.authority(),
+            timeouts,
+            url.tls(),
+            connector,
+        ),
+        label: Arc::from(kind.name()),
+    }
+}
+
+fn models_body(config: &Config) -> Bytes {
+    let created = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut data = Vec::new();
+    let mut push = |id: &str, owner: &str| {
+        data.push(serde_json::json!({
+            "id": id, "object": "model", "created": created, "owned_by": owner,
+        }));
+    };
+    for r in &config.routes {
+        push(&r.name, "switchyard");
+    }
+    let router = Router::new(config);
+    for p in &config.providers {
+        for m in &p.models {
+            push(&format!("{}/{m}", p.name), &p.name);
+            // Bare names are routable (and listed) only where exactly one provider has them.
+            if router
+                .resolve(m)
+                .is_some_and(|plan| &*plan.label == "catalog")
+            {
+                push(m, &p.name);
+            }
+        }
+    }
+    let body = serde_json::json!({ "object": "list", "data": data });
+    Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
+}
+
+struct RequestIds {
+    seed: u64,
+    counter: AtomicU64,
+}
+
+impl RequestIds {
+    fn new() -> Self {
+        Self {
+            seed: rand::random(),
+            counter: AtomicU64::new(0),
+        }
+    }
+
+    fn next(&self) -> String {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        format!("{:016x}{:016x}", self.seed, n)
+    }
+}

@@ -1,0 +1,272 @@
+//! The upstream exchange: one attempt's connection, request and response, on Pingora's own
+//! pooled connector.
+//!
+//! The gateway does the exchange itself inside `request_filter` instead of handing the
+//! request to Pingora's proxy loop: that loop replays at most 64 KiB of request body on retry
+//! and never retries on an HTTP status, while a gateway must fail over a 1 MB prompt on a 429.
+//! Holding the body in memory and making each attempt here gives that, with Pingora's pools,
+//! TLS and HTTP/2 underneath (see ARCHITECTURE.md, "The attempt loop").
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use http::header::{CONTENT_LENGTH, HOST};
+use pingora::connectors::http::Connector;
+use pingora::http::{RequestHeader, ResponseHeader};
+use pingora::protocols::http::client::HttpSession;
+use pingora::upstreams::peer::{HttpPeer, PeerOptions};
+use switchyard_config::Timeouts;
+use switchyard_providers::UpstreamRequest;
+use tokio::time::{timeout_at, Instant};
+
+use crate::dns::Resolver;
+use crate::error::UpstreamError;
+
+/// Where one provider lives and how to reach it; built once per config load.
+pub struct UpstreamTarget {
+    /// Host name or IP literal.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// Speak TLS.
+    pub tls: bool,
+    /// The `Host` header (and HTTP/2 `:authority`).
+    pub authority: String,
+    /// Peer options with every timeout set.
+    pub options: PeerOptions,
+    /// The timeouts, for the phases Pingora does not time itself.
+    pub timeouts: Timeouts,
+    /// The pool this target's connections live in.
+    pub connector: Arc<Connector>,
+}
+
+impl UpstreamTarget {
+    /// A target with explicit timeouts and, over TLS, HTTP/2 offered when `http2`.
+    pub fn new(
+        host: String,
+        port: u16,
+        tls: bool,
+        authority: String,
+        timeouts: Timeouts,
+        http2: bool,
+        connector: Arc<Connector>,
+    ) -> Self {
+        let mut options = PeerOptions::new();
+        // Pingora sets no timeout by default; every one is explicit here.
+        options.connection_timeout = Some(timeouts.connect);
+        options.total_connection_timeout = Some(timeouts.connect);
+        options.read_timeout = Some(timeouts.first_byte);
+        options.write_timeout = Some(timeouts.idle);
+        options.idle_timeout = Some(Duration::from_secs(90));
+        options.verify_cert = true;
+        options.verify_hostname = true;
+        if tls && http2 {
+            options.set_http_version(2, 1);
+            options.max_h2_streams = 100;
+        } else {
+            options.set_http_version(1, 1);
+        }
+        Self {
+            host,
+            port,
+            tls,
+            authority,
+            options,
+            timeouts,
+            connector,
+        }
+    }
+}
+
+/// The response header has arrived; the body is still to be read.
+pub struct Exchange {
+    session: HttpSession,
+    peer: HttpPeer,
+    connector: Arc<Connector>,
+    idle: Duration,
+    total: Duration,
+    deadline: Instant,
+    done: bool,
+}
+
+/// Sends requests to providers.
+#[derive(Default)]
+pub struct Upstream {
+    resolver: Resolver,
+}
+
+impl Upstream {
+    /// Connects (or reuses a pooled connection), sends `req` and waits for the response
+    /// header, within the target's timeouts and `deadline`.
+    pub async fn send(
+        &self,
+        target: &UpstreamTarget,
+        req: &UpstreamRequest,
+        deadline: Instant,
+    ) -> Result<Exchange, UpstreamError> {
+        let total = target.timeouts.total;
+        let addr = timeout_at(deadline, self.resolver.resolve(&target.host, target.port))
+            .await
+            .map_err(|_| UpstreamError::TotalTimeout(total))??;
+        let mut peer = HttpPeer::new(addr, target.tls, target.host.clone());
+        peer.options = target.options.clone();
+
+        // A pooled connection the provider closed while idle fails on first use; that one
+        // case is retried once on a fresh connection (nothing reached the provider).
+        let mut allow_fresh_retry = true;
+        loop {
+            let (mut session, reused) =
+                timeout_at(deadline, target.connector.get_http_session(&peer))
+                    .await
+                    .map_err(|_| UpstreamError::TotalTimeout(total))?
+                    .map_err(|e| {
+                        UpstreamError::from_pingora(
+                            &e,
+                            target.timeouts.first_byte,
+                            target.timeouts.connect,
+                        )
+                    })?;
+            let header = request_header(target, req, session.as_http2().is_some())
+                .map_err(|e| UpstreamError::Protocol(e.to_string()))?;
+            let sent = timeout_at(
+                deadline,
+                write_and_read_head(&mut session, header, req.body.clone()),
+            )
+            .await
+            .map_err(|_| UpstreamError::TotalTimeout(total))?;
+            match sent {
+                Ok(()) => {
+                    return Ok(Exchange {
+                        session,
+                        peer,
+                        connector: target.connector.clone(),
+                        idle: target.timeouts.idle,
+                        total,
+                        deadline,
+                        done: false,
+                    })
+                }
+                Err(e) => {
+                    let err = UpstreamError::from_pingora(
+                        &e,
+                        target.timeouts.first_byte,
+                        target.timeouts.connect,
+                    );
+                    if reused && allow_fresh_retry && matches!(err, UpstreamError::Closed(_)) {
+                        allow_fresh_retry = false;
+                        continue;
+                    }
+                    return Err(err);
+                }
+            }
+        }
+    }
+}
+
+async fn write_and_read_head(
+    session: &mut HttpSession,
+    header: RequestHeader,
+    body: Bytes,
+) -> pingora::Result<()> {
+    session.write_request_header(Box::new(header)).await?;
+    if !body.is_empty() {
+        session.write_request_body(body, true).await?;
+    }
+    session.finish_request_body().await?;
+    session.read_response_header().await?;
+    // Informational responses (100 Continue) are not the answer.
+    while session
+        .response_header()
+        .is_some_and(|h| h.status.is_informational())
+    {
+        session.read_response_header().await?;
+    }
+    Ok(())
+}
+
+fn request_header(
+    target: &UpstreamTarget,
+    req: &UpstreamRequest,
+    h2: bool,
+) -> pingora::Result<RequestHeader> {
+    let mut h = RequestHeader::build(req.method, req.path.as_bytes(), Some(req.headers.len() + 2))?;
+    if h2 {
+        // HTTP/2 carries scheme and authority in the URI, not in a Host header.
+        let uri = http::Uri::builder()
+            .scheme(if target.tls { "https" } else { "http" })
+            .authority(target.authority.as_str())
+            .path_and_query(req.path.as_str())
+            .build()
+            .map_err(|e| {
+                pingora::Error::because(pingora::ErrorType::InvalidHTTPHeader, "bad URI", e)
+            })?;
+        h.set_uri(uri);
+    } else {
+        h.insert_header(HOST, target.authority.as_str())?;
+    }
+    if !(req.body.is_empty() && req.method == "GET") {
+        h.insert_header(CONTENT_LENGTH, req.body.len())?;
+    }
+    for (name, value) in &req.headers {
+        h.append_header(name.clone(), value.clone())?;
+    }
+    Ok(h)
+}
+
+impl Exchange {
+    /// The response header.
+    pub fn header(&self) -> Option<&ResponseHeader> {
+        self.session.response_header()
+    }
+
+    /// The response status (0 if somehow absent).
+    pub fn status(&self) -> u16 {
+        self.header().map_or(0, |h| h.status.as_u16())
+    }
+
+    /// The next body chunk; `None` at the end. Stalls longer than the idle timeout and the
+    /// attempt's total deadline are errors.
+    pub async fn read_body(&mut self) -> Result<Option<Bytes>, UpstreamError> {
+        if self.done {
+            return Ok(None);
+        }
+        self.session.set_read_timeout(Some(self.idle));
+        let idle = self.idle;
+        let chunk = timeout_at(self.deadline, self.session.read_response_body())
+            .await
+            .map_err(|_| UpstreamError::TotalTimeout(self.total))?
+            .map_err(|e| match e.etype() {
+                pingora::ErrorType::ReadTimedout => UpstreamError::IdleTimeout(idle),
+                _ => UpstreamError::from_pingora(&e, idle, idle),
+            })?;
+        if chunk.is_none() {
+            self.done = true;
+        }
+        Ok(chunk)
+    }
+
+    /// Reads the rest of the body, up to `limit` bytes (the rest is dropped), e.g. an error
+    /// body that will be shown to the client.
+    pub async fn read_to_end(&mut self, limit: usize) -> Result<Bytes, UpstreamError> {
+        let mut buf = BytesMut::new();
+        while let Some(chunk) = self.read_body().await? {
+            let room = limit.saturating_sub(buf.len());
+            buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        }
+        Ok(buf.freeze())
+    }
+
+    /// Ends the exchange: a fully read response returns its connection to the pool, anything
+    /// else closes it.
+    pub async fn finish(mut self) {
+        if self.done && self.session.response_done() {
+            let idle = self.peer.options.idle_timeout;
+            self.connector
+                .release_http_session(self.session, &self.peer, idle)
+                .await;
+        } else {
+            self.session.shutdown().await;
+        }
+    }
+}

@@ -1,0 +1,252 @@
+//! Mock model providers for Switchyard's tests and benchmarks.
+//!
+//! One process serves a provider's real wire format (OpenAI's today; each native format gets
+//! its own module) and validates what it receives the way the real API does: path, auth
+//! header, JSON body. Tests script faults through a control API under `/__mock/`:
+//!
+//! - `POST /__mock/script` with a JSON array of [`script::Behaviour`]s: what the next
+//!   requests get (a status, a delay, a reset before headers or mid-stream, malformed JSON,
+//!   an error as the first stream event…). `DELETE` clears it.
+//! - `GET /__mock/requests`: the last requests received (method, path, headers, body), so a
+//!   test can assert what the provider saw. `DELETE` clears them.
+//! - `GET /__mock/health`: 200 once listening.
+
+pub mod openai;
+pub mod reply;
+pub mod script;
+mod wire;
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::{Bytes, BytesMut};
+use pingora::apps::{HttpServerApp, ReusedHttpStream};
+use pingora::protocols::http::ServerSession;
+use pingora::server::ShutdownWatch;
+
+use crate::script::{Behaviour, Script};
+pub use crate::wire::Reply;
+
+/// How the mock behaves when nothing is scripted.
+#[derive(Debug, Clone)]
+pub struct MockOptions {
+    /// The key clients must present; `None` accepts any.
+    pub api_key: Option<String>,
+    /// Content chunks per streamed answer.
+    pub chunks: usize,
+    /// Delay between stream chunks.
+    pub chunk_delay: Duration,
+    /// Delay before every response header.
+    pub latency: Duration,
+    /// Embedding dimensions when the request names none.
+    pub dimensions: usize,
+    /// How many requests `/__mock/requests` remembers (0 turns recording off).
+    pub record: usize,
+}
+
+impl Default for MockOptions {
+    fn default() -> Self {
+        Self {
+            api_key: None,
+            chunks: 5,
+            chunk_delay: Duration::ZERO,
+            latency: Duration::ZERO,
+            dimensions: 8,
+            record: 200,
+        }
+    }
+}
+
+/// A request as the mock received it.
+pub struct Incoming {
+    /// Method.
+    pub method: String,
+    /// Path without query.
+    pub path: String,
+    /// Query string, if any.
+    pub query: Option<String>,
+    /// Headers.
+    pub headers: http::HeaderMap,
+    /// Body.
+    pub body: Bytes,
+    /// A per-process sequence number.
+    pub seq: u64,
+}
+
+impl Incoming {
+    /// A header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// The mock application.
+pub struct Mock {
+    opts: MockOptions,
+    script: Script,
+    recorded: Mutex<VecDeque<serde_json::Value>>,
+    seq: AtomicU64,
+}
+
+impl Mock {
+    /// A mock with these defaults.
+    pub fn new(opts: MockOptions) -> Self {
+        Self {
+            opts,
+            script: Script::default(),
+            recorded: Mutex::new(VecDeque::new()),
+            seq: AtomicU64::new(0),
+        }
+    }
+
+    fn record(&self, req: &Incoming) {
+        if self.opts.record == 0 {
+            return;
+        }
+        let headers: serde_json::Map<String, serde_json::Value> = req
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into(),
+                )
+            })
+            .collect();
+        let body = serde_json::from_slice::<serde_json::Value>(&req.body)
+            .unwrap_or_else(|_| String::from_utf8_lossy(&req.body).into());
+        let entry = serde_json::json!({
+            "method": req.method, "path": req.path, "query": req.query,
+            "headers": headers, "body": body, "body_bytes": req.body.len(),
+        });
+        if let Ok(mut r) = self.recorded.lock() {
+            if r.len() >= self.opts.record {
+                r.pop_front();
+            }
+            r.push_back(entry);
+        }
+    }
+
+    fn control(&self, req: &Incoming) -> Reply {
+        match (req.method.as_str(), req.path.as_str()) {
+            ("GET", "/__mock/health") => Reply::json(200, br#"{"status":"ok"}"#.to_vec()),
+            ("POST", "/__mock/script") => match serde_json::from_slice::<Vec<Behaviour>>(&req.body)
+            {
+                Ok(items) => {
+                    self.script.push(items);
+                    Reply::json(200, br#"{"ok":true}"#.to_vec())
+                }
+                Err(e) => Reply::json(
+                    400,
+                    serde_json::to_vec(&serde_json::json!({"error": e.to_string()}))
+                        .unwrap_or_default(),
+                ),
+            },
+            ("DELETE", "/__mock/script") => {
+                self.script.clear();
+                Reply::json(200, br#"{"ok":true}"#.to_vec())
+            }
+            ("GET", "/__mock/requests") => {
+                let list: Vec<serde_json::Value> = self
+                    .recorded
+                    .lock()
+                    .map(|r| r.iter().cloned().collect())
+                    .unwrap_or_default();
+                Reply::json(200, serde_json::to_vec(&list).unwrap_or_default())
+            }
+            ("DELETE", "/__mock/requests") => {
+                if let Ok(mut r) = self.recorded.lock() {
+                    r.clear();
+                }
+                Reply::json(200, br#"{"ok":true}"#.to_vec())
+            }
+            _ => Reply::json(404, br#"{"error":"unknown control path"}"#.to_vec()),
+        }
+    }
+}
+
+#[async_trait]
+impl HttpServerApp for Mock {
+    async fn process_new_http(
+        self: &Arc<Self>,
+        mut session: ServerSession,
+        shutdown: &ShutdownWatch,
+    ) -> Option<ReusedHttpStream> {
+        if !matches!(session.read_request().await, Ok(true)) {
+            return None;
+        }
+        let mut body = BytesMut::new();
+        loop {
+            match session.read_request_body().await {
+                Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+                Ok(None) => break,
+                Err(_) => return None,
+            }
+        }
+        let h = session.req_header();
+        let req = Incoming {
+            method: h.method.as_str().to_owned(),
+            path: h.uri.path().to_owned(),
+            query: h.uri.query().map(str::to_owned),
+            headers: h.headers.clone(),
+            body: body.freeze(),
+            seq: self.seq.fetch_add(1, Ordering::Relaxed) + 1,
+        };
+        if *shutdown.borrow() {
+            session.set_keepalive(None);
+        } else {
+            session.set_keepalive(Some(60));
+        }
+        let reply = if req.path.starts_with("/__mock/") {
+            self.control(&req)
+        } else {
+            self.record(&req);
+            let behaviour = self.script.next().unwrap_or_default();
+            let delay = behaviour
+                .delay_ms
+                .map_or(self.opts.latency, Duration::from_millis);
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            if behaviour.reset_before_headers {
+                return None;
+            }
+            openai::handle(&req, &behaviour, &self.opts)
+        };
+        wire::write(session, reply).await
+    }
+}
+
+/// Runs a mock server on `listen` (and `tls_listen` with a certificate) until killed.
+pub fn run(
+    opts: MockOptions,
+    listen: &str,
+    tls: Option<(String, String, String)>,
+    threads: usize,
+) -> Result<(), String> {
+    use pingora::server::configuration::{Opt, ServerConf};
+    use pingora::server::Server;
+    use pingora::services::listening::Service;
+    let conf = ServerConf {
+        threads,
+        grace_period_seconds: Some(0),
+        graceful_shutdown_timeout_seconds: Some(0),
+        pid_file: format!("/tmp/switchyard-mock-{}.pid", std::process::id()),
+        upgrade_sock: format!("/tmp/switchyard-mock-{}.sock", std::process::id()),
+        ..ServerConf::default()
+    };
+    let mut server = Server::new_with_opt_and_conf(Opt::default(), conf);
+    server.bootstrap();
+    let mut service = Service::new("switchyard mock".to_owned(), Mock::new(opts));
+    service.add_tcp(listen);
+    if let Some((addr, cert, key)) = tls {
+        service
+            .add_tls(&addr, &cert, &key)
+            .map_err(|e| format!("TLS listener: {e}"))?;
+    }
+    server.add_service(service);
+    server.run_forever()
+}

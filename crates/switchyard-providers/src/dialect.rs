@@ -1,0 +1,159 @@
+//! The two traits a provider dialect implements, the data they work on, and the table that
+//! maps a [`DialectKind`] to its implementation.
+//!
+//! A dialect turns one routed call into an [`UpstreamRequest`] and gives a fresh
+//! [`ResponseTranslator`] per attempt. The gateway owns sockets, timeouts and the commit
+//! point; the dialect only says what to send and what the answer means.
+
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue};
+
+use crate::endpoint::Endpoint;
+use crate::envelope::JsonEnvelope;
+use crate::error::{ErrorBody, TranslateError};
+use crate::kind::{DialectKind, ProviderKind};
+use crate::secret::Secret;
+use crate::usage::Usage;
+
+/// What translation needs to know about one configured provider.
+#[derive(Clone, Debug)]
+pub struct ProviderEndpoint {
+    /// The name the config gives it, for errors and metrics.
+    pub name: String,
+    /// Its kind.
+    pub kind: ProviderKind,
+    /// The `Host` header value: `host` or `host:port`.
+    pub authority: String,
+    /// The base URL's path without a trailing slash, e.g. `/v1`.
+    pub base_path: String,
+    /// The key the gateway sends; empty when the provider takes none.
+    pub api_key: Secret,
+    /// Extra headers sent with every request (marked sensitive: they may hold credentials).
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// Ask for token usage on streams (`stream_options.include_usage`) and hide the extra
+    /// usage chunk from clients that did not ask for it.
+    pub stream_usage: bool,
+}
+
+/// One routed call: what the client asked, and the model chosen for this provider.
+#[derive(Clone, Copy, Debug)]
+pub struct Call<'a> {
+    /// The endpoint.
+    pub endpoint: Endpoint,
+    /// The client's body.
+    pub body: &'a JsonEnvelope,
+    /// The model name to send upstream.
+    pub model: &'a str,
+    /// Whether the client asked for a stream.
+    pub stream: bool,
+    /// A key the client brought for the provider (zero-config mode); wins over the configured one.
+    pub client_key: Option<&'a str>,
+    /// The time of the attempt, for dialects that sign requests.
+    pub now: SystemTime,
+}
+
+/// An HTTP request for the provider. The gateway adds `Host` and `Content-Length`.
+#[derive(Clone, Debug)]
+pub struct UpstreamRequest {
+    /// The method.
+    pub method: &'static str,
+    /// Path and query.
+    pub path: String,
+    /// Headers besides `Host` and `Content-Length`.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// The body.
+    pub body: Bytes,
+}
+
+/// Bytes for the client, in order.
+pub type Output = Vec<Bytes>;
+
+/// What the translator has concluded about a successful-status response so far.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Not enough seen yet (a stream before its first event, a body not yet complete).
+    Pending,
+    /// The response is good to send.
+    Healthy,
+    /// The provider said 2xx but the content is an error (e.g. a stream whose first event is
+    /// an error): treat it like an error status, which may fail over.
+    Failed {
+        /// The status the client should see if nothing else answers.
+        status: u16,
+        /// The error.
+        error: ErrorBody,
+    },
+}
+
+/// Translates one successful response, chunk by chunk.
+pub trait ResponseTranslator: Send {
+    /// Feeds a body chunk; appends what the client should receive to `out`.
+    fn push(&mut self, chunk: Bytes, out: &mut Output) -> Result<(), TranslateError>;
+    /// The upstream body ended cleanly; appends any final bytes.
+    fn finish(&mut self, out: &mut Output) -> Result<(), TranslateError>;
+    /// What has been concluded so far.
+    fn verdict(&self) -> Verdict;
+    /// Token usage, once seen.
+    fn usage(&self) -> Option<Usage>;
+    /// The `Content-Type` the client gets.
+    fn content_type(&self) -> &'static str;
+    /// True when the output bytes are exactly the input bytes, so the provider's
+    /// `Content-Length` still holds.
+    fn is_passthrough(&self) -> bool;
+}
+
+/// A provider dialect.
+pub trait Dialect: Send + Sync {
+    /// The request for one attempt.
+    fn build_request(
+        &self,
+        provider: &ProviderEndpoint,
+        call: &Call<'_>,
+    ) -> Result<UpstreamRequest, TranslateError>;
+
+    /// A translator for a 2xx response to `call`.
+    fn response_translator(
+        &self,
+        provider: &ProviderEndpoint,
+        call: &Call<'_>,
+    ) -> Box<dyn ResponseTranslator>;
+
+    /// The client-facing error for a non-2xx response with this body.
+    fn error_body(&self, provider: &ProviderEndpoint, status: u16, body: &[u8]) -> ErrorBody {
+        ErrorBody::from_provider(status, body, &provider.name)
+    }
+}
+
+/// The dialect implementation for a kind: the one registration table.
+pub fn dialect_for(kind: DialectKind) -> &'static dyn Dialect {
+    match kind {
+        DialectKind::OpenAi => &crate::openai::OpenAi,
+    }
+}
+
+/// Header helpers shared by dialects.
+pub mod headers {
+    use http::{HeaderName, HeaderValue};
+
+    use crate::error::TranslateError;
+
+    /// A header whose value is a credential: marked sensitive so `Debug` hides it.
+    pub fn secret(
+        name: HeaderName,
+        value: &str,
+    ) -> Result<(HeaderName, HeaderValue), TranslateError> {
+        let mut v = HeaderValue::from_str(value).map_err(|_| TranslateError::InvalidRequest {
+            message: format!("the credential for header `{name}` contains characters not allowed in HTTP headers"),
+            param: None,
+        })?;
+        v.set_sensitive(true);
+        Ok((name, v))
+    }
+
+    /// A header with a fixed value.
+    pub fn fixed(name: HeaderName, value: &'static str) -> (HeaderName, HeaderValue) {
+        (name, HeaderValue::from_static(value))
+    }
+}

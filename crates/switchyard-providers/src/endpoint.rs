@@ -1,0 +1,115 @@
+//! The OpenAI API endpoints the gateway serves.
+
+/// One endpoint of the OpenAI-compatible API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    /// `POST /v1/chat/completions`
+    ChatCompletions,
+    /// `POST /v1/completions` (legacy text completions)
+    Completions,
+    /// `POST /v1/embeddings`
+    Embeddings,
+    /// `GET /v1/models`, answered by the gateway from its configuration
+    Models,
+}
+
+/// What a client's path resolved to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PathMatch {
+    /// A known endpoint with the right method.
+    Found(Endpoint),
+    /// A known path with a method it does not accept; carries the one it does.
+    WrongMethod(Endpoint),
+    /// No such path.
+    NotFound,
+}
+
+impl Endpoint {
+    /// Every endpoint, for tables and tests.
+    pub const ALL: [Endpoint; 4] = [
+        Endpoint::ChatCompletions,
+        Endpoint::Completions,
+        Endpoint::Embeddings,
+        Endpoint::Models,
+    ];
+
+    /// The path below an OpenAI-style base URL (which ends in `/v1`).
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Endpoint::ChatCompletions => "/chat/completions",
+            Endpoint::Completions => "/completions",
+            Endpoint::Embeddings => "/embeddings",
+            Endpoint::Models => "/models",
+        }
+    }
+
+    /// The HTTP method the endpoint takes.
+    pub fn method(self) -> &'static str {
+        match self {
+            Endpoint::Models => "GET",
+            _ => "POST",
+        }
+    }
+
+    /// A short, stable label for metrics and logs.
+    pub fn label(self) -> &'static str {
+        match self {
+            Endpoint::ChatCompletions => "chat_completions",
+            Endpoint::Completions => "completions",
+            Endpoint::Embeddings => "embeddings",
+            Endpoint::Models => "models",
+        }
+    }
+
+    /// Matches a request path (query string already removed) and method. Both `/v1/x`
+    /// and `/x` are accepted, as OpenAI clients configured without `/v1` send the latter.
+    pub fn match_request(method: &str, path: &str) -> PathMatch {
+        let path = path.strip_suffix('/').unwrap_or(path);
+        let rest = path.strip_prefix("/v1").unwrap_or(path);
+        let Some(endpoint) = Self::ALL.into_iter().find(|e| e.suffix() == rest) else {
+            return PathMatch::NotFound;
+        };
+        if endpoint.method() == method {
+            PathMatch::Found(endpoint)
+        } else {
+            PathMatch::WrongMethod(endpoint)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_match_with_and_without_the_version_prefix() {
+        assert_eq!(
+            Endpoint::match_request("POST", "/v1/chat/completions"),
+            PathMatch::Found(Endpoint::ChatCompletions)
+        );
+        assert_eq!(
+            Endpoint::match_request("POST", "/chat/completions"),
+            PathMatch::Found(Endpoint::ChatCompletions)
+        );
+        assert_eq!(
+            Endpoint::match_request("GET", "/v1/models/"),
+            PathMatch::Found(Endpoint::Models)
+        );
+    }
+
+    #[test]
+    fn wrong_method_and_unknown_paths_are_distinguished() {
+        assert_eq!(
+            Endpoint::match_request("GET", "/v1/chat/completions"),
+            PathMatch::WrongMethod(Endpoint::ChatCompletions)
+        );
+        assert_eq!(
+            Endpoint::match_request("POST", "/v1/nope"),
+            PathMatch::NotFound
+        );
+        assert_eq!(
+            Endpoint::match_request("POST", "/v2/models"),
+            PathMatch::NotFound
+        );
+    }
+}

@@ -1,0 +1,397 @@
+//! A JSON request body parsed once into its top-level fields.
+//!
+//! Routing needs a few top-level fields (`model`, `stream`); a passthrough provider needs the
+//! body back with at most `model` changed. Parsing into a full `serde_json::Value` and
+//! printing it again would allocate a node per JSON value. Instead the body is validated in
+//! one pass and each top-level value is kept as a byte range into the original buffer, so a
+//! rewrite copies slices and never re-encodes what it does not touch.
+
+use std::fmt;
+use std::ops::Range;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
+
+/// Why a body is not a usable JSON object.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum EnvelopeError {
+    /// Not UTF-8, not JSON, or trailing bytes after the value.
+    #[error("request body is not valid JSON: {0}")]
+    Invalid(String),
+    /// Valid JSON, but not an object.
+    #[error("request body must be a JSON object")]
+    NotObject,
+    /// The same top-level key twice: which one wins differs between parsers, so it is refused.
+    #[error("duplicate key `{0}` in request body")]
+    DuplicateKey(String),
+    /// A field has the wrong JSON type.
+    #[error("`{field}` must be {expected}")]
+    WrongType {
+        /// The field.
+        field: String,
+        /// What it must be, e.g. "a string".
+        expected: &'static str,
+    },
+}
+
+#[derive(Clone, Debug)]
+struct Field {
+    key: Box<str>,
+    value: Range<usize>,
+}
+
+/// A JSON object whose top-level values are kept as raw byte ranges of the original body.
+#[derive(Clone)]
+pub struct JsonEnvelope {
+    raw: Bytes,
+    fields: Vec<Field>,
+}
+
+impl fmt::Debug for JsonEnvelope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Bodies may carry user data; show only their shape.
+        let keys: Vec<&str> = self.fields.iter().map(|f| &*f.key).collect();
+        f.debug_struct("JsonEnvelope")
+            .field("len", &self.raw.len())
+            .field("keys", &keys)
+            .finish()
+    }
+}
+
+/// A replacement for one top-level field in [`JsonEnvelope::rewrite`].
+#[derive(Clone, Copy, Debug)]
+pub enum Edit<'a> {
+    /// Set the field to this raw JSON (already encoded), replacing it in place or appending it.
+    Set(&'a str, &'a [u8]),
+    /// Remove the field if present.
+    Remove(&'a str),
+}
+
+impl<'a> Edit<'a> {
+    fn key(&self) -> &'a str {
+        match self {
+            Edit::Set(k, _) | Edit::Remove(k) => k,
+        }
+    }
+}
+
+impl JsonEnvelope {
+    /// Validates `raw` as one JSON object and indexes its top-level fields.
+    pub fn parse(raw: Bytes) -> Result<Self, EnvelopeError> {
+        let text = std::str::from_utf8(&raw)
+            .map_err(|e| EnvelopeError::Invalid(format!("not UTF-8 ({e})")))?;
+        let base = text.as_ptr() as usize;
+        let mut de = serde_json::Deserializer::from_str(text);
+        let fields = de.deserialize_any(TopLevel { base }).map_err(classify)?;
+        de.end().map_err(classify)?;
+        check_duplicates(&fields)?;
+        Ok(Self { raw, fields })
+    }
+
+    /// The body as received.
+    pub fn raw(&self) -> &Bytes {
+        &self.raw
+    }
+
+    /// The raw JSON of a top-level field, if present.
+    pub fn get_raw(&self, key: &str) -> Option<&str> {
+        let field = self.fields.iter().find(|f| &*f.key == key)?;
+        // The range came from a `&str` slice of this same buffer, so it is valid UTF-8.
+        std::str::from_utf8(self.raw.get(field.value.clone())?).ok()
+    }
+
+    /// True when the field is present and not `null`.
+    pub fn has(&self, key: &str) -> bool {
+        self.get_raw(key).is_some_and(|v| v != "null")
+    }
+
+    /// A string field; `null` and absence both read as `None`.
+    pub fn get_str(&self, key: &str) -> Result<Option<String>, EnvelopeError> {
+        match self.get_raw(key) {
+            None | Some("null") => Ok(None),
+            Some(raw) => serde_json::from_str::<String>(raw).map(Some).map_err(|_| {
+                EnvelopeError::WrongType {
+                    field: key.to_owned(),
+                    expected: "a string",
+                }
+            }),
+        }
+    }
+
+    /// A boolean field; `null` and absence both read as `None`.
+    pub fn get_bool(&self, key: &str) -> Result<Option<bool>, EnvelopeError> {
+        match self.get_raw(key) {
+            None | Some("null") => Ok(None),
+            Some("true") => Ok(Some(true)),
+            Some("false") => Ok(Some(false)),
+            Some(_) => Err(EnvelopeError::WrongType {
+                field: key.to_owned(),
+                expected: "a boolean",
+            }),
+        }
+    }
+
+    /// Any field decoded into `T`; `null` and absence both read as `None`.
+    pub fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+        expected: &'static str,
+    ) -> Result<Option<T>, EnvelopeError> {
+        match self.get_raw(key) {
+            None | Some("null") => Ok(None),
+            Some(raw) => {
+                serde_json::from_str(raw)
+                    .map(Some)
+                    .map_err(|_| EnvelopeError::WrongType {
+                        field: key.to_owned(),
+                        expected,
+                    })
+            }
+        }
+    }
+
+    /// Top-level keys in body order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.fields.iter().map(|f| &*f.key)
+    }
+
+    /// The body with `edits` applied. Untouched fields are copied byte for byte, in order;
+    /// a `Set` of an absent key is appended. With no effective edit the original buffer is
+    /// returned without copying.
+    pub fn rewrite(&self, edits: &[Edit<'_>]) -> Bytes {
+        let touches = edits.iter().any(|e| match e {
+            Edit::Set(..) => true,
+            Edit::Remove(k) => self.fields.iter().any(|f| &*f.key == *k),
+        });
+        if !touches {
+            return self.raw.clone();
+        }
+        let extra: usize = edits
+            .iter()
+            .map(|e| match e {
+                Edit::Set(k, v) => k.len() + v.len() + 8,
+                Edit::Remove(_) => 0,
+            })
+            .sum();
+        let mut out = BytesMut::with_capacity(self.raw.len() + extra);
+        out.put_u8(b'{');
+        let mut first = true;
+        let mut applied = vec![false; edits.len()];
+        for field in &self.fields {
+            let edit = edits.iter().position(|e| e.key() == &*field.key);
+            let value: &[u8] = match edit.map(|i| (i, edits[i])) {
+                Some((i, Edit::Set(_, v))) => {
+                    applied[i] = true;
+                    v
+                }
+                Some((_, Edit::Remove(_))) => continue,
+                None => &self.raw[field.value.clone()],
+            };
+            put_member(&mut out, &mut first, &field.key, value);
+        }
+        for (i, edit) in edits.iter().enumerate() {
+            if let (Edit::Set(k, v), false) = (edit, applied[i]) {
+                put_member(&mut out, &mut first, k, v);
+            }
+        }
+        out.put_u8(b'}');
+        out.freeze()
+    }
+}
+
+fn put_member(out: &mut BytesMut, first: &mut bool, key: &str, value: &[u8]) {
+    if !*first {
+        out.put_u8(b',');
+    }
+    *first = false;
+    put_json_string(out, key);
+    out.put_u8(b':');
+    out.put_slice(value);
+}
+
+/// Appends `s` as a JSON string literal.
+pub fn put_json_string(out: &mut BytesMut, s: &str) {
+    // serde_json's string escaping is exactly JSON's; writing into a Vec cannot fail.
+    let mut buf = Vec::with_capacity(s.len() + 2);
+    if serde_json::to_writer(&mut buf, s).is_ok() {
+        out.put_slice(&buf);
+    }
+}
+
+fn classify(e: serde_json::Error) -> EnvelopeError {
+    if e.to_string().contains("expected a JSON object") {
+        EnvelopeError::NotObject
+    } else {
+        EnvelopeError::Invalid(e.to_string())
+    }
+}
+
+fn check_duplicates(fields: &[Field]) -> Result<(), EnvelopeError> {
+    if fields.len() < 2 {
+        return Ok(());
+    }
+    let mut keys: Vec<&str> = fields.iter().map(|f| &*f.key).collect();
+    keys.sort_unstable();
+    match keys.windows(2).find(|w| w[0] == w[1]) {
+        Some(w) => Err(EnvelopeError::DuplicateKey(w[0].to_owned())),
+        None => Ok(()),
+    }
+}
+
+struct TopLevel {
+    base: usize,
+}
+
+impl<'de> Visitor<'de> for TopLevel {
+    type Value = Vec<Field>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(8).min(64));
+        while let Some(Key(key)) = map.next_key()? {
+            let value: &'de RawValue = map.next_value()?;
+            let text = value.get();
+            let start = (text.as_ptr() as usize)
+                .checked_sub(self.base)
+                .ok_or_else(|| de::Error::custom("value outside the body"))?;
+            fields.push(Field {
+                key,
+                value: start..start + text.len(),
+            });
+        }
+        Ok(fields)
+    }
+}
+
+struct Key(Box<str>);
+
+impl<'de> serde::Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string key")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key, E> {
+                Ok(Key(v.into()))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn env(s: &str) -> JsonEnvelope {
+        JsonEnvelope::parse(Bytes::copy_from_slice(s.as_bytes())).unwrap()
+    }
+
+    #[test]
+    fn reads_top_level_fields() {
+        let e =
+            env(r#"{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}"#);
+        assert_eq!(e.get_str("model").unwrap().as_deref(), Some("gpt-4o"));
+        assert_eq!(e.get_bool("stream").unwrap(), Some(true));
+        assert_eq!(
+            e.get_raw("messages"),
+            Some(r#"[{"role":"user","content":"hi"}]"#)
+        );
+        assert_eq!(e.get_str("absent").unwrap(), None);
+    }
+
+    #[test]
+    fn escaped_keys_and_values_are_decoded() {
+        let e = env(r#"{"mo\u0064el":"a\"b", "x" : null}"#);
+        assert_eq!(e.get_str("model").unwrap().as_deref(), Some("a\"b"));
+        assert_eq!(e.get_str("x").unwrap(), None);
+        assert!(!e.has("x"));
+    }
+
+    #[test]
+    fn rejects_non_objects_bad_json_and_duplicates() {
+        let bad = |s: &str| JsonEnvelope::parse(Bytes::copy_from_slice(s.as_bytes())).unwrap_err();
+        assert_eq!(bad("[1,2]"), EnvelopeError::NotObject);
+        assert_eq!(bad("\"x\""), EnvelopeError::NotObject);
+        assert!(matches!(bad("{\"a\":"), EnvelopeError::Invalid(_)));
+        assert!(matches!(bad("{} x"), EnvelopeError::Invalid(_)));
+        assert!(matches!(bad(""), EnvelopeError::Invalid(_)));
+        assert_eq!(
+            bad(r#"{"model":"a","model":"b"}"#),
+            EnvelopeError::DuplicateKey("model".into())
+        );
+        let invalid_utf8 =
+            JsonEnvelope::parse(Bytes::from_static(b"{\"a\":\"\xff\"}")).unwrap_err();
+        assert!(matches!(invalid_utf8, EnvelopeError::Invalid(_)));
+    }
+
+    #[test]
+    fn wrong_types_name_the_field() {
+        let e = env(r#"{"model":3,"stream":"yes"}"#);
+        assert_eq!(
+            e.get_str("model").unwrap_err().to_string(),
+            "`model` must be a string"
+        );
+        assert_eq!(
+            e.get_bool("stream").unwrap_err().to_string(),
+            "`stream` must be a boolean"
+        );
+    }
+
+    #[test]
+    fn rewrite_replaces_in_place_and_keeps_other_bytes() {
+        let e = env(r#"{ "model" : "alias", "messages":[1, 2 ,3], "n":1 }"#);
+        let out = e.rewrite(&[Edit::Set("model", br#""gpt-4o-mini""#)]);
+        assert_eq!(
+            std::str::from_utf8(&out).unwrap(),
+            r#"{"model":"gpt-4o-mini","messages":[1, 2 ,3],"n":1}"#
+        );
+        let out = e.rewrite(&[
+            Edit::Remove("n"),
+            Edit::Set("stream_options", br#"{"include_usage":true}"#),
+        ]);
+        assert_eq!(
+            std::str::from_utf8(&out).unwrap(),
+            r#"{"model":"alias","messages":[1, 2 ,3],"stream_options":{"include_usage":true}}"#
+        );
+    }
+
+    #[test]
+    fn rewrite_without_effect_returns_the_same_buffer() {
+        let e = env(r#"{"model":"a"}"#);
+        let out = e.rewrite(&[Edit::Remove("absent")]);
+        assert_eq!(out.as_ptr(), e.raw().as_ptr());
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = JsonEnvelope::parse(Bytes::from(bytes));
+        }
+
+        #[test]
+        fn rewrite_of_any_object_stays_valid_json(
+            map in proptest::collection::btree_map("[a-z\"\\\\]{1,6}", any::<i64>(), 0..8),
+            model in "\\PC{0,12}",
+        ) {
+            let body = serde_json::to_vec(&map).unwrap();
+            let e = JsonEnvelope::parse(Bytes::from(body)).unwrap();
+            let encoded = serde_json::to_vec(&model).unwrap();
+            let out = e.rewrite(&[Edit::Set("model", &encoded)]);
+            let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+            prop_assert_eq!(v["model"].as_str(), Some(model.as_str()));
+            for (k, n) in &map {
+                if k != "model" {
+                    prop_assert_eq!(v[k].as_i64(), Some(*n));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! The registry of provider kinds: the one table that says, for each `kind:` a config may
+//! name, which dialect translates for it, where it lives by default and how it takes a key.
+
+use std::fmt;
+
+/// Which dialect module speaks to a provider.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DialectKind {
+    /// OpenAI's own API, and every provider that copies it.
+    OpenAi,
+}
+
+/// How a provider expects its API key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthStyle {
+    /// `Authorization: Bearer <key>`
+    Bearer,
+    /// The key alone in the named header.
+    Header(&'static str),
+}
+
+/// Facts about one provider kind.
+#[derive(Debug)]
+pub struct KindInfo {
+    /// The name used in config (`kind:`) and in the `x-switchyard-provider` header.
+    pub name: &'static str,
+    /// The dialect that translates for it.
+    pub dialect: DialectKind,
+    /// Where the provider lives when the config names no `base_url`.
+    pub default_base_url: Option<&'static str>,
+    /// How it takes its key.
+    pub auth: AuthStyle,
+    /// Whether it accepts `stream_options.include_usage`, so the gateway may ask for token
+    /// usage on streams the client did not ask it for.
+    pub stream_usage: bool,
+}
+
+macro_rules! kinds {
+    ($( $variant:ident => $info:expr ),+ $(,)?) => {
+        /// A provider kind, as named by `kind:` in config.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum ProviderKind { $( #[allow(missing_docs)] $variant ),+ }
+
+        impl ProviderKind {
+            /// Every kind, in registry order.
+            pub const ALL: &'static [ProviderKind] = &[ $( ProviderKind::$variant ),+ ];
+
+            /// This kind's entry in the registry.
+            pub fn info(self) -> &'static KindInfo {
+                match self { $( ProviderKind::$variant => { const I: KindInfo = $info; &I } ),+ }
+            }
+        }
+    };
+}
+
+kinds! {
+    OpenAi => KindInfo {
+        name: "openai",
+        dialect: DialectKind::OpenAi,
+        default_base_url: Some("https://api.openai.com/v1"),
+        auth: AuthStyle::Bearer,
+        stream_usage: true,
+    },
+    OpenAiCompatible => KindInfo {
+        name: "openai-compatible",
+        dialect: DialectKind::OpenAi,
+        default_base_url: None,
+        auth: AuthStyle::Bearer,
+        stream_usage: false,
+    },
+}
+
+impl ProviderKind {
+    /// Looks a kind up by its config name (case-insensitive, `_` and `-` alike).
+    pub fn from_name(name: &str) -> Option<Self> {
+        let wanted = name.trim().to_ascii_lowercase().replace('_', "-");
+        Self::ALL.iter().copied().find(|k| k.info().name == wanted)
+    }
+
+    /// The config name.
+    pub fn name(self) -> &'static str {
+        self.info().name
+    }
+
+    /// Every config name, for error messages.
+    pub fn names() -> Vec<&'static str> {
+        Self::ALL.iter().map(|k| k.name()).collect()
+    }
+}
+
+impl fmt::Display for ProviderKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for kind in ProviderKind::ALL {
+            assert!(
+                seen.insert(kind.name()),
+                "duplicate kind name {}",
+                kind.name()
+            );
+            assert_eq!(ProviderKind::from_name(kind.name()), Some(*kind));
+        }
+    }
+
+    #[test]
+    fn lookup_is_forgiving_about_case_and_separators() {
+        assert_eq!(
+            ProviderKind::from_name("OpenAI"),
+            Some(ProviderKind::OpenAi)
+        );
+        assert_eq!(
+            ProviderKind::from_name("openai_compatible"),
+            Some(ProviderKind::OpenAiCompatible)
+        );
+        assert_eq!(ProviderKind::from_name("nope"), None);
+    }
+
+    #[test]
+    fn default_base_urls_are_https_and_versioned() {
+        for kind in ProviderKind::ALL {
+            if let Some(url) = kind.info().default_base_url {
+                assert!(url.starts_with("https://") || url.starts_with("http://localhost"));
+                assert!(!url.ends_with('/'), "{url} must not end with a slash");
+            }
+        }
+    }
+}

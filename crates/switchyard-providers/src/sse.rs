@@ -1,0 +1,278 @@
+//! Server-Sent Events: an incremental parser that accepts the byte stream split anywhere,
+//! and the encoder for the events the gateway writes itself.
+//!
+//! Parsing follows the WHATWG EventSource rules: lines end in `\n`, `\r\n` or `\r`; a blank
+//! line ends an event; `data` lines are joined with `\n`; lines starting with `:` are
+//! comments; one space after the colon is dropped.
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+
+use crate::error::ErrorBody;
+
+/// The largest single line or event the framer holds before declaring the stream broken.
+pub const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
+
+/// One dispatched event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SseEvent {
+    /// The `event:` field, when given.
+    pub event: Option<String>,
+    /// The joined `data:` lines.
+    pub data: Bytes,
+}
+
+impl SseEvent {
+    /// True for OpenAI's end-of-stream sentinel `data: [DONE]`.
+    pub fn is_done(&self) -> bool {
+        self.data.as_ref() == b"[DONE]"
+    }
+}
+
+/// The stream broke the framer's limits.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("stream event larger than {MAX_EVENT_BYTES} bytes")]
+pub struct SseTooLarge;
+
+/// Incremental SSE parser. Feed it chunks with [`SseFramer::push`], drain events with
+/// [`SseFramer::next_event`]; [`SseFramer::finish`] flushes an event left without its
+/// closing blank line when the stream ends.
+#[derive(Debug, Default)]
+pub struct SseFramer {
+    /// Bytes not yet consumed: at most one partial line.
+    buf: BytesMut,
+    /// Data of the event being assembled.
+    data: BytesMut,
+    has_data: bool,
+    event: Option<String>,
+    /// The previous chunk ended in `\r`: a `\n` at the start of the next one belongs to it.
+    skip_lf: bool,
+}
+
+impl SseFramer {
+    /// A new, empty framer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds bytes from the stream.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), SseTooLarge> {
+        if self.buf.len() > MAX_EVENT_BYTES {
+            return Err(SseTooLarge);
+        }
+        self.buf.extend_from_slice(chunk);
+        Ok(())
+    }
+
+    /// The next complete event, if the bytes pushed so far hold one.
+    pub fn next_event(&mut self) -> Result<Option<SseEvent>, SseTooLarge> {
+        loop {
+            if self.skip_lf && !self.buf.is_empty() {
+                if self.buf[0] == b'\n' {
+                    self.buf.advance(1);
+                }
+                self.skip_lf = false;
+            }
+            let Some(eol) = memchr::memchr2(b'\n', b'\r', &self.buf) else {
+                if self.buf.len() > MAX_EVENT_BYTES {
+                    return Err(SseTooLarge);
+                }
+                return Ok(None);
+            };
+            let line = self.buf.split_to(eol);
+            let terminator = self.buf[0];
+            self.buf.advance(1);
+            if terminator == b'\r' {
+                if self.buf.is_empty() {
+                    self.skip_lf = true;
+                } else if self.buf[0] == b'\n' {
+                    self.buf.advance(1);
+                }
+            }
+            if let Some(event) = self.process_line(&line)? {
+                return Ok(Some(event));
+            }
+        }
+    }
+
+    /// Ends the stream: an event whose closing blank line never came is still dispatched.
+    pub fn finish(&mut self) -> Result<Option<SseEvent>, SseTooLarge> {
+        if let Some(event) = self.next_event()? {
+            return Ok(Some(event));
+        }
+        if !self.buf.is_empty() {
+            let line = std::mem::take(&mut self.buf);
+            self.process_line(&line)?;
+        }
+        Ok(self.dispatch())
+    }
+
+    /// Bytes held that have not formed an event yet.
+    pub fn pending_bytes(&self) -> usize {
+        self.buf.len() + self.data.len()
+    }
+
+    fn process_line(&mut self, line: &[u8]) -> Result<Option<SseEvent>, SseTooLarge> {
+        if line.is_empty() {
+            return Ok(self.dispatch());
+        }
+        if line[0] == b':' {
+            return Ok(None);
+        }
+        let (name, value) = match memchr::memchr(b':', line) {
+            Some(i) => {
+                let v = &line[i + 1..];
+                (&line[..i], v.strip_prefix(b" ").unwrap_or(v))
+            }
+            None => (line, &b""[..]),
+        };
+        match name {
+            b"data" => {
+                if self.data.len() + value.len() + 1 > MAX_EVENT_BYTES {
+                    return Err(SseTooLarge);
+                }
+                if self.has_data {
+                    self.data.put_u8(b'\n');
+                }
+                self.data.extend_from_slice(value);
+                self.has_data = true;
+            }
+            b"event" => self.event = Some(String::from_utf8_lossy(value).into_owned()),
+            _ => {}
+        }
+        Ok(None)
+    }
+
+    fn dispatch(&mut self) -> Option<SseEvent> {
+        let event = self.event.take();
+        if !std::mem::take(&mut self.has_data) {
+            return None;
+        }
+        Some(SseEvent {
+            event,
+            data: self.data.split().freeze(),
+        })
+    }
+}
+
+/// Encodes `data: <json>\n\n`.
+pub fn data_event(json: &[u8]) -> Bytes {
+    let mut out = BytesMut::with_capacity(json.len() + 8);
+    out.put_slice(b"data: ");
+    out.put_slice(json);
+    out.put_slice(b"\n\n");
+    out.freeze()
+}
+
+/// The terminal `data: [DONE]` event.
+pub fn done_event() -> Bytes {
+    Bytes::from_static(b"data: [DONE]\n\n")
+}
+
+/// An error event in the shape OpenAI's SDKs raise on: `data: {"error":{...}}`.
+pub fn error_event(err: &ErrorBody) -> Bytes {
+    data_event(&err.to_json())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn all_events(input: &[u8], split: &[usize]) -> Vec<SseEvent> {
+        let mut f = SseFramer::new();
+        let mut out = Vec::new();
+        let mut last = 0;
+        for &at in split.iter().chain(std::iter::once(&input.len())) {
+            let at = at.clamp(last, input.len());
+            f.push(&input[last..at]).unwrap();
+            last = at;
+            while let Some(e) = f.next_event().unwrap() {
+                out.push(e);
+            }
+        }
+        if let Some(e) = f.finish().unwrap() {
+            out.push(e);
+        }
+        out
+    }
+
+    fn ev(event: Option<&str>, data: &str) -> SseEvent {
+        SseEvent {
+            event: event.map(str::to_owned),
+            data: Bytes::copy_from_slice(data.as_bytes()),
+        }
+    }
+
+    #[test]
+    fn parses_events_with_every_line_ending() {
+        let input = b"data: a\n\ndata: b\r\n\r\nevent: x\rdata:c\r\rdata: d\ndata: e\n\n";
+        assert_eq!(
+            all_events(input, &[]),
+            vec![
+                ev(None, "a"),
+                ev(None, "b"),
+                ev(Some("x"), "c"),
+                ev(None, "d\ne")
+            ]
+        );
+    }
+
+    #[test]
+    fn comments_and_unknown_fields_are_ignored() {
+        let input = b": keep-alive\n\nid: 7\nretry: 10\ndata: x\n\n:\n\n";
+        assert_eq!(all_events(input, &[]), vec![ev(None, "x")]);
+    }
+
+    #[test]
+    fn an_event_without_its_blank_line_is_flushed_at_the_end() {
+        assert_eq!(all_events(b"data: [DONE]", &[]), vec![ev(None, "[DONE]")]);
+        assert!(all_events(b"data: x", &[])[0].data.as_ref() == b"x");
+    }
+
+    #[test]
+    fn a_crlf_split_between_chunks_is_one_line_ending() {
+        let input = b"data: a\r\n\r\ndata: b\r\n\r\n";
+        for i in 0..=input.len() {
+            assert_eq!(
+                all_events(input, &[i]),
+                vec![ev(None, "a"), ev(None, "b")],
+                "split at {i}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_error_event_is_openai_shaped() {
+        let e = error_event(&ErrorBody::new(
+            "boom",
+            "upstream_error",
+            Some("stream_interrupted"),
+        ));
+        let text = std::str::from_utf8(&e).unwrap();
+        assert!(text.starts_with("data: {\"error\":{\"message\":\"boom\""));
+        assert!(text.ends_with("\n\n"));
+    }
+
+    proptest! {
+        #[test]
+        fn any_split_gives_the_same_events(
+            events in proptest::collection::vec("[ -~é😀]{0,20}", 1..6),
+            crlf in any::<bool>(),
+            splits in proptest::collection::vec(0usize..400, 0..6),
+        ) {
+            let nl = if crlf { "\r\n" } else { "\n" };
+            let input: String = events.iter().map(|d| format!("data: {d}{nl}{nl}")).collect();
+            let mut splits = splits;
+            splits.sort_unstable();
+            let whole = all_events(input.as_bytes(), &[]);
+            let split = all_events(input.as_bytes(), &splits);
+            prop_assert_eq!(&whole, &split);
+            prop_assert_eq!(whole.len(), events.len());
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..1024), at in 0usize..1024) {
+            let _ = all_events(&bytes, &[at]);
+        }
+    }
+}

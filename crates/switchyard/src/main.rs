@@ -1,0 +1,102 @@
+//! The `switchyard` binary: command line, configuration loading, logging, then the gateway.
+//!
+//! All gateway behaviour lives in `switchyard-gateway`; this file only wires it up.
+
+mod logger;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use switchyard_config::{Config, ConfigErrors, LogLevel, DEFAULT_CONFIG, DEFAULT_CONFIG_NAME};
+
+/// One OpenAI-compatible endpoint in front of every model provider.
+#[derive(Parser, Debug)]
+#[command(name = "switchyard", version, about, arg_required_else_help = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Start the gateway.
+    Run {
+        /// Configuration file (YAML). Without it the embedded default config is used.
+        #[arg(long, short = 'f', value_name = "PATH")]
+        config: Option<PathBuf>,
+        /// Minimum log level: off, error, warn, info, debug or trace (overrides `log.level`).
+        #[arg(long, value_name = "LEVEL")]
+        log_level: Option<String>,
+        /// Take over the listening sockets of a running instance (graceful reload); see the
+        /// README's operations section.
+        #[arg(long)]
+        upgrade: bool,
+    },
+    /// Validate a configuration file and exit: 0 when valid, 1 with every problem listed.
+    Check {
+        /// Configuration file (YAML).
+        #[arg(long, short = 'f', value_name = "PATH")]
+        config: PathBuf,
+    },
+}
+
+#[allow(clippy::print_stderr, clippy::print_stdout)]
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check { config } => match switchyard_config::load_file(&config) {
+            Ok(c) => {
+                println!(
+                    "{}: OK ({} providers, {} routes)",
+                    config.display(),
+                    c.providers.len(),
+                    c.routes.len()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(errors) => {
+                eprintln!("{errors}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Run {
+            config,
+            log_level,
+            upgrade,
+        } => {
+            let loaded = match &config {
+                Some(path) => switchyard_config::load_file(path),
+                None => switchyard_config::load_str(DEFAULT_CONFIG, DEFAULT_CONFIG_NAME, &|v| {
+                    std::env::var(v).ok()
+                }),
+            };
+            let config: Config = match loaded {
+                Ok(c) => c,
+                Err(errors) => return config_failure(&errors),
+            };
+            let level = match log_level.as_deref().map(LogLevel::from_name) {
+                Some(Some(l)) => l,
+                Some(None) => {
+                    eprintln!("--log-level must be one of off, error, warn, info, debug, trace");
+                    return ExitCode::from(2);
+                }
+                None => config.log.level,
+            };
+            logger::init(level);
+            match switchyard_gateway::run(config, switchyard_gateway::RunOptions { upgrade }) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    log::error!("cannot start: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+#[allow(clippy::print_stderr)]
+fn config_failure(errors: &ConfigErrors) -> ExitCode {
+    eprintln!("invalid configuration:\n{errors}");
+    ExitCode::FAILURE
+}

@@ -1,1 +1,213 @@
+//! Operating the gateway: the admin listener, metrics, graceful shutdown, HTTPS upstreams,
+//! logs.
 
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use switchyard_tests::*;
+
+#[tokio::test]
+async fn health_ready_and_metrics() {
+    let mock = MockServer::start().await;
+    let gw = Gateway::start(&single_provider(&mock)).await;
+    let c = http();
+    let health: Value = c
+        .get(gw.admin_url("/health"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "ok");
+    let ready = c.get(gw.admin_url("/ready")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let missing = c.get(gw.admin_url("/nope")).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+
+    for _ in 0..3 {
+        assert_eq!(
+            gw.post("/v1/chat/completions", &chat("fast", "count"))
+                .await
+                .status(),
+            200
+        );
+    }
+    assert_eq!(
+        gw.post("/v1/chat/completions", &chat("nope", "x"))
+            .await
+            .status(),
+        404
+    );
+    let m = gw.metrics().await;
+    assert_eq!(
+        metric(
+            &m,
+            "switchyard_requests_total",
+            &[("route", "fast"), ("provider", "local"), ("status", "200")]
+        ),
+        3.0,
+        "{m}"
+    );
+    assert_eq!(
+        metric(
+            &m,
+            "switchyard_requests_total",
+            &[("route", "none"), ("status", "404")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        metric(
+            &m,
+            "switchyard_request_duration_seconds_count",
+            &[("route", "fast")]
+        ),
+        3.0
+    );
+    assert_eq!(
+        metric(
+            &m,
+            "switchyard_upstream_attempts_total",
+            &[("provider", "local"), ("outcome", "ok")]
+        ),
+        3.0
+    );
+    assert_eq!(
+        metric(
+            &m,
+            "switchyard_errors_total",
+            &[("code", "model_not_found")]
+        ),
+        1.0
+    );
+    assert!(m.contains("# TYPE switchyard_request_duration_seconds histogram"));
+    assert!(m.contains("switchyard_build_info{version="));
+    assert_eq!(metric(&m, "switchyard_inflight_requests", &[]), 0.0);
+}
+
+#[tokio::test]
+async fn access_log_lines_are_json() {
+    let mock = MockServer::start().await;
+    let gw = Gateway::start(&single_provider(&mock)).await;
+    gw.post("/v1/chat/completions", &chat("fast", "log me"))
+        .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let logs = gw.logs();
+    let line = logs
+        .lines()
+        .find(|l| l.contains("\"target\":\"access\""))
+        .expect("an access log line");
+    let v: Value = serde_json::from_str(line).unwrap();
+    assert_eq!(v["status"], 200);
+    assert_eq!(v["route"], "fast");
+    assert_eq!(v["provider"], "local");
+    assert_eq!(v["model"], "fast");
+    assert!(v["duration_ms"].as_f64().unwrap() > 0.0);
+    assert_eq!(v["completion_tokens"], 5);
+    for l in logs.lines() {
+        serde_json::from_str::<Value>(l).unwrap_or_else(|_| panic!("not JSON: {l}"));
+    }
+}
+
+#[tokio::test]
+async fn sigterm_lets_in_flight_requests_finish_and_refuses_new_ones() {
+    for signal in ["TERM", "INT"] {
+        let mock = MockServer::start().await;
+        let mut gw = Gateway::start(&single_provider(&mock)).await;
+        mock.script(json!([{"delay_ms": 1200}])).await;
+        let url = gw.url("/v1/chat/completions");
+        let slow = tokio::spawn(async move {
+            http()
+                .post(url)
+                .json(&chat("fast", "slow"))
+                .send()
+                .await
+                .unwrap()
+        });
+        // Wait until the request is in flight at the provider.
+        let started = Instant::now();
+        while mock.requests().await.is_empty() {
+            assert!(started.elapsed() < Duration::from_secs(5));
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        gw.proc.signal(signal);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let refused = http()
+            .post(gw.url("/v1/models"))
+            .timeout(Duration::from_secs(2))
+            .send()
+            .await;
+        assert!(
+            refused.is_err(),
+            "SIG{signal}: a new connection was accepted during shutdown"
+        );
+        let r = slow.await.unwrap();
+        assert_eq!(r.status(), 200, "SIG{signal}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(
+            body["choices"][0]["message"]["content"],
+            "You said: slow t1 t2 t3 t4"
+        );
+        let status = gw
+            .proc
+            .wait_exit(Duration::from_secs(10))
+            .await
+            .expect("the gateway did not exit");
+        assert!(status.success(), "SIG{signal}: {status:?}");
+        assert!(gw.logs().contains("all in-flight requests finished"));
+    }
+}
+
+#[tokio::test]
+async fn https_providers_are_verified_against_the_configured_ca() {
+    let mock = MockServer::start_tls(&["--api-key", "sk-tls"]).await;
+    let tls_port = mock.tls_port.unwrap();
+    let ca = repo_root().join("tests/fixtures/tls/ca.pem");
+    let gw = Gateway::start(&format!(
+        "providers:\n  secure:\n    kind: openai\n    base_url: https://localhost:{tls_port}/v1\n    api_key: sk-tls\n    tls: {{ ca_file: \"{}\" }}\n  untrusted:\n    kind: openai\n    base_url: https://127.0.0.1:{tls_port}/v1\n    api_key: sk-tls\n",
+        ca.display()
+    ))
+    .await;
+    let r = gw
+        .post("/v1/chat/completions", &chat("secure/gpt-4o", "over tls"))
+        .await;
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        body["choices"][0]["message"]["content"],
+        "You said: over tls t1 t2 t3 t4"
+    );
+    let stream = gw
+        .post("/v1/chat/completions", &json!({"model": "secure/gpt-4o", "stream": true, "messages": [{"role": "user", "content": "s"}]}))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(stream.trim_end().ends_with("data: [DONE]"));
+    // The system trust store does not know the test CA: the connection is refused.
+    let r = gw
+        .post("/v1/chat/completions", &chat("untrusted/gpt-4o", "x"))
+        .await;
+    assert_eq!(r.status(), 502);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["error"]["code"], "connect_error", "{e}");
+}
+
+#[tokio::test]
+async fn expect_100_continue_is_answered() {
+    let mock = MockServer::start().await;
+    let gw = Gateway::start(&single_provider(&mock)).await;
+    let body = serde_json::to_vec(&chat("fast", "continue")).unwrap();
+    let started = Instant::now();
+    let r = http()
+        .post(gw.url("/v1/chat/completions"))
+        .header("expect", "100-continue")
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(started.elapsed() < Duration::from_millis(900));
+}

@@ -127,6 +127,10 @@ impl Upstream {
                             target.timeouts.connect,
                         )
                     })?;
+            // The connector does not carry PeerOptions' read/write timeouts over to the
+            // session (Pingora's proxy loop sets them itself), so they are set here.
+            session.set_read_timeout(Some(target.timeouts.first_byte));
+            session.set_write_timeout(Some(target.timeouts.idle));
             let header = request_header(target, req, session.as_http2().is_some())
                 .map_err(|e| UpstreamError::Protocol(e.to_string()))?;
             let sent = timeout_at(

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use http::{HeaderName, HeaderValue};
-use switchyard_providers::{ProviderKind, Secret};
+use switchyard_providers::{AuthStyle, ProviderKind, ProviderOptions, Secret};
 
 /// The whole validated configuration.
 #[derive(Debug, Clone)]
@@ -257,6 +257,10 @@ pub struct Provider {
     pub ca_file: Option<PathBuf>,
     /// Offer HTTP/2 over TLS.
     pub http2: bool,
+    /// How credentials are sent.
+    pub auth: AuthStyle,
+    /// Kind-specific settings (API version, region, project, AWS credentials…).
+    pub options: ProviderOptions,
 }
 
 /// How a route uses its targets.

@@ -140,6 +140,24 @@ pub struct RawProvider {
     /// TLS settings for https base URLs.
     #[serde(default)]
     pub tls: RawTls,
+    /// Override how credentials are sent: `bearer`, `sigv4` or `none`.
+    pub auth: Option<Spanned<String>>,
+    /// API version (Anthropic's `anthropic-version`, Azure's `api-version`).
+    pub api_version: Option<Spanned<String>>,
+    /// Cloud region (AWS Bedrock).
+    pub region: Option<Spanned<String>>,
+    /// Cloud project (Google Vertex AI).
+    pub project: Option<Spanned<String>>,
+    /// Cloud location (Google Vertex AI).
+    pub location: Option<Spanned<String>>,
+    /// AWS access key id (use `${VAR}`).
+    pub aws_access_key_id: Option<Spanned<String>>,
+    /// AWS secret access key (use `${VAR}`).
+    pub aws_secret_access_key: Option<Spanned<String>>,
+    /// AWS session token (use `${VAR}`).
+    pub aws_session_token: Option<Spanned<String>>,
+    /// `max_tokens` sent when a client gives none and the provider requires one.
+    pub default_max_tokens: Option<Spanned<u32>>,
 }
 
 /// TLS to a provider.

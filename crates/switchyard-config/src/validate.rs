@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use http::{HeaderName, HeaderValue};
 use serde_saphyr::Spanned;
-use switchyard_providers::{ProviderKind, Secret};
+use switchyard_providers::{AuthStyle, AwsCredentials, ProviderKind, ProviderOptions, Secret};
 
 use crate::env;
 use crate::errors::{ConfigError, ConfigErrors};
@@ -300,7 +300,16 @@ fn provider(
                     }
                 })
         }
-        (None, Some(d)) => BaseUrl::parse(d).ok(),
+        (None, Some(template)) => {
+            let filled = fill_url_template(cx, template, raw, &field);
+            filled.and_then(|u| match BaseUrl::parse(&u) {
+                Ok(b) => Some(b),
+                Err(e) => {
+                    cx.err(&raw.kind, format!("{field}.base_url"), e);
+                    None
+                }
+            })
+        }
         (None, None) => {
             if let Some(k) = kind {
                 cx.err(
@@ -382,11 +391,25 @@ fn provider(
             }
         }
     });
+    let options = provider_options(cx, raw, &field);
+    let auth = match &raw.auth {
+        None => kind.map_or(AuthStyle::Bearer, |k| k.info().auth),
+        Some(a) => AuthStyle::from_config(&a.value).unwrap_or_else(|| {
+            cx.err(
+                a,
+                format!("{field}.auth"),
+                "must be one of bearer, sigv4, none",
+            );
+            AuthStyle::Bearer
+        }),
+    };
     if cx.errors.len() > before {
         return None;
     }
     let (kind, base_url) = (kind?, base_url?);
     Some(Provider {
+        auth,
+        options,
         name: name.to_owned(),
         kind,
         http2: raw.tls.http2.unwrap_or(base_url.tls()),
@@ -466,4 +489,100 @@ fn route(cx: &mut Ctx<'_>, name: &str, raw: &RawRoute, providers: &[&str]) -> Op
         strategy,
         targets,
     })
+}
+
+/// Fills `{region}`, `{project}` and `{location}` in a kind's default URL from the
+/// provider's settings; a missing one is an error naming the setting.
+fn fill_url_template(
+    cx: &mut Ctx<'_>,
+    template: &str,
+    raw: &RawProvider,
+    field: &str,
+) -> Option<String> {
+    let mut url = template.to_owned();
+    for (name, value) in [
+        ("region", &raw.region),
+        ("project", &raw.project),
+        ("location", &raw.location),
+    ] {
+        let placeholder = format!("{{{name}}}");
+        if !url.contains(&placeholder) {
+            continue;
+        }
+        match value {
+            Some(v) => {
+                let v = cx.expand(v, &format!("{field}.{name}"))?;
+                url = url.replace(&placeholder, v.trim());
+            }
+            None => {
+                cx.err(
+                    &raw.kind,
+                    format!("{field}.{name}"),
+                    format!(
+                        "kind `{}` needs `{name}` (or an explicit `base_url`)",
+                        raw.kind.value
+                    ),
+                );
+                return None;
+            }
+        }
+    }
+    Some(url)
+}
+
+fn provider_options(cx: &mut Ctx<'_>, raw: &RawProvider, field: &str) -> ProviderOptions {
+    let mut text = |v: &Option<Spanned<String>>, name: &str| -> Option<String> {
+        let v = v.as_ref()?;
+        let out = cx.expand(v, &format!("{field}.{name}"))?;
+        (!out.trim().is_empty()).then(|| out.trim().to_owned())
+    };
+    let api_version = text(&raw.api_version, "api_version");
+    let region = text(&raw.region, "region");
+    let project = text(&raw.project, "project");
+    let location = text(&raw.location, "location");
+    let access = text(&raw.aws_access_key_id, "aws_access_key_id");
+    let secret = text(&raw.aws_secret_access_key, "aws_secret_access_key");
+    let session = text(&raw.aws_session_token, "aws_session_token");
+    let aws = match (access, secret) {
+        (Some(a), Some(s)) => Some(AwsCredentials {
+            access_key_id: Secret::new(a),
+            secret_access_key: Secret::new(s),
+            session_token: session.map(Secret::new),
+        }),
+        (None, None) => None,
+        _ => {
+            let at = raw
+                .aws_access_key_id
+                .as_ref()
+                .or(raw.aws_secret_access_key.as_ref());
+            if let Some(at) = at {
+                cx.err(
+                    at,
+                    format!("{field}.aws_secret_access_key"),
+                    "set both aws_access_key_id and aws_secret_access_key, or neither",
+                );
+            }
+            None
+        }
+    };
+    let default_max_tokens = match &raw.default_max_tokens {
+        Some(m) if m.value == 0 => {
+            cx.err(
+                m,
+                format!("{field}.default_max_tokens"),
+                "must be greater than zero",
+            );
+            None
+        }
+        Some(m) => Some(m.value),
+        None => None,
+    };
+    ProviderOptions {
+        api_version,
+        region,
+        project,
+        location,
+        aws,
+        default_max_tokens,
+    }
 }

@@ -125,6 +125,8 @@ pub fn runtime_for(p: &Provider, connector: Arc<Connector>) -> ProviderRuntime {
         api_key: p.api_key.clone(),
         headers: p.headers.clone(),
         stream_usage: p.stream_usage,
+        auth: p.auth,
+        options: p.options.clone(),
     };
     ProviderRuntime {
         dialect: dialect_for(p.kind.info().dialect),
@@ -159,6 +161,8 @@ pub fn zero_config_runtime(
             headers: Vec::new(),
             // The client did not configure anything: change nothing it did not ask for.
             stream_usage: false,
+            auth: kind.info().auth,
+            options: Default::default(),
         },
         dialect: dialect_for(kind.info().dialect),
         target: UpstreamTarget::new(

@@ -45,6 +45,8 @@ pub struct MockOptions {
     pub dimensions: usize,
     /// How many requests `/__mock/requests` remembers (0 turns recording off).
     pub record: usize,
+    /// AWS credentials SigV4-signed requests must verify against: (access key id, secret).
+    pub aws: Option<(String, String)>,
 }
 
 impl Default for MockOptions {
@@ -56,9 +58,24 @@ impl Default for MockOptions {
             latency: Duration::ZERO,
             dimensions: 8,
             record: 200,
+            aws: None,
         }
     }
 }
+
+/// A provider wire format the mock speaks: which requests are its own, and how to answer.
+pub struct Dialect {
+    /// A name for logs.
+    pub name: &'static str,
+    /// True for requests in this format (by path, usually).
+    pub matches: fn(&Incoming) -> bool,
+    /// The answer, after the scripted delay and reset have been applied.
+    pub handle: fn(&Incoming, &Behaviour, &MockOptions) -> Reply,
+}
+
+/// Every format the mock speaks, most specific first; OpenAI's is the catch-all and answers
+/// unknown paths with OpenAI's 404.
+pub const DIALECTS: &[Dialect] = &[openai::DIALECT];
 
 /// A request as the mock received it.
 pub struct Incoming {
@@ -214,7 +231,11 @@ impl HttpServerApp for Mock {
             if behaviour.reset_before_headers {
                 return None;
             }
-            openai::handle(&req, &behaviour, &self.opts)
+            let dialect = DIALECTS
+                .iter()
+                .find(|d| (d.matches)(&req))
+                .unwrap_or(&openai::DIALECT);
+            (dialect.handle)(&req, &behaviour, &self.opts)
         };
         wire::write(session, reply).await
     }

@@ -40,6 +40,12 @@ struct Cli {
     /// Requests remembered for /__mock/requests (0 turns recording off, as benchmarks do).
     #[arg(long, default_value_t = 200)]
     record: usize,
+    /// AWS access key id that SigV4-signed requests must use.
+    #[arg(long, requires = "aws_secret_access_key")]
+    aws_access_key_id: Option<String>,
+    /// AWS secret access key to verify SigV4 signatures with.
+    #[arg(long, requires = "aws_access_key_id")]
+    aws_secret_access_key: Option<String>,
 }
 
 #[allow(clippy::print_stderr)]
@@ -51,6 +57,7 @@ fn main() -> ExitCode {
         chunk_delay: Duration::from_millis(cli.chunk_delay_ms),
         latency: Duration::from_millis(cli.latency_ms),
         record: cli.record,
+        aws: cli.aws_access_key_id.zip(cli.aws_secret_access_key),
         ..MockOptions::default()
     };
     let tls = match (cli.tls_listen, cli.tls_cert, cli.tls_key) {

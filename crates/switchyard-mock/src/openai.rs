@@ -62,6 +62,13 @@ fn scripted_error(status: u16, model: &str) -> Reply {
     }
 }
 
+/// OpenAI's format; matches everything, so it must come last in [`crate::DIALECTS`].
+pub const DIALECT: crate::Dialect = crate::Dialect {
+    name: "openai",
+    matches: |_| true,
+    handle,
+};
+
 /// Handles one provider request.
 pub fn handle(req: &Incoming, b: &Behaviour, opts: &MockOptions) -> Reply {
     let reply = route(req, b, opts);

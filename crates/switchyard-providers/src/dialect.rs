@@ -13,7 +13,7 @@ use http::{HeaderName, HeaderValue};
 use crate::endpoint::Endpoint;
 use crate::envelope::JsonEnvelope;
 use crate::error::{ErrorBody, TranslateError};
-use crate::kind::{DialectKind, ProviderKind};
+use crate::kind::{AuthStyle, DialectKind, ProviderKind};
 use crate::secret::Secret;
 use crate::usage::Usage;
 
@@ -35,6 +35,39 @@ pub struct ProviderEndpoint {
     /// Ask for token usage on streams (`stream_options.include_usage`) and hide the extra
     /// usage chunk from clients that did not ask for it.
     pub stream_usage: bool,
+    /// How credentials are sent (the kind's default unless the config overrides it).
+    pub auth: AuthStyle,
+    /// Settings only some kinds use.
+    pub options: ProviderOptions,
+}
+
+/// Provider settings that only some kinds use; each kind documents which it reads.
+#[derive(Clone, Debug, Default)]
+pub struct ProviderOptions {
+    /// API version: `anthropic-version` for Anthropic, `api-version` for Azure OpenAI.
+    pub api_version: Option<String>,
+    /// Cloud region (AWS Bedrock).
+    pub region: Option<String>,
+    /// Cloud project (Google Vertex AI).
+    pub project: Option<String>,
+    /// Cloud location (Google Vertex AI), e.g. `us-central1` or `global`.
+    pub location: Option<String>,
+    /// AWS credentials for SigV4 signing.
+    pub aws: Option<AwsCredentials>,
+    /// `max_tokens` to send when the client gives none and the provider requires one
+    /// (Anthropic).
+    pub default_max_tokens: Option<u32>,
+}
+
+/// AWS credentials.
+#[derive(Clone, Debug)]
+pub struct AwsCredentials {
+    /// Access key id (not secret, but not logged either).
+    pub access_key_id: Secret,
+    /// Secret access key.
+    pub secret_access_key: Secret,
+    /// Session token for temporary credentials.
+    pub session_token: Option<Secret>,
 }
 
 /// One routed call: what the client asked, and the model chosen for this provider.

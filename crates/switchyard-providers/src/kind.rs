@@ -10,13 +10,30 @@ pub enum DialectKind {
     OpenAi,
 }
 
-/// How a provider expects its API key.
+/// How a provider expects its credentials.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AuthStyle {
     /// `Authorization: Bearer <key>`
     Bearer,
     /// The key alone in the named header.
     Header(&'static str),
+    /// AWS Signature Version 4 with the provider's AWS credentials.
+    AwsSigV4,
+    /// No credentials at all.
+    None,
+}
+
+impl AuthStyle {
+    /// Parses a config `auth:` override: `bearer`, `none`, `sigv4` or `header:<name>` is
+    /// not accepted here because header names must be `'static`; the kinds carry those.
+    pub fn from_config(name: &str) -> Option<Self> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "bearer" => Some(Self::Bearer),
+            "none" => Some(Self::None),
+            "sigv4" | "aws-sigv4" => Some(Self::AwsSigV4),
+            _ => None,
+        }
+    }
 }
 
 /// Facts about one provider kind.
@@ -26,7 +43,9 @@ pub struct KindInfo {
     pub name: &'static str,
     /// The dialect that translates for it.
     pub dialect: DialectKind,
-    /// Where the provider lives when the config names no `base_url`.
+    /// Where the provider lives when the config names no `base_url`. May hold `{region}`,
+    /// `{project}` and `{location}`, filled from the provider's config (which must then
+    /// set them).
     pub default_base_url: Option<&'static str>,
     /// How it takes its key.
     pub auth: AuthStyle,

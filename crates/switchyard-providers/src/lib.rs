@@ -14,6 +14,7 @@
 //!   module implements; [`dialect::dialect_for`] is the one table that registers them.
 //! - [`error::ErrorBody`]: the OpenAI-shaped error every client sees.
 
+pub mod canonical;
 pub mod dialect;
 pub mod endpoint;
 pub mod envelope;
@@ -25,8 +26,8 @@ pub mod sse;
 pub mod usage;
 
 pub use dialect::{
-    dialect_for, Call, Dialect, Output, ProviderEndpoint, ResponseTranslator, UpstreamRequest,
-    Verdict,
+    dialect_for, AwsCredentials, Call, Dialect, Output, ProviderEndpoint, ProviderOptions,
+    ResponseTranslator, UpstreamRequest, Verdict,
 };
 pub use endpoint::Endpoint;
 pub use envelope::{EnvelopeError, JsonEnvelope};

@@ -58,10 +58,15 @@ impl Dialect for OpenAi {
         hs.push(headers::fixed(ACCEPT_ENCODING, "identity"));
         let key = call.client_key.unwrap_or(provider.api_key.expose());
         if !key.is_empty() {
-            hs.push(match provider.kind.info().auth {
-                AuthStyle::Bearer => headers::secret(AUTHORIZATION, &format!("Bearer {key}"))?,
-                AuthStyle::Header(name) => headers::secret(HeaderName::from_static(name), key)?,
-            });
+            match provider.auth {
+                AuthStyle::Bearer => {
+                    hs.push(headers::secret(AUTHORIZATION, &format!("Bearer {key}"))?)
+                }
+                AuthStyle::Header(name) => {
+                    hs.push(headers::secret(HeaderName::from_static(name), key)?)
+                }
+                AuthStyle::AwsSigV4 | AuthStyle::None => {}
+            }
         }
         hs.extend(provider.headers.iter().cloned());
         Ok(UpstreamRequest {
@@ -325,6 +330,8 @@ mod tests {
             api_key: Secret::new("sk-test"),
             headers: vec![],
             stream_usage,
+            auth: AuthStyle::Bearer,
+            options: Default::default(),
         }
     }
 

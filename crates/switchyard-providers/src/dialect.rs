@@ -153,6 +153,13 @@ pub trait Dialect: Send + Sync {
         call: &Call<'_>,
     ) -> Box<dyn ResponseTranslator>;
 
+    /// True when the provider cannot fetch image URLs itself: the gateway then fetches
+    /// `http(s)` image URLs and hands the dialect `data:` URLs instead. A dialect that says
+    /// false must pass URLs through (or refuse them with a clear error).
+    fn needs_inline_images(&self) -> bool {
+        false
+    }
+
     /// The client-facing error for a non-2xx response with this body.
     fn error_body(&self, provider: &ProviderEndpoint, status: u16, body: &[u8]) -> ErrorBody {
         ErrorBody::from_provider(status, body, &provider.name)

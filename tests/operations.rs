@@ -211,3 +211,70 @@ async fn expect_100_continue_is_answered() {
     assert_eq!(r.status(), 200);
     assert!(started.elapsed() < Duration::from_millis(900));
 }
+
+#[tokio::test]
+async fn a_graceful_upgrade_swaps_config_without_failing_a_request() {
+    let mock = MockServer::start().await;
+    let dir = TempDir::new();
+    let server = format!(
+        "server: {{ listen: \"{{listen}}\", admin_listen: \"{{admin}}\", threads: 2, upgrade_sock: \"{}\", pid_file: \"{}\" }}\n",
+        dir.0.join("upgrade.sock").display(),
+        dir.0.join("switchyard.pid").display()
+    );
+    let old_config = format!("{server}{}", single_provider(&mock));
+    let mut old = Gateway::start(&old_config).await;
+    let new_config = format!(
+        "{old_config}  fresh:\n    targets:\n      - provider: local\n        model: gpt-4o\n"
+    );
+
+    // Requests on fresh connections, all through the swap (bounded in count and time).
+    let url = old.url("/v1/chat/completions");
+    let load = tokio::spawn(async move {
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap();
+        let (mut ok, mut failed) = (0, Vec::new());
+        let end = Instant::now() + Duration::from_secs(12);
+        while Instant::now() < end && ok + failed.len() < 3000 {
+            match client
+                .post(&url)
+                .json(&chat("fast", "during upgrade"))
+                .send()
+                .await
+            {
+                Ok(r) if r.status() == 200 => ok += 1,
+                Ok(r) => failed.push(format!("status {}", r.status())),
+                Err(e) => failed.push(e.to_string()),
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        (ok, failed)
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut new = old.start_upgrade(&new_config);
+    // Give the new process a moment to wait on the upgrade socket, then hand over.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    old.proc.signal("QUIT");
+    let status = old
+        .proc
+        .wait_exit(Duration::from_secs(20))
+        .await
+        .expect("the old process did not exit");
+    assert!(status.success(), "{status:?}");
+    // The new config is live on the same port.
+    let r = old
+        .post("/v1/chat/completions", &chat("fresh", "new route"))
+        .await;
+    assert_eq!(r.status(), 200, "{}", new.output());
+    let (ok, failed) = load.await.unwrap();
+    assert!(
+        failed.is_empty(),
+        "{} requests failed during the upgrade: {:?}",
+        failed.len(),
+        &failed[..failed.len().min(5)]
+    );
+    assert!(ok > 50, "only {ok} requests were made");
+    new.signal("TERM");
+    assert!(new.wait_exit(Duration::from_secs(10)).await.is_some());
+}

@@ -392,6 +392,26 @@ impl Gateway {
         panic!("the gateway did not start after 5 tries");
     }
 
+    /// Starts a second gateway process that takes over this one's listening sockets
+    /// (`switchyard run --upgrade`) with a new config body (same `{listen}`/`{admin}` rules).
+    pub fn start_upgrade(&self, yaml: &str) -> Proc {
+        let listen = format!("127.0.0.1:{}", self.port);
+        let admin = format!("127.0.0.1:{}", self.admin_port);
+        let yaml = yaml.replace("{listen}", &listen).replace("{admin}", &admin);
+        let config_path = self.dir.0.join("switchyard-upgrade.yaml");
+        std::fs::write(&config_path, yaml).unwrap();
+        let mut cmd = Command::new(bin("switchyard"));
+        cmd.arg("run")
+            .arg("--upgrade")
+            .arg("--config")
+            .arg(&config_path);
+        Proc::spawn(
+            "switchyard (upgrade)",
+            &mut cmd,
+            self.dir.0.join("gateway-upgrade.log"),
+        )
+    }
+
     /// `http://127.0.0.1:PORT{path}`
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)

@@ -11,6 +11,7 @@ mod env;
 mod errors;
 mod model;
 pub mod raw;
+pub mod route;
 mod units;
 mod validate;
 
@@ -20,6 +21,7 @@ pub use errors::{ConfigError, ConfigErrors};
 pub use model::*;
 pub use switchyard_providers::Secret;
 pub use units::{parse_duration, parse_size};
+pub use validate::Flavor;
 
 /// The configuration `switchyard run` uses when given no `--config`.
 pub const DEFAULT_CONFIG: &str = include_str!("../../../conf/switchyard.yaml");
@@ -33,6 +35,18 @@ pub fn load_file(path: &Path) -> Result<Config, ConfigErrors> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigError::file(&name, format!("cannot read the file: {e}")))?;
     load_str(&text, &name, &|var| std::env::var(var).ok())
+}
+
+/// Parses and validates a per-request config (JSON or YAML text) against the running config.
+/// No `${VAR}` is expanded: a request must never read the gateway's environment.
+pub fn load_request_config(
+    text: &str,
+    source_name: &str,
+    flavor: Flavor,
+    config: &Config,
+) -> Result<route::RouteNode, ConfigErrors> {
+    let raw: raw::RawNode = raw::parse_as(text, source_name)?;
+    validate::request_config(&raw, source_name, flavor, config)
 }
 
 /// Parses and validates config text; `env` answers `${VAR}` lookups.
@@ -87,9 +101,19 @@ routes:
         assert_eq!(p.base_url.path, "/v1");
         assert!(!p.http2);
         let r = c.route("fast").unwrap();
-        assert_eq!(r.strategy, Strategy::Single);
-        assert_eq!(r.targets[0].provider, ProviderId(0));
-        assert_eq!(r.targets[0].model.as_deref(), Some("gpt-4o-mini"));
+        let route::NodeKind::Group { mode, children } = &r.node.kind else {
+            panic!()
+        };
+        assert!(matches!(mode, route::Mode::Single));
+        let route::NodeKind::Target(t) = &children[0].kind else {
+            panic!()
+        };
+        assert!(matches!(
+            t.provider,
+            route::TargetProvider::Configured(ProviderId(0))
+        ));
+        assert_eq!(t.model.as_deref(), Some("gpt-4o-mini"));
+        assert_eq!(children[0].path, "config.targets[0]");
         assert_eq!(p.timeouts, Timeouts::default());
     }
 
@@ -191,12 +215,168 @@ routes:
     #[test]
     fn strategies_and_gateway_keys() {
         let c = load("providers:\n  a: { kind: openai }\n  b: { kind: openai }\nroutes:\n  r: { targets: [ {provider: a}, {provider: b} ] }\nauth:\n  keys:\n    - { name: team, key: \"${LOCAL_KEY}\" }\n").unwrap();
-        assert_eq!(c.route("r").unwrap().strategy, Strategy::Fallback);
+        let route::NodeKind::Group { mode, .. } = &c.route("r").unwrap().node.kind else {
+            panic!()
+        };
+        assert!(
+            matches!(mode, route::Mode::Fallback { on_status } if *on_status == route::StatusSet::default_failover())
+        );
         assert_eq!(c.auth[0].name, "team");
-        let e = one_error("providers:\n  a: { kind: openai }\nroutes:\n  r: { strategy: single, targets: [ {provider: a}, {provider: a} ] }\n");
-        assert!(e.message.contains("exactly one target"));
         let e = one_error("auth:\n  keys:\n    - { name: t, key: short }\n");
         assert!(e.message.contains("at least 8"));
+    }
+
+    const TREE: &str = r#"
+providers:
+  a: { kind: openai }
+  b: { kind: openai }
+  c: { kind: openai }
+routes:
+  cheap: { targets: [ { provider: c, model: mini } ] }
+  smart:
+    strategy: { mode: conditional, conditions: [ { query: { metadata.tier: { $eq: paid } }, then: premium } ], default: budget }
+    retry: { attempts: 3, on_status_codes: [429], backoff: { initial: 100ms, max: 2s } }
+    override_params: { max_tokens: 512 }
+    targets:
+      - name: premium
+        strategy: loadbalance
+        timeouts: { total: 30s }
+        targets:
+          - { provider: a, model: big, weight: 3 }
+          - { provider: b, model: big, weight: 1 }
+      - { name: budget, route: cheap }
+"#;
+
+    #[test]
+    fn route_trees_nest_and_reference_each_other() {
+        let c = load(TREE).unwrap();
+        let smart = c.route("smart").unwrap();
+        let route::NodeKind::Group {
+            mode: route::Mode::Conditional { rules, default },
+            children,
+        } = &smart.node.kind
+        else {
+            panic!()
+        };
+        assert_eq!(rules[0].then, "premium");
+        assert_eq!(default.as_deref(), Some("budget"));
+        assert_eq!(smart.node.settings.retry.as_ref().unwrap().attempts, 3);
+        assert_eq!(smart.node.settings.override_params["max_tokens"], 512);
+        let route::NodeKind::Group {
+            mode: route::Mode::LoadBalance { balance, .. },
+            children: lb,
+        } = &children[0].kind
+        else {
+            panic!()
+        };
+        assert_eq!(*balance, route::Balance::Weighted);
+        assert_eq!(lb[0].weight, 3.0);
+        assert_eq!(lb[1].path, "config.targets[0].targets[1]");
+        assert_eq!(
+            children[0].settings.timeouts.total,
+            Some(Duration::from_secs(30))
+        );
+        // The reference expands into the referenced route under this node's path.
+        let route::NodeKind::Group {
+            children: budget, ..
+        } = &children[1].kind
+        else {
+            panic!()
+        };
+        assert_eq!(budget[0].path, "config.targets[1].targets[0]");
+    }
+
+    #[test]
+    fn invalid_route_trees_say_what_is_wrong() {
+        let cases = [
+            ("routes:\n  a: { route: b }\n  b: { route: a }\n", "refers to itself"),
+            ("providers:\n  p: { kind: openai }\nroutes:\n  r: { strategy: sometimes, targets: [ {provider: p} ] }\n", "unknown strategy `sometimes`"),
+            ("providers:\n  p: { kind: openai }\nroutes:\n  r: { strategy: { mode: conditional, conditions: [ { query: { tier: x }, then: p } ] }, targets: [ {provider: p, name: q} ] }\n", "must start with"),
+            ("providers:\n  p: { kind: openai }\nroutes:\n  r: { strategy: { mode: conditional, default: nobody }, targets: [ {provider: p} ] }\n", "default names `nobody`"),
+            ("providers:\n  p: { kind: openai }\nroutes:\n  r: { provider: p, route: r }\n", "only one of"),
+            ("providers:\n  p: { kind: openai }\nroutes:\n  r: { model: x }\n", "needs `provider`, `route` or `targets`"),
+            ("providers:\n  p: { kind: openai }\nroutes:\n  r: { provider: p, retry: { attempts: 50 } }\n", "at most 10 retries"),
+            ("providers:\n  p: { kind: openai }\nroutes:\n  r: { provider: p, override_params: { stream: false } }\n", "cannot be overridden"),
+            ("providers:\n  p: { kind: openai }\nroutes:\n  r: { strategy: loadbalance, targets: [ {provider: p, weight: 0} ] }\n", "weight 0"),
+            ("providers:\n  p: { kind: openai }\nroutes:\n  r: { provider: p, api_key: x }\n", "cannot be set for the configured provider"),
+        ];
+        for (text, want) in cases {
+            let errs = load(text).unwrap_err();
+            assert!(errs.to_string().contains(want), "{text}\n→ {errs}");
+            assert!(errs.0.iter().all(|e| e.line.is_some()), "{errs}");
+        }
+    }
+
+    #[test]
+    fn per_request_configs_use_portkey_semantics_when_asked() {
+        let c = load(TREE).unwrap();
+        let portkey = r#"{"strategy": {"mode": "fallback"}, "targets": [{"provider": "a", "override_params": {"model": "x"}}, {"provider": "openai", "api_key": "sk-client"}], "retry": {"attempts": 2}}"#;
+        let n = load_request_config(portkey, "x-portkey-config", Flavor::Portkey, &c).unwrap();
+        let route::NodeKind::Group {
+            mode: route::Mode::Fallback { on_status },
+            children,
+        } = &n.kind
+        else {
+            panic!()
+        };
+        assert_eq!(*on_status, route::StatusSet::AnyError);
+        let route::NodeKind::Target(t) = &children[1].kind else {
+            panic!()
+        };
+        assert!(
+            matches!(&t.provider, route::TargetProvider::Inline { kind, api_key, .. } if *kind == switchyard_providers::ProviderKind::OpenAi && api_key.expose() == "sk-client")
+        );
+        assert!(!format!("{n:?}").contains("sk-client"));
+        let ours = load_request_config(
+            r#"{"strategy": "fallback", "targets": [{"route": "cheap"}, {"provider": "b"}]}"#,
+            "x-switchyard-config",
+            Flavor::Switchyard,
+            &c,
+        )
+        .unwrap();
+        let route::NodeKind::Group {
+            mode: route::Mode::Fallback { on_status },
+            ..
+        } = &ours.kind
+        else {
+            panic!()
+        };
+        assert_eq!(*on_status, route::StatusSet::default_failover());
+        // Errors point into the header text and name the field.
+        let e = load_request_config(
+            r#"{"targets": [{"provider": "a", "colour": 1}]}"#,
+            "x-switchyard-config",
+            Flavor::Switchyard,
+            &c,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("x-switchyard-config:1:")
+                && e.to_string().contains("unknown field `colour`"),
+            "{e}"
+        );
+        let e = load_request_config(
+            r#"{"provider": "nope"}"#,
+            "x-portkey-config",
+            Flavor::Portkey,
+            &c,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("neither a configured provider nor a known provider kind"),
+            "{e}"
+        );
+        let e = load_request_config(
+            r#"{"virtual_key": "vk-1", "provider": "a"}"#,
+            "h",
+            Flavor::Portkey,
+            &c,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("hosted Portkey feature"), "{e}");
+        let e = load_request_config("{not json", "h", Flavor::Portkey, &c).unwrap_err();
+        assert!(e.0[0].line.is_some(), "{e}");
     }
 
     #[test]

@@ -25,6 +25,30 @@ pub struct Config {
     pub providers: Vec<Provider>,
     /// Routes, sorted by name.
     pub routes: Vec<Route>,
+    /// Circuit breaking.
+    pub circuit_breaker: CircuitBreaker,
+}
+
+/// Passive outlier ejection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CircuitBreaker {
+    /// Consecutive failures that open a target's circuit; 0 turns it off.
+    pub failures: u32,
+    /// How long it stays open before a probe.
+    pub cooldown: Duration,
+}
+
+/// Active health checks of one provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthCheck {
+    /// Run them.
+    pub enabled: bool,
+    /// Time between checks.
+    pub interval: Duration,
+    /// Timeout of one check.
+    pub timeout: Duration,
+    /// Path below the base URL.
+    pub path: String,
 }
 
 /// Index into [`Config::providers`].
@@ -46,6 +70,10 @@ pub struct Server {
     pub shutdown_timeout: Duration,
     /// Idle upstream connections kept.
     pub upstream_pool_size: usize,
+    /// Where `--daemon` writes the process id (default `/tmp/switchyard-<port>.pid`).
+    pub pid_file: Option<PathBuf>,
+    /// Socket for graceful upgrades (default `/tmp/switchyard-<port>.upgrade.sock`).
+    pub upgrade_sock: Option<PathBuf>,
 }
 
 /// Log levels.
@@ -261,35 +289,17 @@ pub struct Provider {
     pub auth: AuthStyle,
     /// Kind-specific settings (API version, region, project, AWS credentials…).
     pub options: ProviderOptions,
+    /// Active health checks.
+    pub health_check: HealthCheck,
 }
 
-/// How a route uses its targets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Strategy {
-    /// The first target only.
-    Single,
-    /// Targets in order until one answers.
-    Fallback,
-}
-
-/// A validated route.
+/// A validated route: a model alias and its tree.
 #[derive(Debug, Clone)]
 pub struct Route {
     /// The alias clients send as `model`.
     pub name: String,
-    /// The strategy.
-    pub strategy: Strategy,
-    /// The targets.
-    pub targets: Vec<Target>,
-}
-
-/// A validated target.
-#[derive(Debug, Clone)]
-pub struct Target {
-    /// The provider.
-    pub provider: ProviderId,
-    /// The model to send; `None` keeps the client's.
-    pub model: Option<String>,
+    /// What it does.
+    pub node: crate::route::RouteNode,
 }
 
 impl Config {

@@ -32,7 +32,46 @@ pub struct RawConfig {
     pub providers: BTreeMap<String, RawProvider>,
     /// Routes (model aliases) by name.
     #[serde(default)]
-    pub routes: BTreeMap<String, RawRoute>,
+    pub routes: BTreeMap<String, RawNode>,
+    /// Circuit breaking and active health checks.
+    #[serde(default)]
+    pub health: RawHealth,
+}
+
+/// `health:`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHealth {
+    /// Passive outlier ejection.
+    #[serde(default)]
+    pub circuit_breaker: RawBreaker,
+    /// Active checks, the default for every provider.
+    #[serde(default)]
+    pub checks: RawHealthCheck,
+}
+
+/// `health.circuit_breaker:`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBreaker {
+    /// Consecutive failures that open a target's circuit (0 turns the breaker off).
+    pub failures: Option<Spanned<u32>>,
+    /// How long an open circuit refuses traffic before one probe is let through.
+    pub cooldown: Option<Spanned<Dur>>,
+}
+
+/// Active health checks (`health.checks:` and a provider's `health_check:`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHealthCheck {
+    /// Run them.
+    pub enabled: Option<bool>,
+    /// Time between checks.
+    pub interval: Option<Spanned<Dur>>,
+    /// Connect and response timeout of one check.
+    pub timeout: Option<Spanned<Dur>>,
+    /// Path below the provider's base URL to `GET` (any answer below 500 is healthy).
+    pub path: Option<Spanned<String>>,
 }
 
 /// `server:`
@@ -51,6 +90,10 @@ pub struct RawServer {
     pub shutdown_timeout: Option<Spanned<Dur>>,
     /// Idle upstream connections kept per process.
     pub upstream_pool_size: Option<Spanned<u32>>,
+    /// Where `--daemon` writes the process id.
+    pub pid_file: Option<Spanned<String>>,
+    /// The Unix socket through which `--upgrade` receives the listeners of a running instance.
+    pub upgrade_sock: Option<Spanned<String>>,
 }
 
 /// `log:`
@@ -158,6 +201,9 @@ pub struct RawProvider {
     pub aws_session_token: Option<Spanned<String>>,
     /// `max_tokens` sent when a client gives none and the provider requires one.
     pub default_max_tokens: Option<Spanned<u32>>,
+    /// Active health checks for this provider (override `health.checks`).
+    #[serde(default)]
+    pub health_check: RawHealthCheck,
 }
 
 /// TLS to a provider.
@@ -170,24 +216,148 @@ pub struct RawTls {
     pub http2: Option<bool>,
 }
 
-/// One route: a model alias and where it goes.
-#[derive(Debug, Deserialize)]
+/// A route, or any node of one: a target (`provider`), a reference to another route
+/// (`route`), or a group (`strategy` and `targets`). The same shape is accepted in YAML routes
+/// and in per-request configs (`x-switchyard-config`, Portkey's `x-portkey-config`).
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawRoute {
-    /// `single` or `fallback` (default: `fallback` when there are several targets).
-    pub strategy: Option<Spanned<String>>,
-    /// The targets, in order.
-    pub targets: Spanned<Vec<RawTarget>>,
+pub struct RawNode {
+    /// `single`, `fallback`, `loadbalance`, `conditional`, or an object with `mode` and its
+    /// settings (Portkey's form).
+    pub strategy: Option<Spanned<RawStrategy>>,
+    /// Children of a group.
+    pub targets: Option<Spanned<Vec<RawNode>>>,
+    /// A provider: a configured provider's name, or (per-request configs) a provider kind.
+    pub provider: Option<Spanned<String>>,
+    /// The model to ask the provider for.
+    pub model: Option<Spanned<String>>,
+    /// Another route, by name.
+    pub route: Option<Spanned<String>>,
+    /// A name conditional rules refer to.
+    pub name: Option<Spanned<String>>,
+    /// Load-balancing weight.
+    pub weight: Option<Spanned<f64>>,
+    /// Statuses that make a fallback group move on (Portkey's form at node level).
+    pub on_status_codes: Option<Spanned<Vec<u16>>>,
+    /// Retry policy.
+    pub retry: Option<Spanned<RawRetry>>,
+    /// Request parameters to force.
+    pub override_params: Option<Spanned<serde_json::Value>>,
+    /// Timeouts.
+    #[serde(default)]
+    pub timeouts: RawTimeouts,
+    /// Total timeout in milliseconds (Portkey's form).
+    pub request_timeout: Option<Spanned<u64>>,
+    /// A provider key (per-request configs with an inline provider only).
+    pub api_key: Option<Spanned<String>>,
+    /// A provider URL (per-request configs with an inline provider only).
+    pub custom_host: Option<Spanned<String>>,
+    /// Portkey's hosted virtual keys: refused with an explanation.
+    pub virtual_key: Option<Spanned<String>>,
 }
 
-/// One target of a route.
+/// A strategy: a bare mode or Portkey's object form.
+#[derive(Debug, Default)]
+pub struct RawStrategy {
+    /// The mode.
+    pub mode: String,
+    /// Statuses that make a fallback move on.
+    pub on_status_codes: Option<Vec<u16>>,
+    /// Conditional rules.
+    pub conditions: Option<Vec<RawRule>>,
+    /// Conditional default child.
+    pub default: Option<String>,
+    /// Load-balancing policy.
+    pub balance: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for RawStrategy {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawStrategy;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a mode (single, fallback, loadbalance, conditional) or an object with `mode`",
+                )
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawStrategy, E> {
+                Ok(RawStrategy {
+                    mode: v.to_owned(),
+                    ..RawStrategy::default()
+                })
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RawStrategy, A::Error> {
+                let mut s = RawStrategy::default();
+                let mut mode = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "mode" => mode = Some(map.next_value::<String>()?),
+                        "on_status_codes" => s.on_status_codes = Some(map.next_value()?),
+                        "conditions" => s.conditions = Some(map.next_value()?),
+                        "default" => s.default = Some(map.next_value()?),
+                        "balance" => s.balance = Some(map.next_value()?),
+                        other => {
+                            return Err(serde::de::Error::unknown_field(
+                                other,
+                                &[
+                                    "mode",
+                                    "on_status_codes",
+                                    "conditions",
+                                    "default",
+                                    "balance",
+                                ],
+                            ))
+                        }
+                    }
+                }
+                s.mode = mode.ok_or_else(|| serde::de::Error::missing_field("mode"))?;
+                Ok(s)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A conditional rule.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawTarget {
-    /// A provider name.
-    pub provider: Spanned<String>,
-    /// The model to ask it for; defaults to the client's.
-    pub model: Option<Spanned<String>>,
+pub struct RawRule {
+    /// A MongoDB-style query.
+    pub query: serde_json::Value,
+    /// The name of the child it selects.
+    pub then: String,
+}
+
+/// A retry policy.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRetry {
+    /// Retries after the first try.
+    pub attempts: Option<u32>,
+    /// Statuses worth retrying.
+    pub on_status_codes: Option<Vec<u16>>,
+    /// Honour `Retry-After` (Portkey's name).
+    pub use_retry_after_header: Option<bool>,
+    /// The longest `Retry-After` worth waiting for.
+    pub retry_after_cap: Option<Dur>,
+    /// Exponential backoff.
+    pub backoff: Option<RawBackoff>,
+}
+
+/// Exponential backoff with full jitter.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBackoff {
+    /// First delay.
+    pub initial: Option<Dur>,
+    /// Largest delay.
+    pub max: Option<Dur>,
+    /// Growth factor.
+    pub multiplier: Option<f64>,
 }
 
 /// A duration written with a unit.
@@ -233,6 +403,20 @@ impl<'de> Deserialize<'de> for Size {
 
 /// Parses YAML text into the raw form; errors carry file, line, column and field path.
 pub fn parse(text: &str, source_name: &str) -> Result<RawConfig, ConfigError> {
+    parse_as(text, source_name)
+}
+
+/// Parses YAML (or JSON, a subset of YAML's flow style) into any raw type.
+pub fn parse_as<T: serde::de::DeserializeOwned + Default>(
+    text: &str,
+    source_name: &str,
+) -> Result<T, ConfigError> {
+    if text.lines().all(|l| {
+        let l = l.trim();
+        l.is_empty() || l.starts_with('#')
+    }) {
+        return Ok(T::default());
+    }
     let mut path = None;
     let result = serde_saphyr::with_deserializer_from_str(text, |de| {
         serde_path_to_error::deserialize(de).map_err(|e| {

@@ -1,25 +1,36 @@
 //! The attempt loop and the commit point.
 //!
-//! Each target is tried in turn. An attempt fails over (when another target remains) on a
-//! connect error, a timeout before the response header, a retryable status (429, 5xx), or a
-//! 2xx response whose content is an error (a stream whose first event is an error). Nothing
-//! reaches the client until one attempt is judged good: that moment is [`commit`], the one
-//! place where the response header is written. After it, a failure can only end the stream
-//! with an error event (SSE) or tear the connection down (anything else).
+//! The router's [`Walk`] says which target to try next and after what delay; this module makes
+//! each attempt and reports how it went. An attempt fails (and the walk may retry it or move
+//! on) on a connect error, a timeout before the response header, an error status, or a 2xx
+//! response whose content is an error (a stream whose first event is an error). Outcomes feed
+//! the target's circuit breaker. Nothing reaches the client until one attempt is judged good:
+//! that moment is [`commit`], the one place where a 2xx response header is written. After it,
+//! a failure can only end the stream with an error event (SSE) or tear the connection down.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use pingora::http::ResponseHeader;
 use pingora::proxy::Session;
-use switchyard_providers::{sse, Call, ErrorBody, Output, ResponseTranslator, Verdict};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use serde_json::{Map, Value};
+use switchyard_config::route::{Facts, RouteNode, TargetProvider, TargetSpec};
+use switchyard_config::Timeouts;
+use switchyard_providers::envelope::Edit;
+use switchyard_providers::{
+    sse, Call, ErrorBody, JsonEnvelope, Output, ResponseTranslator, UpstreamRequest, Verdict,
+};
+use switchyard_router::{Attempt, Next, Outcome, TargetState, Walk, WalkContext};
 use tokio::time::Instant;
 
 use crate::ctx::RequestCtx;
 use crate::error::{GatewayError, UpstreamError};
-use crate::handler::{Failure, Prepared};
+use crate::handler::{self, Failure, Prepared};
 use crate::respond::{self, Framing};
-use crate::state::State;
+use crate::state::{ProviderRuntime, State};
 use crate::upstream::Exchange;
 
 /// Most of an error body kept to show the client.
@@ -45,11 +56,6 @@ const FORWARDED_HEADERS: &[&str] = &[
     "retry-after-ms",
 ];
 
-/// Statuses that move on to the next target.
-fn fails_over(status: u16) -> bool {
-    status == 429 || status >= 500
-}
-
 /// One failed attempt, kept so the final answer can say what happened everywhere.
 enum Attempted {
     /// The provider answered with an error.
@@ -62,116 +68,355 @@ enum Attempted {
     Transport(UpstreamError),
 }
 
+/// What conditional rules can read about the request.
+struct RequestFacts<'a> {
+    body: &'a JsonEnvelope,
+    metadata: Option<&'a Map<String, Value>>,
+    path: &'a str,
+}
+
+impl Facts for RequestFacts<'_> {
+    fn lookup(&self, path: &[String]) -> Option<Value> {
+        let (root, rest) = path.split_first()?;
+        let (first, rest) = rest.split_first()?;
+        let mut value = match root.as_str() {
+            "params" => serde_json::from_str::<Value>(self.body.get_raw(first)?).ok()?,
+            "metadata" => self.metadata?.get(first)?.clone(),
+            "url" if first == "pathname" && rest.is_empty() => {
+                return Some(Value::String(self.path.to_owned()))
+            }
+            _ => return None,
+        };
+        for key in rest {
+            value = match value {
+                Value::Object(mut m) => m.remove(key)?,
+                Value::Array(mut a) => {
+                    let i: usize = key.parse().ok()?;
+                    (i < a.len()).then(|| a.swap_remove(i))?
+                }
+                _ => return None,
+            };
+        }
+        Some(value)
+    }
+}
+
+/// The walk's view of the gateway: request facts and target health.
+struct Context<'a> {
+    state: &'a State,
+    facts: RequestFacts<'a>,
+    client_model: &'a str,
+    now: u64,
+}
+
+impl WalkContext for Context<'_> {
+    fn facts(&self) -> &dyn Facts {
+        &self.facts
+    }
+
+    fn target_state(&self, target: &TargetSpec, node: &RouteNode) -> TargetState {
+        let healthy = TargetState {
+            healthy: true,
+            badness: 0.0,
+            latency_us: 0.0,
+            inflight: 0,
+        };
+        let TargetProvider::Configured(id) = target.provider else {
+            return healthy;
+        };
+        let model = target
+            .model
+            .as_deref()
+            .or_else(|| {
+                node.settings
+                    .override_params
+                    .get("model")
+                    .and_then(Value::as_str)
+            })
+            .unwrap_or(self.client_model);
+        self.state
+            .health
+            .target(id, Some(model))
+            .map_or(healthy, |h| h.state(self.now))
+    }
+}
+
+/// The model an attempt asks for: the target's, else an `override_params.model`, else the
+/// client's.
+fn attempt_model<'a>(a: &'a Attempt<'_>, client: &'a str) -> &'a str {
+    a.target
+        .model
+        .as_deref()
+        .or_else(|| {
+            a.settings
+                .override_params
+                .get("model")
+                .and_then(Value::as_str)
+        })
+        .unwrap_or(client)
+}
+
+/// The body with `override_params` applied (all but `model`, which the dialect sets).
+fn overridden(
+    body: &JsonEnvelope,
+    overrides: &Map<String, Value>,
+) -> Result<Option<JsonEnvelope>, GatewayError> {
+    let encoded: Vec<(&str, Vec<u8>)> = overrides
+        .iter()
+        .filter(|(k, _)| k.as_str() != "model")
+        .map(|(k, v)| (k.as_str(), serde_json::to_vec(v).unwrap_or_default()))
+        .collect();
+    if encoded.is_empty() {
+        return Ok(None);
+    }
+    let edits: Vec<Edit<'_>> = encoded.iter().map(|(k, v)| Edit::Set(k, v)).collect();
+    Ok(Some(JsonEnvelope::parse(body.rewrite(&edits))?))
+}
+
+/// The provider's `retry-after-ms`, `x-ms-retry-after-ms` or `retry-after` (seconds).
+fn retry_after(
+    headers: &[(&'static str, String)],
+    raw: Option<&ResponseHeader>,
+) -> Option<Duration> {
+    let get = |name: &str| -> Option<&str> {
+        headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+            .or_else(|| raw?.headers.get(name)?.to_str().ok())
+    };
+    for name in ["retry-after-ms", "x-ms-retry-after-ms"] {
+        if let Some(ms) = get(name).and_then(|v| v.trim().parse::<f64>().ok()) {
+            if ms.is_finite() && ms >= 0.0 {
+                return Some(Duration::from_secs_f64(ms / 1000.0));
+            }
+        }
+    }
+    // HTTP dates are allowed by the standard but not used by model providers; they are ignored.
+    get("retry-after")
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(Duration::from_secs_f64)
+}
+
+/// Failures that count against a target's health: transport errors, 429 and 5xx.
+fn counts_against(status: u16) -> bool {
+    status == 429 || status >= 500
+}
+
 /// Runs the attempts for a prepared request and writes the response.
 pub async fn run(
     state: &State,
     session: &mut Session,
     ctx: &mut RequestCtx,
-    req: Prepared<'_>,
+    req: Prepared,
 ) -> Result<(), Failure> {
     let mut failures: Vec<(String, String)> = Vec::new();
     let mut last: Option<Attempted> = None;
-    let count = req.targets.len();
-    for (i, target) in req.targets.iter().enumerate() {
-        let more = i + 1 < count;
-        let provider = &*target.provider;
+    let cx = Context {
+        state,
+        facts: RequestFacts {
+            body: &req.body,
+            metadata: req.metadata.as_ref(),
+            path: &req.path,
+        },
+        client_model: &req.model,
+        now: state.health.now(),
+    };
+    // A per-request generator: `ThreadRng` cannot be held across the awaits below.
+    let mut rng = StdRng::seed_from_u64(rand::random());
+    let (mut walk, mut next) = Walk::start(&req.root, &cx, &mut rng);
+    loop {
+        let a = match next {
+            Next::Try(a) => a,
+            Next::Exhausted => break,
+            Next::NoMatch(path) => {
+                return Err(GatewayError::InvalidRequest {
+                    message: format!(
+                        "no conditional rule matched at `{path}` and it has no default"
+                    ),
+                    param: None,
+                }
+                .into())
+            }
+        };
+        if !a.delay.is_zero() {
+            tokio::time::sleep(a.delay).await;
+        }
+        let provider = handler::runtime(state, &a.target.provider)?;
+        let model = attempt_model(&a, &req.model);
         ctx.attempts += 1;
         ctx.provider = provider.label.clone();
-        ctx.target_index = Some(target.target_index);
+        ctx.option_path = Some(a.node.path.clone());
+        ctx.retries = a.retry;
+        let body_override = overridden(&req.body, &a.settings.override_params)?;
+        let inline_key = match &a.target.provider {
+            TargetProvider::Inline { api_key, .. } if !api_key.is_empty() => Some(api_key.expose()),
+            _ => None,
+        };
         let call = Call {
             endpoint: req.endpoint,
-            body: &req.body,
-            model: target.model.as_deref().unwrap_or(&req.model),
+            body: body_override.as_ref().unwrap_or(&req.body),
+            model,
             stream: req.stream,
-            client_key: req.client_key.as_deref(),
+            client_key: inline_key.or(req.client_key.as_deref()),
             now: SystemTime::now(),
         };
         // A request the dialect cannot express is the client's problem, not the provider's:
-        // no failover.
+        // nothing else is tried.
         let upstream_req = provider
             .dialect
             .build_request(&provider.endpoint, &call)
             .map_err(GatewayError::from)?;
-        let deadline = Instant::now() + provider.target.timeouts.total;
-        let mut ex = match state
-            .upstream
-            .send(&provider.target, &upstream_req, deadline)
-            .await
-        {
-            Ok(ex) => ex,
-            Err(e) => {
-                count_attempt(state, ctx, e.label());
-                failures.push((provider.label.to_string(), e.to_string()));
-                last = Some(Attempted::Transport(e));
-                continue;
-            }
+        let timeouts = a.settings.timeouts.resolve(provider.target.timeouts);
+        let health = match &a.target.provider {
+            TargetProvider::Configured(id) => state.health.target(*id, Some(model)),
+            TargetProvider::Inline { .. } => None,
         };
-        let status = ex.status();
-        if !(200..300).contains(&status) {
-            let headers = forwarded(&ex);
-            let body = match ex.read_to_end(ERROR_BODY_LIMIT).await {
-                Ok(b) => b,
-                Err(e) => {
-                    count_attempt(state, ctx, e.label());
-                    failures.push((provider.label.to_string(), e.to_string()));
-                    last = Some(Attempted::Transport(e));
-                    continue;
+        if let Some(h) = health {
+            h.begin(state.health.now());
+        }
+        let started = Instant::now();
+        let result = try_once(state, &provider, &timeouts, &upstream_req, &call).await;
+        let outcome = match result {
+            Ok(Tried::Good {
+                ex,
+                tr,
+                held,
+                ended,
+            }) => {
+                if let Some(h) = health {
+                    h.success(started.elapsed());
                 }
-            };
-            ex.finish().await;
-            count_attempt(state, ctx, status_outcome(status));
-            let body = provider
-                .dialect
-                .error_body(&provider.endpoint, status, &body);
-            failures.push((
-                provider.label.to_string(),
-                format!("HTTP {status}: {}", body.message),
-            ));
-            last = Some(Attempted::Answer {
+                count_attempt(state, ctx, "ok");
+                return commit(session, ctx, ex, tr, held, ended).await;
+            }
+            Ok(Tried::Answer {
                 status,
                 body,
                 headers,
-            });
-            if more && fails_over(status) {
-                continue;
+                retry_after,
+            }) => {
+                count_attempt(state, ctx, status_outcome(status));
+                failures.push((
+                    provider.label.to_string(),
+                    format!("HTTP {status}: {}", body.message),
+                ));
+                last = Some(Attempted::Answer {
+                    status,
+                    body,
+                    headers,
+                });
+                Outcome {
+                    status,
+                    retry_after,
+                    retryable: true,
+                }
             }
-            break;
-        }
-
-        let mut tr = provider
-            .dialect
-            .response_translator(&provider.endpoint, &call);
-        let mut held: Output = Vec::new();
-        let ended = match judge(&mut ex, tr.as_mut(), &mut held).await {
-            Ok(ended) => ended,
+            Ok(Tried::ErrorInStream { status, error }) => {
+                count_attempt(state, ctx, "error_in_stream");
+                failures.push((
+                    provider.label.to_string(),
+                    format!("error in response: {}", error.message),
+                ));
+                last = Some(Attempted::Answer {
+                    status,
+                    body: error.with_provider(provider.label.to_string()),
+                    headers: Vec::new(),
+                });
+                Outcome {
+                    status,
+                    retry_after: None,
+                    retryable: true,
+                }
+            }
             Err(e) => {
                 count_attempt(state, ctx, e.label());
                 failures.push((provider.label.to_string(), e.to_string()));
+                let status = e.status();
                 last = Some(Attempted::Transport(e));
-                continue;
+                Outcome {
+                    status,
+                    retry_after: None,
+                    retryable: true,
+                }
             }
         };
-        if let Verdict::Failed { status, error } = tr.verdict() {
-            ex.finish().await;
-            count_attempt(state, ctx, "error_in_stream");
-            failures.push((
-                provider.label.to_string(),
-                format!("error in response: {}", error.message),
-            ));
-            last = Some(Attempted::Answer {
-                status,
-                body: error.with_provider(provider.label.to_string()),
-                headers: Vec::new(),
-            });
-            if more {
-                continue;
+        if let Some(h) = health {
+            if counts_against(outcome.status) {
+                h.failure(state.health.now());
+            } else {
+                h.neutral();
             }
-            break;
         }
-        count_attempt(state, ctx, "ok");
-        return commit(session, ctx, ex, tr, held, ended).await;
+        next = walk.next(&outcome, &cx, &mut rng);
     }
     Err(final_failure(last, &failures))
+}
+
+/// The result of one attempt that reached the provider.
+enum Tried {
+    /// A 2xx judged good: ready to commit.
+    Good {
+        ex: Exchange,
+        tr: Box<dyn ResponseTranslator>,
+        held: Output,
+        ended: bool,
+    },
+    /// The provider answered with an error status.
+    Answer {
+        status: u16,
+        body: ErrorBody,
+        headers: Vec<(&'static str, String)>,
+        retry_after: Option<Duration>,
+    },
+    /// A 2xx whose content is an error.
+    ErrorInStream { status: u16, error: ErrorBody },
+}
+
+async fn try_once(
+    state: &State,
+    provider: &ProviderRuntime,
+    timeouts: &Timeouts,
+    upstream_req: &UpstreamRequest,
+    call: &Call<'_>,
+) -> Result<Tried, UpstreamError> {
+    let deadline = Instant::now() + timeouts.total;
+    let mut ex = state
+        .upstream
+        .send(&provider.target, timeouts, upstream_req, deadline)
+        .await?;
+    let status = ex.status();
+    if !(200..300).contains(&status) {
+        let headers = forwarded(&ex);
+        let retry_after = retry_after(&headers, ex.header());
+        let body = ex.read_to_end(ERROR_BODY_LIMIT).await?;
+        ex.finish().await;
+        let body = provider
+            .dialect
+            .error_body(&provider.endpoint, status, &body);
+        return Ok(Tried::Answer {
+            status,
+            body,
+            headers,
+            retry_after,
+        });
+    }
+    let mut tr = provider
+        .dialect
+        .response_translator(&provider.endpoint, call);
+    let mut held: Output = Vec::new();
+    let ended = judge(&mut ex, tr.as_mut(), &mut held).await?;
+    if let Verdict::Failed { status, error } = tr.verdict() {
+        ex.finish().await;
+        return Ok(Tried::ErrorInStream { status, error });
+    }
+    Ok(Tried::Good {
+        ex,
+        tr,
+        held,
+        ended,
+    })
 }
 
 /// Reads a 2xx response until its translator reaches a verdict, holding the output back.

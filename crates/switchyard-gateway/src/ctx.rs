@@ -29,8 +29,10 @@ pub struct RequestCtx {
     pub stream: bool,
     /// Upstream attempts made.
     pub attempts: u32,
-    /// Position of the target that answered within its route.
-    pub target_index: Option<usize>,
+    /// Path of the route node that answered (`config.targets[1]`).
+    pub option_path: Option<String>,
+    /// Retries of the target that answered.
+    pub retries: u32,
     /// The status sent to the client (0 until a header is written; 499 if the client left).
     pub status: u16,
     /// The error code, when the request failed.
@@ -55,7 +57,8 @@ impl RequestCtx {
             key_name: None,
             stream: false,
             attempts: 0,
-            target_index: None,
+            option_path: None,
+            retries: 0,
             status: 0,
             error: None,
             usage: None,

@@ -7,9 +7,12 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use http::header::{AUTHORIZATION, CONTENT_LENGTH, EXPECT};
 use pingora::proxy::Session;
-use switchyard_config::BaseUrl;
+use serde_json::{Map, Value};
+use switchyard_config::route::{RouteNode, TargetProvider};
+use switchyard_config::{BaseUrl, Flavor};
 use switchyard_providers::endpoint::PathMatch;
-use switchyard_providers::{Endpoint, ErrorBody, JsonEnvelope, ProviderKind};
+use switchyard_providers::{Endpoint, ErrorBody, JsonEnvelope, ProviderKind, Secret};
+use switchyard_router::single_target;
 
 use crate::ctx::RequestCtx;
 use crate::error::GatewayError;
@@ -74,18 +77,26 @@ impl Deref for ProviderRef<'_> {
     }
 }
 
-/// One target to try.
-pub struct Planned<'s> {
-    /// The provider.
-    pub provider: ProviderRef<'s>,
-    /// The model to send; `None` keeps the client's.
-    pub model: Option<Arc<str>>,
-    /// Its position in the route.
-    pub target_index: usize,
+/// The route tree a request walks: shared from the config or built for this request.
+pub enum Root {
+    /// A configured route (or a direct/catalog plan).
+    Shared(Arc<RouteNode>),
+    /// Built from request headers.
+    Owned(Box<RouteNode>),
+}
+
+impl Deref for Root {
+    type Target = RouteNode;
+    fn deref(&self) -> &RouteNode {
+        match self {
+            Root::Shared(n) => n,
+            Root::Owned(n) => n,
+        }
+    }
 }
 
 /// A request ready for its attempts.
-pub struct Prepared<'s> {
+pub struct Prepared {
     /// The endpoint.
     pub endpoint: Endpoint,
     /// The parsed body.
@@ -94,10 +105,14 @@ pub struct Prepared<'s> {
     pub model: String,
     /// Whether a stream was asked for.
     pub stream: bool,
-    /// What to try, in order.
-    pub targets: Vec<Planned<'s>>,
+    /// What to walk.
+    pub root: Root,
     /// The client's own provider key (zero-config mode).
     pub client_key: Option<String>,
+    /// The metadata header, for conditional routing.
+    pub metadata: Option<Map<String, Value>>,
+    /// The request path, for conditional routing.
+    pub path: String,
 }
 
 /// Matches method and path.
@@ -225,56 +240,119 @@ pub async fn read_body(session: &mut Session, limit: usize) -> Result<Bytes, Gat
     Ok(first.unwrap_or_else(|| buf.freeze()))
 }
 
-/// Resolves what to try for this request: zero-config headers first, then the router.
-pub fn plan<'s>(
-    state: &'s State,
+/// What a request resolved to.
+pub struct Planned {
+    /// The tree to walk.
+    pub root: Root,
+    /// The client's provider key, in zero-config mode.
+    pub client_key: Option<String>,
+    /// The metadata header.
+    pub metadata: Option<Map<String, Value>>,
+}
+
+/// Resolves what to try for this request: a per-request config header first, then the
+/// zero-config provider header, then the router.
+pub fn plan(
+    state: &State,
     session: &Session,
     ctx: &mut RequestCtx,
     model: &str,
     creds: &Credentials,
-) -> Result<(Vec<Planned<'s>>, Option<String>), GatewayError> {
-    if let Some(name) = first_header(session, &["x-switchyard-provider", "x-portkey-provider"]) {
-        return zero_config(state, session, ctx, name, creds);
-    }
-    let plan = state
-        .router
-        .resolve(model)
-        .ok_or_else(|| GatewayError::ModelNotFound(model.chars().take(200).collect()))?;
-    ctx.route = plan.label.clone();
-    let targets = plan
-        .attempts
-        .iter()
-        .filter_map(|a| {
-            Some(Planned {
-                provider: ProviderRef::Shared(state.provider(a.provider)?),
-                model: a.model.clone(),
-                target_index: a.target_index,
-            })
-        })
-        .collect();
-    Ok((targets, None))
+) -> Result<Planned, GatewayError> {
+    let metadata = metadata(session)?;
+    let root = if let Some((header, value)) = config_header(session) {
+        request_config(state, ctx, header, value)?
+    } else if let Some(name) =
+        first_header(session, &["x-switchyard-provider", "x-portkey-provider"])
+    {
+        let (root, key) = zero_config(state, session, ctx, name, creds)?;
+        return Ok(Planned {
+            root,
+            client_key: key,
+            metadata,
+        });
+    } else {
+        let plan = state
+            .router
+            .resolve(model)
+            .ok_or_else(|| GatewayError::ModelNotFound(model.chars().take(200).collect()))?;
+        ctx.route = plan.label.clone();
+        Root::Shared(plan.root)
+    };
+    Ok(Planned {
+        root,
+        client_key: None,
+        metadata,
+    })
 }
 
-fn zero_config<'s>(
-    state: &'s State,
+fn metadata(session: &Session) -> Result<Option<Map<String, Value>>, GatewayError> {
+    let Some(raw) = first_header(session, &["x-switchyard-metadata", "x-portkey-metadata"]) else {
+        return Ok(None);
+    };
+    match serde_json::from_str::<Value>(raw) {
+        Ok(Value::Object(m)) => Ok(Some(m)),
+        _ => Err(GatewayError::InvalidRequest {
+            message: "the metadata header must be a JSON object".into(),
+            param: None,
+        }),
+    }
+}
+
+fn config_header(session: &Session) -> Option<(&'static str, &str)> {
+    ["x-switchyard-config", "x-portkey-config"]
+        .into_iter()
+        .find_map(|h| header_str(session, h).map(|v| (h, v)))
+}
+
+/// A per-request config: JSON (Switchyard's route schema, or Portkey's under
+/// `x-portkey-config`) or the name of a configured route.
+fn request_config(
+    state: &State,
+    ctx: &mut RequestCtx,
+    header: &'static str,
+    value: &str,
+) -> Result<Root, GatewayError> {
+    if !value.starts_with('{') {
+        let plan = state
+            .router
+            .route(value)
+            .ok_or_else(|| GatewayError::InvalidRequest {
+                message: format!(
+                    "{header}: no stored config (route) named `{}`",
+                    value.chars().take(100).collect::<String>()
+                ),
+                param: None,
+            })?;
+        ctx.route = plan.label.clone();
+        return Ok(Root::Shared(plan.root));
+    }
+    let flavor = if header == "x-portkey-config" {
+        Flavor::Portkey
+    } else {
+        Flavor::Switchyard
+    };
+    let node = switchyard_config::load_request_config(value, header, flavor, &state.config)
+        .map_err(|e| GatewayError::InvalidRequest {
+            message: format!("invalid config: {e}"),
+            param: None,
+        })?;
+    ctx.route = state.request_config_label.clone();
+    Ok(Root::Owned(Box::new(node)))
+}
+
+fn zero_config(
+    state: &State,
     session: &Session,
     ctx: &mut RequestCtx,
     name: &str,
     creds: &Credentials,
-) -> Result<(Vec<Planned<'s>>, Option<String>), GatewayError> {
-    let single = |provider| {
-        vec![Planned {
-            provider,
-            model: None,
-            target_index: 0,
-        }]
-    };
+) -> Result<(Root, Option<String>), GatewayError> {
     // A configured provider by name: the gateway's own key and settings.
     if let Some(id) = state.config.provider_id(name) {
-        if let Some(p) = state.provider(id) {
-            ctx.route = Arc::from("direct");
-            return Ok((single(ProviderRef::Shared(p)), None));
-        }
+        ctx.route = Arc::from("direct");
+        let root = single_target(TargetProvider::Configured(id), None);
+        return Ok((Root::Owned(Box::new(root)), None));
     }
     let zc = state.config.zero_config;
     let invalid = |message: String| GatewayError::InvalidRequest {
@@ -288,7 +366,8 @@ fn zero_config<'s>(
     }
     let kind = ProviderKind::from_name(name).ok_or_else(|| {
         invalid(format!(
-            "unknown provider `{name}`: not a configured provider nor a known kind ({})",
+            "unknown provider `{}`: not a configured provider nor a known kind ({})",
+            name.chars().take(100).collect::<String>(),
             ProviderKind::names().join(", ")
         ))
     })?;
@@ -297,27 +376,61 @@ fn zero_config<'s>(
         session,
         &["x-switchyard-custom-host", "x-portkey-custom-host"],
     );
-    let provider = match custom {
+    let custom_host = match custom {
         Some(url) if zc.allow_custom_host => {
-            let url =
-                BaseUrl::parse(url).map_err(|e| invalid(format!("invalid custom host: {e}")))?;
-            ProviderRef::Owned(Box::new(zero_config_runtime(
-                kind,
-                &url,
-                state.config.default_timeouts,
-                state.default_connector.clone(),
-            )))
+            Some(BaseUrl::parse(url).map_err(|e| invalid(format!("invalid custom host: {e}")))?)
         }
         Some(_) => {
             return Err(invalid(
                 "custom hosts are disabled on this gateway (zero_config.allow_custom_host)".into(),
             ))
         }
-        None => ProviderRef::Shared(state.zero_config.get(&kind).ok_or_else(|| {
-            invalid(format!(
+        None if !state.zero_config.contains_key(&kind) => {
+            return Err(invalid(format!(
                 "provider kind `{kind}` has no public URL: send x-switchyard-custom-host"
-            ))
-        })?),
+            )))
+        }
+        None => None,
     };
-    Ok((single(provider), creds.provider_key.clone()))
+    let root = single_target(
+        TargetProvider::Inline {
+            kind,
+            api_key: Secret::default(),
+            custom_host,
+        },
+        None,
+    );
+    Ok((Root::Owned(Box::new(root)), creds.provider_key.clone()))
+}
+
+/// Resolves a target's provider to a runtime: configured, the shared zero-config one for a
+/// kind, or one built for a custom host.
+pub fn runtime<'s>(
+    state: &'s State,
+    provider: &TargetProvider,
+) -> Result<ProviderRef<'s>, GatewayError> {
+    match provider {
+        TargetProvider::Configured(id) => state
+            .provider(*id)
+            .map(ProviderRef::Shared)
+            .ok_or_else(|| GatewayError::Internal("unknown provider id".into())),
+        TargetProvider::Inline {
+            kind,
+            custom_host: Some(url),
+            ..
+        } => Ok(ProviderRef::Owned(Box::new(zero_config_runtime(
+            *kind,
+            url,
+            state.config.default_timeouts,
+            state.default_connector.clone(),
+        )))),
+        TargetProvider::Inline { kind, .. } => state
+            .zero_config
+            .get(kind)
+            .map(ProviderRef::Shared)
+            .ok_or_else(|| GatewayError::InvalidRequest {
+                message: format!("provider kind `{kind}` has no public URL: give a custom host"),
+                param: None,
+            }),
+    }
 }

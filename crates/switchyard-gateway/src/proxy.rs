@@ -62,14 +62,16 @@ impl Gateway {
         let stream = endpoint != Endpoint::Embeddings && body.get_bool("stream")?.unwrap_or(false);
         ctx.model = Some(model.clone());
         ctx.stream = stream;
-        let (targets, client_key) = handler::plan(state, session, ctx, &model, &creds)?;
+        let planned = handler::plan(state, session, ctx, &model, &creds)?;
         let prepared = Prepared {
             endpoint,
             body,
             model,
             stream,
-            targets,
-            client_key,
+            root: planned.root,
+            client_key: planned.client_key,
+            metadata: planned.metadata,
+            path: session.req_header().uri.path().to_owned(),
         };
         attempt::run(state, session, ctx, prepared).await
     }

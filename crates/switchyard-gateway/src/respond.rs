@@ -39,15 +39,10 @@ pub fn header(
         h.insert_header("x-switchyard-provider", &*ctx.provider)?;
         h.insert_header("x-switchyard-attempts", ctx.attempts)?;
         // Portkey's equivalents, for clients migrating from it.
-        h.insert_header(
-            "x-portkey-retry-attempt-count",
-            ctx.attempts.saturating_sub(1),
-        )?;
-        if let Some(i) = ctx.target_index {
-            h.insert_header(
-                "x-portkey-last-used-option-index",
-                format!("config.targets[{i}]"),
-            )?;
+        h.insert_header("x-portkey-retry-attempt-count", ctx.retries)?;
+        if let Some(path) = &ctx.option_path {
+            h.insert_header("x-switchyard-target", path.as_str())?;
+            h.insert_header("x-portkey-last-used-option-index", path.as_str())?;
         }
     }
     if content_type.starts_with("text/event-stream") {

@@ -6,6 +6,7 @@ use pingora::apps::HttpServerOptions;
 use pingora::proxy::ProxyServiceBuilder;
 use pingora::server::configuration::{Opt, ServerConf};
 use pingora::server::{RunArgs, Server};
+use pingora::services::background::background_service;
 use pingora::services::listening::Service;
 use switchyard_config::Config;
 
@@ -19,6 +20,8 @@ use crate::state::State;
 pub struct RunOptions {
     /// Take over the listening sockets of a running instance (graceful upgrade/reload).
     pub upgrade: bool,
+    /// Fork into the background after start-up, writing `server.pid_file`.
+    pub daemon: bool,
 }
 
 /// Pingora's server settings derived from ours.
@@ -32,8 +35,14 @@ pub fn server_conf(config: &Config) -> ServerConf {
         // The drain watcher exits as soon as nothing is in flight; this is only the cap.
         grace_period_seconds: Some(s.shutdown_timeout.as_secs().max(1)),
         graceful_shutdown_timeout_seconds: Some(1),
-        pid_file: format!("/tmp/switchyard-{port}.pid"),
-        upgrade_sock: format!("/tmp/switchyard-{port}.upgrade.sock"),
+        pid_file: s.pid_file.as_ref().map_or_else(
+            || format!("/tmp/switchyard-{port}.pid"),
+            |p| p.display().to_string(),
+        ),
+        upgrade_sock: s.upgrade_sock.as_ref().map_or_else(
+            || format!("/tmp/switchyard-{port}.upgrade.sock"),
+            |p| p.display().to_string(),
+        ),
         ..ServerConf::default()
     }
 }
@@ -45,6 +54,7 @@ pub fn run(config: Config, opts: RunOptions) -> Result<(), String> {
     let admin_listen = config.server.admin_listen.to_string();
     let opt = Opt {
         upgrade: opts.upgrade,
+        daemon: opts.daemon,
         ..Opt::default()
     };
     let mut server = Server::new_with_opt_and_conf(opt, conf);
@@ -67,7 +77,10 @@ pub fn run(config: Config, opts: RunOptions) -> Result<(), String> {
 
     server.add_service(gateway);
     server.add_service(admin);
-    shutdown::watch(&server, state.clone());
+    server.add_service(background_service(
+        "drain",
+        shutdown::Drain::new(state.clone()),
+    ));
     log::info!(
         target: "switchyard",
         listen = listen.as_str(),

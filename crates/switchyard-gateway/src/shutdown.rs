@@ -4,14 +4,15 @@
 //! the listening sockets to a new process started with `--upgrade` (Pingora's graceful
 //! upgrade). In every case the listeners stop accepting and in-flight requests get up to
 //! `server.shutdown_timeout` to finish. Pingora waits out that whole grace period even when
-//! nothing is in flight, so a watcher ends the process as soon as the last request is done.
+//! nothing is in flight, so [`Drain`] ends the process as soon as the last request is done.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use pingora::server::{ExecutionPhase, Server, ShutdownSignal, ShutdownSignalWatch};
+use pingora::server::{ShutdownSignal, ShutdownSignalWatch, ShutdownWatch};
+use pingora::services::background::BackgroundService;
 use tokio::signal::unix::{signal, SignalKind};
 
 use crate::state::State;
@@ -49,48 +50,44 @@ impl ShutdownSignalWatch for Signals {
     }
 }
 
-/// Watches the server's phases: marks the gateway as draining when shutdown starts and exits
-/// the process once nothing is in flight.
-pub fn watch(server: &Server, state: Arc<State>) {
-    let mut phases = server.watch_execution_phase();
-    let spawned = std::thread::Builder::new()
-        .name("switchyard-drain".into())
-        .spawn(move || loop {
-            match phases.blocking_recv() {
-                Ok(ExecutionPhase::GracefulTerminate)
-                | Ok(ExecutionPhase::GracefulUpgradeTransferringFds)
-                | Ok(ExecutionPhase::ShutdownStarted) => {
-                    state.draining.store(true, Ordering::Relaxed);
-                }
-                Ok(ExecutionPhase::ShutdownGracePeriod) => {
-                    state.draining.store(true, Ordering::Relaxed);
-                    drain_then_exit(&state);
-                }
-                Ok(_) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-            }
-        });
-    if let Err(e) = spawned {
-        log::warn!("cannot start the drain watcher ({e}); shutdown will wait the full timeout");
+/// A background service that waits for the shutdown broadcast, marks the gateway as
+/// draining, and exits the process as soon as nothing is in flight. (A service rather than a
+/// thread: in daemon mode Pingora forks after services are registered, and only what runs
+/// inside its runtimes survives the fork.)
+pub struct Drain {
+    state: Arc<State>,
+}
+
+impl Drain {
+    /// A drain watcher for `state`.
+    pub fn new(state: Arc<State>) -> Self {
+        Self { state }
     }
 }
 
-fn drain_then_exit(state: &State) {
-    let inflight = || state.metrics.inflight.get();
-    let mut quiet_polls = 0;
-    loop {
-        // Two quiet polls in a row: a request accepted just before the listener closed has
-        // had time to show up.
-        if inflight() <= 0 {
-            quiet_polls += 1;
-            if quiet_polls >= 2 {
-                log::info!("all in-flight requests finished; exiting");
-                std::process::exit(0);
+#[async_trait]
+impl BackgroundService for Drain {
+    async fn start(&self, mut shutdown: ShutdownWatch) {
+        while !*shutdown.borrow() {
+            if shutdown.changed().await.is_err() {
+                return;
             }
-        } else {
-            quiet_polls = 0;
         }
-        std::thread::sleep(Duration::from_millis(25));
+        self.state.draining.store(true, Ordering::Relaxed);
+        let mut quiet_polls = 0;
+        loop {
+            // Two quiet polls in a row: a request accepted just before the listener closed
+            // has had time to show up.
+            if self.state.metrics.inflight.get() <= 0 {
+                quiet_polls += 1;
+                if quiet_polls >= 2 {
+                    log::info!("all in-flight requests finished; exiting");
+                    std::process::exit(0);
+                }
+            } else {
+                quiet_polls = 0;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
     }
 }

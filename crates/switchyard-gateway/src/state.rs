@@ -14,7 +14,7 @@ use pingora::connectors::ConnectorOptions;
 use pingora::server::configuration::ServerConf;
 use switchyard_config::{BaseUrl, Config, Provider, ProviderId, Timeouts};
 use switchyard_providers::{dialect_for, Dialect, ProviderEndpoint, ProviderKind, Secret};
-use switchyard_router::Router;
+use switchyard_router::{BreakerPolicy, HealthRegistry, Router};
 
 use crate::metrics::Metrics;
 use crate::upstream::{Upstream, UpstreamTarget};
@@ -51,6 +51,10 @@ pub struct State {
     pub default_connector: Arc<Connector>,
     /// The precomputed `GET /v1/models` body.
     pub models_body: Bytes,
+    /// Circuit breakers and load figures per target.
+    pub health: HealthRegistry,
+    /// The route label of requests carrying their own config.
+    pub request_config_label: Arc<str>,
     request_ids: RequestIds,
 }
 
@@ -89,6 +93,13 @@ impl State {
             .collect();
         let router = Router::new(&config);
         let models_body = models_body(&config);
+        let health = HealthRegistry::new(
+            &config,
+            BreakerPolicy {
+                failures: config.circuit_breaker.failures,
+                cooldown: config.circuit_breaker.cooldown,
+            },
+        );
         Ok(Arc::new(Self {
             router,
             providers,
@@ -98,6 +109,8 @@ impl State {
             draining: AtomicBool::new(false),
             default_connector,
             models_body,
+            health,
+            request_config_label: Arc::from("request_config"),
             request_ids: RequestIds::new(),
             config,
         }))

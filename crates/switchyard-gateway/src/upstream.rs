@@ -102,15 +102,20 @@ impl Upstream {
     pub async fn send(
         &self,
         target: &UpstreamTarget,
+        timeouts: &Timeouts,
         req: &UpstreamRequest,
         deadline: Instant,
     ) -> Result<Exchange, UpstreamError> {
-        let total = target.timeouts.total;
+        let total = timeouts.total;
         let addr = timeout_at(deadline, self.resolver.resolve(&target.host, target.port))
             .await
             .map_err(|_| UpstreamError::TotalTimeout(total))??;
         let mut peer = HttpPeer::new(addr, target.tls, target.host.clone());
         peer.options = target.options.clone();
+        if timeouts != &target.timeouts {
+            peer.options.connection_timeout = Some(timeouts.connect);
+            peer.options.total_connection_timeout = Some(timeouts.connect);
+        }
 
         // A pooled connection the provider closed while idle fails on first use; that one
         // case is retried once on a fresh connection (nothing reached the provider).
@@ -121,16 +126,12 @@ impl Upstream {
                     .await
                     .map_err(|_| UpstreamError::TotalTimeout(total))?
                     .map_err(|e| {
-                        UpstreamError::from_pingora(
-                            &e,
-                            target.timeouts.first_byte,
-                            target.timeouts.connect,
-                        )
+                        UpstreamError::from_pingora(&e, timeouts.first_byte, timeouts.connect)
                     })?;
             // The connector does not carry PeerOptions' read/write timeouts over to the
             // session (Pingora's proxy loop sets them itself), so they are set here.
-            session.set_read_timeout(Some(target.timeouts.first_byte));
-            session.set_write_timeout(Some(target.timeouts.idle));
+            session.set_read_timeout(Some(timeouts.first_byte));
+            session.set_write_timeout(Some(timeouts.idle));
             let header = request_header(target, req, session.as_http2().is_some())
                 .map_err(|e| UpstreamError::Protocol(e.to_string()))?;
             let sent = timeout_at(
@@ -145,18 +146,15 @@ impl Upstream {
                         session,
                         peer,
                         connector: target.connector.clone(),
-                        idle: target.timeouts.idle,
+                        idle: timeouts.idle,
                         total,
                         deadline,
                         done: false,
                     })
                 }
                 Err(e) => {
-                    let err = UpstreamError::from_pingora(
-                        &e,
-                        target.timeouts.first_byte,
-                        target.timeouts.connect,
-                    );
+                    let err =
+                        UpstreamError::from_pingora(&e, timeouts.first_byte, timeouts.connect);
                     if reused && allow_fresh_retry && matches!(err, UpstreamError::Closed(_)) {
                         allow_fresh_retry = false;
                         continue;

@@ -1,32 +1,33 @@
 //! Routing decisions for Switchyard.
 //!
-//! Given the validated config and a client's `model`, decide which providers to try and in
-//! what order. Pure: no I/O, no clock, no randomness that a caller does not pass in. The
-//! gateway owns the attempt loop and asks the router only what to try next.
+//! - [`Router::resolve`]: which route tree serves a client's `model` (an alias, `provider/model`,
+//!   or a bare model name one provider lists).
+//! - [`walk::Walk`]: given a tree, which target to try next, after which delay, as attempts
+//!   fail (fallback, load balancing, conditions, retries with backoff and `Retry-After`).
+//! - [`health::HealthRegistry`]: circuit breakers and load figures per target.
+//!
+//! Pure: no I/O; time and randomness are passed in. The gateway owns the attempt loop and
+//! asks only what to try next.
+
+pub mod health;
+pub mod walk;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use switchyard_config::{Config, ProviderId, Strategy};
+use switchyard_config::route::{NodeKind, NodeSettings, RouteNode, TargetProvider, TargetSpec};
+use switchyard_config::{Config, ProviderId};
 
-/// One thing to try: a provider and the model to ask it for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Attempt {
-    /// The provider.
-    pub provider: ProviderId,
-    /// The model to send; `None` keeps the client's.
-    pub model: Option<Arc<str>>,
-    /// The target's position in its route (reported to clients as the option index).
-    pub target_index: usize,
-}
+pub use health::{BreakerPolicy, Circuit, HealthRegistry, TargetHealth, TargetState};
+pub use walk::{Attempt, Effective, Next, Outcome, Walk, WalkContext};
 
 /// What a model name resolved to.
 #[derive(Debug, Clone)]
 pub struct Plan {
     /// A bounded label for metrics and logs: the route name, or `direct` / `catalog`.
     pub label: Arc<str>,
-    /// What to try, in order.
-    pub attempts: Arc<[Attempt]>,
+    /// The tree to walk.
+    pub root: Arc<RouteNode>,
 }
 
 /// The routing table compiled from a config.
@@ -39,26 +40,27 @@ pub struct Router {
     catalog_label: Arc<str>,
 }
 
+/// A one-target tree.
+pub fn single_target(provider: TargetProvider, model: Option<String>) -> RouteNode {
+    RouteNode {
+        kind: NodeKind::Target(TargetSpec { provider, model }),
+        name: None,
+        weight: 1.0,
+        path: "config".into(),
+        settings: NodeSettings::default(),
+    }
+}
+
 impl Router {
-    /// Compiles the routing table. Route plans are built here, once, so that resolving a
-    /// request is a hash lookup.
+    /// Compiles the routing table once, so resolving a request is a hash lookup.
     pub fn new(config: &Config) -> Self {
         let routes = config
             .routes
             .iter()
             .map(|r| {
-                let targets = r.targets.iter().enumerate().map(|(i, t)| Attempt {
-                    provider: t.provider,
-                    model: t.model.as_deref().map(Arc::from),
-                    target_index: i,
-                });
-                let attempts: Arc<[Attempt]> = match r.strategy {
-                    Strategy::Single => targets.take(1).collect(),
-                    Strategy::Fallback => targets.collect(),
-                };
                 let plan = Plan {
                     label: Arc::from(r.name.as_str()),
-                    attempts,
+                    root: Arc::new(r.node.clone()),
                 };
                 (r.name.clone(), plan)
             })
@@ -100,23 +102,32 @@ impl Router {
         if let Some((provider, rest)) = model.split_once('/') {
             if let Some(&id) = self.providers.get(provider) {
                 if !rest.is_empty() {
-                    return Some(self.single(self.direct_label.clone(), id, rest));
+                    return Some(self.direct(self.direct_label.clone(), id, rest));
                 }
             }
         }
         self.catalog
             .get(model)
-            .map(|&id| self.single(self.catalog_label.clone(), id, model))
+            .map(|&id| self.direct(self.catalog_label.clone(), id, model))
     }
 
-    fn single(&self, label: Arc<str>, provider: ProviderId, model: &str) -> Plan {
+    /// A configured route by name (for `x-switchyard-config: <name>`).
+    pub fn route(&self, name: &str) -> Option<Plan> {
+        self.routes.get(name).cloned()
+    }
+
+    /// A configured provider by name.
+    pub fn provider(&self, name: &str) -> Option<ProviderId> {
+        self.providers.get(name).copied()
+    }
+
+    fn direct(&self, label: Arc<str>, provider: ProviderId, model: &str) -> Plan {
         Plan {
             label,
-            attempts: Arc::from(vec![Attempt {
-                provider,
-                model: Some(Arc::from(model)),
-                target_index: 0,
-            }]),
+            root: Arc::new(single_target(
+                TargetProvider::Configured(provider),
+                Some(model.to_owned()),
+            )),
         }
     }
 }
@@ -133,7 +144,6 @@ providers:
   b: { kind: openai, models: [shared] }
 routes:
   fast: { targets: [ { provider: b, model: m1 }, { provider: a } ] }
-  one: { targets: [ { provider: a, model: m2 } ] }
   "a/x": { targets: [ { provider: b } ] }
 "#,
             "t.yaml",
@@ -142,16 +152,19 @@ routes:
         .unwrap()
     }
 
+    fn target(p: &Plan) -> (&TargetProvider, Option<&str>) {
+        let NodeKind::Target(t) = &p.root.kind else {
+            panic!()
+        };
+        (&t.provider, t.model.as_deref())
+    }
+
     #[test]
-    fn aliases_resolve_to_their_targets_in_order() {
+    fn aliases_resolve_to_their_route() {
         let r = Router::new(&config());
         let p = r.resolve("fast").unwrap();
         assert_eq!(&*p.label, "fast");
-        assert_eq!(p.attempts.len(), 2);
-        assert_eq!(p.attempts[0].provider, ProviderId(1));
-        assert_eq!(p.attempts[0].model.as_deref(), Some("m1"));
-        assert_eq!(p.attempts[1].model, None);
-        assert_eq!(p.attempts[1].target_index, 1);
+        assert!(matches!(p.root.kind, NodeKind::Group { .. }));
     }
 
     #[test]
@@ -159,8 +172,10 @@ routes:
         let r = Router::new(&config());
         let p = r.resolve("a/gpt-4o").unwrap();
         assert_eq!(&*p.label, "direct");
-        assert_eq!(p.attempts[0].provider, ProviderId(0));
-        assert_eq!(p.attempts[0].model.as_deref(), Some("gpt-4o"));
+        assert!(matches!(
+            target(&p),
+            (TargetProvider::Configured(ProviderId(0)), Some("gpt-4o"))
+        ));
         // A route alias wins over direct addressing.
         assert_eq!(&*r.resolve("a/x").unwrap().label, "a/x");
         assert!(r.resolve("zzz/gpt-4o").is_none());
@@ -172,7 +187,10 @@ routes:
         let r = Router::new(&config());
         let p = r.resolve("only-a").unwrap();
         assert_eq!(&*p.label, "catalog");
-        assert_eq!(p.attempts[0].provider, ProviderId(0));
+        assert!(matches!(
+            target(&p),
+            (TargetProvider::Configured(ProviderId(0)), Some("only-a"))
+        ));
         assert!(r.resolve("shared").is_none());
         assert!(r.resolve("unknown").is_none());
     }

@@ -32,6 +32,10 @@ enum Command {
         /// README's operations section.
         #[arg(long)]
         upgrade: bool,
+        /// Run in the background, writing the process id to `server.pid_file` (for systemd's
+        /// `Type=forking`).
+        #[arg(long)]
+        daemon: bool,
     },
     /// Validate a configuration file and exit: 0 when valid, 1 with every problem listed.
     Check {
@@ -64,6 +68,7 @@ fn main() -> ExitCode {
             config,
             log_level,
             upgrade,
+            daemon,
         } => {
             let loaded = match &config {
                 Some(path) => switchyard_config::load_file(path),
@@ -84,7 +89,10 @@ fn main() -> ExitCode {
                 None => config.log.level,
             };
             logger::init(level);
-            match switchyard_gateway::run(config, switchyard_gateway::RunOptions { upgrade }) {
+            match switchyard_gateway::run(
+                config,
+                switchyard_gateway::RunOptions { upgrade, daemon },
+            ) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     log::error!("cannot start: {e}");

@@ -11,11 +11,15 @@ use serde_saphyr::Spanned;
 use switchyard_providers::{AuthStyle, AwsCredentials, ProviderKind, ProviderOptions, Secret};
 
 use crate::env;
+
+pub(crate) mod route;
+
 use crate::errors::{ConfigError, ConfigErrors};
 use crate::model::*;
 use crate::raw::*;
+pub use route::Flavor;
 
-struct Ctx<'a> {
+pub(crate) struct Ctx<'a> {
     file: &'a str,
     env: &'a dyn Fn(&str) -> Option<String>,
     errors: Vec<ConfigError>,
@@ -44,6 +48,32 @@ impl Ctx<'_> {
     }
 }
 
+/// Validates a per-request config (the `x-switchyard-config` / `x-portkey-config` header,
+/// already parsed) against the running config.
+pub(crate) fn request_config(
+    raw: &RawNode,
+    source_name: &str,
+    flavor: Flavor,
+    config: &Config,
+) -> Result<crate::route::RouteNode, ConfigErrors> {
+    let mut cx = Ctx {
+        file: source_name,
+        env: &|_| None,
+        errors: Vec::new(),
+    };
+    let mut rc = route::RouteCx {
+        source: route::Source::Request { config },
+        flavor,
+        zero_config: config.zero_config,
+        stack: Vec::new(),
+    };
+    let node = route::node(&mut cx, &mut rc, raw, "config", "config");
+    match (node, cx.errors.is_empty()) {
+        (Some(n), true) => Ok(n),
+        _ => Err(ConfigErrors(cx.errors)),
+    }
+}
+
 pub(crate) fn validate(
     raw: RawConfig,
     file: &str,
@@ -67,17 +97,65 @@ pub(crate) fn validate(
         Timeouts::default(),
         "defaults.timeouts",
     );
+    let default_check = health_check(
+        &mut cx,
+        &raw.health.checks,
+        &HealthCheck {
+            enabled: false,
+            interval: Duration::from_secs(10),
+            timeout: Duration::from_secs(2),
+            path: "/models".into(),
+        },
+        "health.checks",
+    );
+    let circuit_breaker = CircuitBreaker {
+        failures: raw
+            .health
+            .circuit_breaker
+            .failures
+            .as_ref()
+            .map_or(5, |f| f.value),
+        cooldown: match &raw.health.circuit_breaker.cooldown {
+            Some(c) if c.value.0.is_zero() => {
+                cx.err(
+                    c,
+                    "health.circuit_breaker.cooldown",
+                    "must be greater than zero",
+                );
+                Duration::from_secs(30)
+            }
+            Some(c) => c.value.0,
+            None => Duration::from_secs(30),
+        },
+    };
     let providers: Vec<Provider> = raw
         .providers
         .iter()
-        .filter_map(|(name, p)| provider(&mut cx, name, p, default_timeouts))
+        .filter_map(|(name, p)| provider(&mut cx, name, p, default_timeouts, &default_check))
         .collect();
     let names: Vec<&str> = raw.providers.keys().map(String::as_str).collect();
-    let routes: Vec<Route> = raw
-        .routes
-        .iter()
-        .filter_map(|(name, r)| route(&mut cx, name, r, &names))
-        .collect();
+    let mut routes: Vec<Route> = Vec::new();
+    for (name, r) in &raw.routes {
+        if name.trim().is_empty() {
+            cx.node_err(r, "routes", "a route name cannot be empty");
+            continue;
+        }
+        let mut rc = route::RouteCx {
+            source: route::Source::File {
+                routes: &raw.routes,
+                providers: &names,
+            },
+            flavor: route::Flavor::Switchyard,
+            zero_config,
+            stack: vec![name.clone()],
+        };
+        if let Some(node) = route::node(&mut cx, &mut rc, r, &format!("routes.{name}"), "config") {
+            routes.push(Route {
+                name: name.clone(),
+                node,
+            });
+        }
+    }
 
     if !cx.errors.is_empty() {
         cx.errors.sort_by_key(|e| (e.line, e.column));
@@ -91,6 +169,7 @@ pub(crate) fn validate(
         default_timeouts,
         providers,
         routes,
+        circuit_breaker,
     })
 }
 
@@ -161,6 +240,13 @@ fn server(cx: &mut Ctx<'_>, raw: &RawServer) -> Server {
         Some(p) => p.value as usize,
         None => 128,
     };
+    let mut path = |v: &Option<Spanned<String>>, name: &str| {
+        v.as_ref()
+            .and_then(|p| cx.expand(p, &format!("server.{name}")))
+            .map(PathBuf::from)
+    };
+    let pid_file = path(&raw.pid_file, "pid_file");
+    let upgrade_sock = path(&raw.upgrade_sock, "upgrade_sock");
     Server {
         listen,
         admin_listen,
@@ -168,6 +254,8 @@ fn server(cx: &mut Ctx<'_>, raw: &RawServer) -> Server {
         max_body_size,
         shutdown_timeout,
         upstream_pool_size,
+        pid_file,
+        upgrade_sock,
     }
 }
 
@@ -258,11 +346,44 @@ const RESERVED_HEADERS: &[&str] = &[
     "trailer",
 ];
 
+fn health_check(
+    cx: &mut Ctx<'_>,
+    raw: &RawHealthCheck,
+    inherit: &HealthCheck,
+    field: &str,
+) -> HealthCheck {
+    let mut dur = |v: &Option<Spanned<Dur>>, name: &str, dflt: Duration| match v {
+        Some(d) if d.value.0 < Duration::from_millis(10) => {
+            cx.err(d, format!("{field}.{name}"), "must be at least 10ms");
+            dflt
+        }
+        Some(d) => d.value.0,
+        None => dflt,
+    };
+    let interval = dur(&raw.interval, "interval", inherit.interval);
+    let timeout = dur(&raw.timeout, "timeout", inherit.timeout);
+    let path = match &raw.path {
+        Some(p) if !p.value.starts_with('/') => {
+            cx.err(p, format!("{field}.path"), "must start with `/`");
+            inherit.path.clone()
+        }
+        Some(p) => p.value.clone(),
+        None => inherit.path.clone(),
+    };
+    HealthCheck {
+        enabled: raw.enabled.unwrap_or(inherit.enabled),
+        interval,
+        timeout,
+        path,
+    }
+}
+
 fn provider(
     cx: &mut Ctx<'_>,
     name: &str,
     raw: &RawProvider,
     defaults: Timeouts,
+    default_check: &HealthCheck,
 ) -> Option<Provider> {
     let field = format!("providers.{name}");
     let before = cx.errors.len();
@@ -392,6 +513,12 @@ fn provider(
         }
     });
     let options = provider_options(cx, raw, &field);
+    let health_check = health_check(
+        cx,
+        &raw.health_check,
+        default_check,
+        &format!("{field}.health_check"),
+    );
     let auth = match &raw.auth {
         None => kind.map_or(AuthStyle::Bearer, |k| k.info().auth),
         Some(a) => AuthStyle::from_config(&a.value).unwrap_or_else(|| {
@@ -410,6 +537,7 @@ fn provider(
     Some(Provider {
         auth,
         options,
+        health_check,
         name: name.to_owned(),
         kind,
         http2: raw.tls.http2.unwrap_or(base_url.tls()),
@@ -420,74 +548,6 @@ fn provider(
         models,
         timeouts,
         ca_file,
-    })
-}
-
-fn route(cx: &mut Ctx<'_>, name: &str, raw: &RawRoute, providers: &[&str]) -> Option<Route> {
-    let field = format!("routes.{name}");
-    let before = cx.errors.len();
-    if name.trim().is_empty() {
-        cx.err(&raw.targets, &field, "a route name cannot be empty");
-    }
-    if raw.targets.value.is_empty() {
-        cx.err(
-            &raw.targets,
-            format!("{field}.targets"),
-            "a route needs at least one target",
-        );
-    }
-    let strategy = match &raw.strategy {
-        None if raw.targets.value.len() > 1 => Strategy::Fallback,
-        None => Strategy::Single,
-        Some(s) => match s.value.as_str() {
-            "single" => {
-                if raw.targets.value.len() > 1 {
-                    cx.err(
-                        s,
-                        format!("{field}.strategy"),
-                        "`single` takes exactly one target; use `fallback` for several",
-                    );
-                }
-                Strategy::Single
-            }
-            "fallback" => Strategy::Fallback,
-            other => {
-                cx.err(
-                    s,
-                    format!("{field}.strategy"),
-                    format!("unknown strategy `{other}` (use single or fallback)"),
-                );
-                Strategy::Single
-            }
-        },
-    };
-    let mut targets = Vec::new();
-    for (i, t) in raw.targets.value.iter().enumerate() {
-        let tfield = format!("{field}.targets[{i}]");
-        match providers.binary_search(&t.provider.value.as_str()) {
-            Ok(idx) => targets.push(Target {
-                provider: ProviderId(idx),
-                model: t.model.as_ref().map(|m| m.value.clone()),
-            }),
-            Err(_) => cx.err(
-                &t.provider,
-                format!("{tfield}.provider"),
-                format!("no provider named `{}` is configured", t.provider.value),
-            ),
-        }
-        if let Some(m) = &t.model {
-            if m.value.trim().is_empty() {
-                cx.err(m, format!("{tfield}.model"), "a model name cannot be empty");
-            }
-        }
-    }
-    if cx.errors.len() > before {
-        return None;
-    }
-    Some(Route {
-        name: name.to_owned(),
-        strategy,
-        targets,
     })
 }
 

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Side-by-side load benchmark, all on loopback, in one run:
+#   direct      — wrk → mock provider
+#   floor       — wrk → bare Pingora passthrough (benches/floor.rs) → mock
+#   switchyard  — wrk → switchyard (OpenAI passthrough route) → mock
+# for plain and streamed chat requests at concurrency 1 and 32. Reports req/s, p50, p99,
+# added p50 over direct, and RSS; writes benches/results/load-<date>.md and, with --update,
+# the table in BENCHMARKS.md.
+#
+# Usage: benches/load.sh [--update]   (env: DURATION=10s WARMUP=2s PORT_BASE=18000 PIN=1)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/setup.sh wrk
+
+DURATION=${DURATION:-10s}
+WARMUP=${WARMUP:-2s}
+PORT_BASE=${PORT_BASE:-18000}
+MOCK=127.0.0.1:$((PORT_BASE + 0))
+FLOOR=127.0.0.1:$((PORT_BASE + 1))
+GW=127.0.0.1:$((PORT_BASE + 2))
+GW_ADMIN=127.0.0.1:$((PORT_BASE + 3))
+UPDATE=0
+[ "${1:-}" = "--update" ] && UPDATE=1
+
+cargo build --release --locked -p switchyard -p switchyard-mock -p switchyard-benches --bins >&2
+BIN=target/release
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+# Optional pinning: the load generator on CPU 1, the servers on CPU 0 (PIN=1).
+srv=(); gen=()
+if [ "${PIN:-0}" = "1" ]; then srv=(taskset -c 0); gen=(taskset -c 1); fi
+
+"${srv[@]}" $BIN/switchyard-mock --listen "$MOCK" --threads 2 --record 0 >"$WORK/mock.log" 2>&1 & PIDS+=($!); MOCK_PID=$!
+"${srv[@]}" $BIN/pingora-floor --listen "$FLOOR" --upstream "$MOCK" --threads 2 >"$WORK/floor.log" 2>&1 & PIDS+=($!); FLOOR_PID=$!
+cat >"$WORK/switchyard.yaml" <<YAML
+server: { listen: "$GW", admin_listen: "$GW_ADMIN", threads: 2 }
+log: { level: info, access_log: true }
+providers:
+  mock: { kind: openai, base_url: "http://$MOCK/v1", models: [gpt-4o-mini] }
+YAML
+"${srv[@]}" $BIN/switchyard run --config "$WORK/switchyard.yaml" >"$WORK/switchyard.log" 2>&1 & PIDS+=($!); GW_PID=$!
+
+for i in $(seq 1 100); do
+  curl -sf "http://$MOCK/__mock/health" >/dev/null && curl -sf "http://$GW_ADMIN/ready" >/dev/null && \
+    curl -s -o /dev/null "http://$FLOOR/v1/models" && break
+  sleep 0.1
+done
+
+body_plain='{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Write one short sentence about load testing."}]}'
+body_stream='{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Write one short sentence about load testing."}]}'
+for kind in plain stream; do
+  var="body_$kind"
+  cat >"$WORK/$kind.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '${!var}'
+LUA
+done
+
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+to_us() { # wrk prints e.g. 512.00us, 1.23ms, 2.00s
+  awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) print n; else if (v ~ /ms$/) print n*1000; else if (v ~ /s$/) print n*1000000; else print n }'
+}
+
+declare -A RPS P50 P99 RSS
+run() { # name url kind conns
+  local name=$1 url=$2 kind=$3 c=$4 threads=1 pid
+  [ "$c" -gt 1 ] && threads=2
+  "${gen[@]}" wrk -t"$threads" -c"$c" -d"$WARMUP" -s "$WORK/$kind.lua" "$url/v1/chat/completions" >/dev/null
+  local out; out=$("${gen[@]}" wrk -t"$threads" -c"$c" -d"$DURATION" --latency -s "$WORK/$kind.lua" "$url/v1/chat/completions")
+  if echo "$out" | grep -q "Non-2xx"; then echo "$name $kind c=$c: non-2xx responses:" >&2; echo "$out" >&2; exit 1; fi
+  local key="$name/$kind/$c"
+  RPS[$key]=$(echo "$out" | awk '/Requests\/sec/ {printf "%.0f", $2}')
+  P50[$key]=$(to_us "$(echo "$out" | awk '$1=="50%" {print $2}')")
+  P99[$key]=$(to_us "$(echo "$out" | awk '$1=="99%" {print $2}')")
+  case $name in direct) pid=$MOCK_PID;; floor) pid=$FLOOR_PID;; switchyard) pid=$GW_PID;; esac
+  RSS[$key]=$(rss_kb "$pid")
+  echo "$key: ${RPS[$key]} req/s p50 ${P50[$key]}us p99 ${P99[$key]}us rss ${RSS[$key]}kB" >&2
+}
+
+IDLE_GW=$(rss_kb "$GW_PID"); IDLE_FLOOR=$(rss_kb "$FLOOR_PID")
+for kind in plain stream; do
+  for c in 1 32; do
+    run direct "http://$MOCK" "$kind" "$c"
+    run floor "http://$FLOOR" "$kind" "$c"
+    run switchyard "http://$GW" "$kind" "$c"
+  done
+done
+PEAK_GW=$(awk '/^VmHWM/ {print $2}' "/proc/$GW_PID/status")
+
+errors=$(curl -s "http://$GW_ADMIN/metrics" | awk '/^switchyard_requests_total/ && !/status="200"/ {s+=$2} END {print s+0}')
+[ "$errors" = "0" ] || { echo "switchyard answered $errors non-200 responses" >&2; exit 1; }
+
+f() { awk -v v="$1" 'BEGIN { printf "%.0f", v }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f%%", 100*a/b; else print "-" }'; }
+table() {
+  echo "| request | conc. | target | req/s | p50 µs | p99 µs | added p50 vs direct | added p50 vs floor | req/s vs floor | RSS MB |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
+  for kind in plain stream; do for c in 1 32; do for name in direct floor switchyard; do
+    k="$name/$kind/$c"
+    add_d=$(f "$(awk -v a="${P50[$k]}" -v b="${P50[direct/$kind/$c]}" 'BEGIN{print a-b}')")
+    add_f=$(f "$(awk -v a="${P50[$k]}" -v b="${P50[floor/$kind/$c]}" 'BEGIN{print a-b}')")
+    rel=$(ratio "${RPS[$k]}" "${RPS[floor/$kind/$c]}")
+    rss=$(awk -v k="${RSS[$k]}" 'BEGIN{printf "%.1f", k/1024}')
+    [ "$name" = direct ] && { add_d="-"; add_f="-"; rel="-"; }
+    [ "$name" = floor ] && { add_f="-"; rel="-"; }
+    echo "| $kind | $c | $name | ${RPS[$k]} | $(f "${P50[$k]}") | $(f "${P99[$k]}") | $add_d | $add_f | $rel | $rss |"
+  done; done; done
+}
+
+mkdir -p benches/results
+stamp=$(date -u +%Y-%m-%dT%H-%MZ)
+{
+  echo "Run $stamp on $(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(uname -r); wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}'), $DURATION per cell after a $WARMUP warm-up, pinning: ${PIN:-0}."
+  echo "Command: \`benches/load.sh\` (DURATION=$DURATION)."
+  echo
+  table
+  echo
+  echo "Idle RSS: switchyard $(awk -v k="$IDLE_GW" 'BEGIN{printf "%.1f", k/1024}') MB, floor $(awk -v k="$IDLE_FLOOR" 'BEGIN{printf "%.1f", k/1024}') MB; switchyard peak RSS over the run $(awk -v k="$PEAK_GW" 'BEGIN{printf "%.1f", k/1024}') MB."
+} >"benches/results/load-$stamp.md"
+cat "benches/results/load-$stamp.md"
+
+if [ "$UPDATE" = 1 ]; then
+  python3 - "benches/results/load-$stamp.md" <<'PY'
+import sys, re
+table = open(sys.argv[1]).read().strip()
+doc = open("BENCHMARKS.md").read()
+new = re.sub(r"<!-- load:begin -->.*<!-- load:end -->", "<!-- load:begin -->\n" + table + "\n<!-- load:end -->", doc, flags=re.S)
+open("BENCHMARKS.md", "w").write(new)
+PY
+  echo "BENCHMARKS.md updated" >&2
+fi

@@ -1,0 +1,614 @@
+//! Lowering route nodes (YAML routes and per-request configs) into [`RouteNode`] trees.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+use serde_saphyr::Spanned;
+use switchyard_providers::{ProviderKind, Secret};
+
+use super::Ctx;
+use crate::model::{BaseUrl, Config, ProviderId, ZeroConfig};
+use crate::raw::{RawNode, RawRetry, RawTimeouts};
+use crate::route::*;
+
+/// Where names used by a route resolve.
+pub(crate) enum Source<'a> {
+    /// The config file being validated: raw routes (for `route:` references) and the sorted
+    /// provider names.
+    File {
+        routes: &'a BTreeMap<String, RawNode>,
+        providers: &'a [&'a str],
+    },
+    /// A per-request config: the running, validated config.
+    Request { config: &'a Config },
+}
+
+/// Whose defaults apply where a config is silent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavor {
+    /// Switchyard's: fallback on 429 and 5xx.
+    Switchyard,
+    /// Portkey's (`x-portkey-config`): fallback on any non-2xx.
+    Portkey,
+}
+
+pub(crate) struct RouteCx<'a> {
+    pub source: Source<'a>,
+    pub flavor: Flavor,
+    pub zero_config: ZeroConfig,
+    /// Routes being expanded, to refuse cycles.
+    pub stack: Vec<String>,
+}
+
+/// The location to blame for a node: its first located field.
+fn anchor(raw: &RawNode) -> Option<&Spanned<String>> {
+    raw.provider
+        .as_ref()
+        .or(raw.route.as_ref())
+        .or(raw.model.as_ref())
+        .or(raw.name.as_ref())
+}
+
+impl Ctx<'_> {
+    pub(super) fn node_err(&mut self, raw: &RawNode, field: &str, msg: impl Into<String>) {
+        match (anchor(raw), &raw.targets, &raw.strategy) {
+            (Some(a), _, _) => self.err(a, field, msg),
+            (None, Some(t), _) => self.err(t, field, msg),
+            (None, None, Some(s)) => self.err(s, field, msg),
+            (None, None, None) => self.errors.push(crate::errors::ConfigError {
+                file: self.file.to_owned(),
+                line: None,
+                column: None,
+                field: Some(field.to_owned()),
+                message: msg.into(),
+            }),
+        }
+    }
+}
+
+pub(crate) fn node(
+    cx: &mut Ctx<'_>,
+    rc: &mut RouteCx<'_>,
+    raw: &RawNode,
+    field: &str,
+    path: &str,
+) -> Option<RouteNode> {
+    let before = cx.errors.len();
+    if let Some(v) = &raw.virtual_key {
+        cx.err(v, format!("{field}.virtual_key"), "virtual keys are a hosted Portkey feature: name a configured provider, or give `provider` and `api_key`");
+    }
+    let settings = settings(cx, rc, raw, field);
+    let weight = match &raw.weight {
+        Some(w) if !(w.value.is_finite() && w.value >= 0.0) => {
+            cx.err(w, format!("{field}.weight"), "must be a number ≥ 0");
+            1.0
+        }
+        Some(w) => w.value,
+        None => 1.0,
+    };
+    let name = raw.name.as_ref().map(|n| n.value.clone());
+    let shapes = [
+        raw.provider.is_some(),
+        raw.route.is_some(),
+        raw.targets.is_some(),
+    ];
+    let kind = match shapes {
+        [true, false, false] => target(cx, rc, raw, field).map(NodeKind::Target),
+        [false, true, false] => reference(cx, rc, raw, field, path),
+        [false, false, true] => group(cx, rc, raw, field, path),
+        [false, false, false] => {
+            cx.node_err(
+                raw,
+                field,
+                "a route (or target) needs `provider`, `route` or `targets`",
+            );
+            None
+        }
+        _ => {
+            cx.node_err(
+                raw,
+                field,
+                "give only one of `provider`, `route` and `targets`",
+            );
+            None
+        }
+    };
+    if raw.strategy.is_some() && raw.targets.is_none() {
+        cx.node_err(
+            raw,
+            &format!("{field}.strategy"),
+            "`strategy` needs `targets`",
+        );
+    }
+    if raw.model.is_some() && raw.provider.is_none() {
+        cx.node_err(raw, &format!("{field}.model"), "`model` belongs on a target with `provider`; for a group use `override_params: {model: …}`");
+    }
+    if cx.errors.len() > before {
+        return None;
+    }
+    Some(RouteNode {
+        kind: kind?,
+        name,
+        weight,
+        path: path.to_owned(),
+        settings,
+    })
+}
+
+fn target(
+    cx: &mut Ctx<'_>,
+    rc: &mut RouteCx<'_>,
+    raw: &RawNode,
+    field: &str,
+) -> Option<TargetSpec> {
+    let p = raw.provider.as_ref()?;
+    let model = match &raw.model {
+        Some(m) if m.value.trim().is_empty() => {
+            cx.err(m, format!("{field}.model"), "a model name cannot be empty");
+            None
+        }
+        m => m.as_ref().map(|m| m.value.clone()),
+    };
+    let configured = match &rc.source {
+        Source::File { providers, .. } => providers
+            .binary_search(&p.value.as_str())
+            .ok()
+            .map(ProviderId),
+        Source::Request { config } => config.provider_id(&p.value),
+    };
+    if let Some(id) = configured {
+        for (v, name) in [(&raw.api_key, "api_key"), (&raw.custom_host, "custom_host")] {
+            if let Some(v) = v {
+                cx.err(
+                    v,
+                    format!("{field}.{name}"),
+                    format!(
+                        "`{name}` cannot be set for the configured provider `{}`",
+                        p.value
+                    ),
+                );
+            }
+        }
+        return Some(TargetSpec {
+            provider: TargetProvider::Configured(id),
+            model,
+        });
+    }
+    if let Source::File { .. } = rc.source {
+        cx.err(
+            p,
+            format!("{field}.provider"),
+            format!("no provider named `{}` is configured", p.value),
+        );
+        return None;
+    }
+    // A per-request config naming a provider kind with its own key.
+    let Some(kind) = ProviderKind::from_name(&p.value) else {
+        cx.err(
+            p,
+            format!("{field}.provider"),
+            format!(
+                "`{}` is neither a configured provider nor a known provider kind",
+                p.value
+            ),
+        );
+        return None;
+    };
+    if !rc.zero_config.enabled {
+        cx.err(p, format!("{field}.provider"), format!("`{}` is not a configured provider, and this gateway does not accept providers from requests (zero_config.enabled)", p.value));
+        return None;
+    }
+    let api_key = raw
+        .api_key
+        .as_ref()
+        .map(|k| Secret::new(k.value.clone()))
+        .unwrap_or_default();
+    let custom_host = match &raw.custom_host {
+        Some(h) if !rc.zero_config.allow_custom_host => {
+            cx.err(
+                h,
+                format!("{field}.custom_host"),
+                "custom hosts are disabled on this gateway (zero_config.allow_custom_host)",
+            );
+            None
+        }
+        Some(h) => match BaseUrl::parse(&h.value) {
+            Ok(u) => Some(u),
+            Err(e) => {
+                cx.err(h, format!("{field}.custom_host"), e);
+                None
+            }
+        },
+        None => {
+            if kind.info().default_base_url.is_none_or(|u| u.contains('{')) {
+                cx.err(
+                    p,
+                    format!("{field}.custom_host"),
+                    format!("provider kind `{kind}` has no public URL: give `custom_host`"),
+                );
+            }
+            None
+        }
+    };
+    Some(TargetSpec {
+        provider: TargetProvider::Inline {
+            kind,
+            api_key,
+            custom_host,
+        },
+        model,
+    })
+}
+
+fn reference(
+    cx: &mut Ctx<'_>,
+    rc: &mut RouteCx<'_>,
+    raw: &RawNode,
+    field: &str,
+    path: &str,
+) -> Option<NodeKind> {
+    let r = raw.route.as_ref()?;
+    if rc.stack.contains(&r.value) {
+        cx.err(
+            r,
+            format!("{field}.route"),
+            format!(
+                "route `{}` refers to itself through {}",
+                r.value,
+                rc.stack.join(" → ")
+            ),
+        );
+        return None;
+    }
+    let child_path = format!("{path}.targets[0]");
+    let child = match &rc.source {
+        Source::File { routes, .. } => {
+            let Some(target) = routes.get(&r.value) else {
+                cx.err(
+                    r,
+                    format!("{field}.route"),
+                    format!("no route named `{}`", r.value),
+                );
+                return None;
+            };
+            rc.stack.push(r.value.clone());
+            let child = node(cx, rc, target, &format!("routes.{}", r.value), &child_path);
+            rc.stack.pop();
+            child?
+        }
+        Source::Request { config } => {
+            let Some(route) = config.route(&r.value) else {
+                cx.err(
+                    r,
+                    format!("{field}.route"),
+                    format!("no route named `{}`", r.value),
+                );
+                return None;
+            };
+            let mut child = route.node.clone();
+            repath(&mut child, &child_path);
+            child
+        }
+    };
+    // The reference is a one-child group: its own settings are inherited by the route.
+    Some(NodeKind::Group {
+        mode: Mode::Single,
+        children: vec![child],
+    })
+}
+
+/// Rewrites a subtree's paths under a new root.
+fn repath(n: &mut RouteNode, path: &str) {
+    n.path = path.to_owned();
+    if let NodeKind::Group { children, .. } = &mut n.kind {
+        for (i, c) in children.iter_mut().enumerate() {
+            repath(c, &format!("{path}.targets[{i}]"));
+        }
+    }
+}
+
+fn group(
+    cx: &mut Ctx<'_>,
+    rc: &mut RouteCx<'_>,
+    raw: &RawNode,
+    field: &str,
+    path: &str,
+) -> Option<NodeKind> {
+    let targets = raw.targets.as_ref()?;
+    if targets.value.is_empty() {
+        cx.err(
+            targets,
+            format!("{field}.targets"),
+            "needs at least one target",
+        );
+        return None;
+    }
+    let children: Vec<RouteNode> = targets
+        .value
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| {
+            node(
+                cx,
+                rc,
+                t,
+                &format!("{field}.targets[{i}]"),
+                &format!("{path}.targets[{i}]"),
+            )
+        })
+        .collect();
+    if children.len() != targets.value.len() {
+        return None;
+    }
+    let strategy = raw.strategy.as_ref();
+    let mode_name = strategy.map_or(
+        if children.len() > 1 {
+            "fallback"
+        } else {
+            "single"
+        },
+        |s| s.value.mode.as_str(),
+    );
+    let sfield = format!("{field}.strategy");
+    let codes = match (
+        strategy.and_then(|s| s.value.on_status_codes.as_ref()),
+        &raw.on_status_codes,
+    ) {
+        (Some(_), Some(n)) => {
+            cx.err(
+                n,
+                format!("{field}.on_status_codes"),
+                "set `on_status_codes` in `strategy` or on the node, not both",
+            );
+            None
+        }
+        (Some(c), None) => Some(c.clone()),
+        (None, Some(n)) => Some(n.value.clone()),
+        (None, None) => None,
+    };
+    let on_status = match codes {
+        Some(c) => {
+            if let Some(bad) = c.iter().find(|s| !(100..=599).contains(*s)) {
+                cx.node_err(
+                    raw,
+                    &format!("{field}.on_status_codes"),
+                    format!("{bad} is not an HTTP status"),
+                );
+            }
+            StatusSet::Only(c)
+        }
+        None => match rc.flavor {
+            Flavor::Portkey => StatusSet::AnyError,
+            Flavor::Switchyard => StatusSet::default_failover(),
+        },
+    };
+    let child_names: Vec<&str> = children.iter().filter_map(|c| c.name.as_deref()).collect();
+    let blame = |cx: &mut Ctx<'_>, msg: String| match strategy {
+        Some(s) => cx.err(s, sfield.clone(), msg),
+        None => cx.err(targets, sfield.clone(), msg),
+    };
+    let mode = match mode_name {
+        "single" => Mode::Single,
+        "fallback" => Mode::Fallback { on_status },
+        "loadbalance" => {
+            let balance = match strategy.and_then(|s| s.value.balance.as_deref()) {
+                None | Some("weighted") => Balance::Weighted,
+                Some("least_latency") => Balance::LeastLatency,
+                Some("least_inflight") => Balance::LeastInflight,
+                Some(other) => {
+                    blame(
+                        cx,
+                        format!(
+                            "unknown balance `{other}` (weighted, least_latency, least_inflight)"
+                        ),
+                    );
+                    Balance::Weighted
+                }
+            };
+            if children.iter().all(|c| c.weight == 0.0) {
+                blame(
+                    cx,
+                    "every target has weight 0: nothing can be chosen".into(),
+                );
+            }
+            Mode::LoadBalance { balance, on_status }
+        }
+        "conditional" => {
+            let s = strategy.map(|s| &s.value);
+            let mut rules = Vec::new();
+            for (i, r) in s
+                .and_then(|s| s.conditions.as_ref())
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                match Condition::parse(&r.query) {
+                    Ok(query) => {
+                        if !child_names.contains(&r.then.as_str()) {
+                            blame(cx, format!("conditions[{i}].then names `{}`, which is not the name of a target here", r.then));
+                        }
+                        rules.push(Rule {
+                            query,
+                            then: r.then.clone(),
+                        });
+                    }
+                    Err(e) => blame(cx, format!("conditions[{i}].query: {e}")),
+                }
+            }
+            let default = s.and_then(|s| s.default.clone());
+            if let Some(d) = &default {
+                if !child_names.contains(&d.as_str()) {
+                    blame(
+                        cx,
+                        format!("default names `{d}`, which is not the name of a target here"),
+                    );
+                }
+            }
+            if rules.is_empty() && default.is_none() {
+                blame(
+                    cx,
+                    "a conditional strategy needs `conditions` (and usually a `default`)".into(),
+                );
+            }
+            Mode::Conditional { rules, default }
+        }
+        other => {
+            blame(
+                cx,
+                format!("unknown strategy `{other}` (single, fallback, loadbalance, conditional)"),
+            );
+            Mode::Single
+        }
+    };
+    if let Some(s) = strategy {
+        if s.value.balance.is_some() && !matches!(mode, Mode::LoadBalance { .. }) {
+            cx.err(s, sfield.clone(), "`balance` applies to `loadbalance` only");
+        }
+        if (s.value.conditions.is_some() || s.value.default.is_some())
+            && !matches!(mode, Mode::Conditional { .. })
+        {
+            cx.err(
+                s,
+                sfield.clone(),
+                "`conditions` and `default` apply to `conditional` only",
+            );
+        }
+    }
+    Some(NodeKind::Group { mode, children })
+}
+
+fn settings(cx: &mut Ctx<'_>, rc: &RouteCx<'_>, raw: &RawNode, field: &str) -> NodeSettings {
+    let retry = raw
+        .retry
+        .as_ref()
+        .and_then(|r| retry(cx, r, &format!("{field}.retry")));
+    let mut override_params = Map::new();
+    if let Some(o) = &raw.override_params {
+        match &o.value {
+            Value::Object(m) => {
+                for forbidden in ["stream", "stream_options"] {
+                    if m.contains_key(forbidden) {
+                        cx.err(
+                            o,
+                            format!("{field}.override_params"),
+                            format!(
+                                "`{forbidden}` cannot be overridden: it is the client's choice"
+                            ),
+                        );
+                    }
+                }
+                override_params = m.clone();
+            }
+            _ => cx.err(
+                o,
+                format!("{field}.override_params"),
+                "must be an object of request parameters",
+            ),
+        }
+    }
+    let mut timeouts = partial_timeouts(cx, &raw.timeouts, &format!("{field}.timeouts"));
+    if let Some(ms) = &raw.request_timeout {
+        if timeouts.total.is_some() {
+            cx.err(
+                ms,
+                format!("{field}.request_timeout"),
+                "set `request_timeout` or `timeouts.total`, not both",
+            );
+        } else if ms.value == 0 {
+            cx.err(
+                ms,
+                format!("{field}.request_timeout"),
+                "must be greater than zero",
+            );
+        } else {
+            timeouts.total = Some(Duration::from_millis(ms.value));
+        }
+    }
+    let _ = rc;
+    NodeSettings {
+        retry,
+        override_params,
+        timeouts,
+    }
+}
+
+fn partial_timeouts(cx: &mut Ctx<'_>, raw: &RawTimeouts, field: &str) -> PartialTimeouts {
+    let mut pick = |v: &Option<Spanned<crate::raw::Dur>>, name: &str| match v {
+        Some(d) if d.value.0.is_zero() => {
+            cx.err(d, format!("{field}.{name}"), "must be greater than zero");
+            None
+        }
+        Some(d) => Some(d.value.0),
+        None => None,
+    };
+    PartialTimeouts {
+        connect: pick(&raw.connect, "connect"),
+        first_byte: pick(&raw.first_byte, "first_byte"),
+        idle: pick(&raw.idle, "idle"),
+        total: pick(&raw.total, "total"),
+    }
+}
+
+/// The most retries a policy may ask for.
+const MAX_RETRIES: u32 = 10;
+
+fn retry(cx: &mut Ctx<'_>, raw: &Spanned<RawRetry>, field: &str) -> Option<RetryPolicy> {
+    let r = &raw.value;
+    let attempts = r.attempts.unwrap_or(2);
+    if attempts > MAX_RETRIES {
+        cx.err(
+            raw,
+            format!("{field}.attempts"),
+            format!("at most {MAX_RETRIES} retries"),
+        );
+        return None;
+    }
+    let on_status = match &r.on_status_codes {
+        Some(c) => {
+            if let Some(bad) = c.iter().find(|s| !(100..=599).contains(*s)) {
+                cx.err(
+                    raw,
+                    format!("{field}.on_status_codes"),
+                    format!("{bad} is not an HTTP status"),
+                );
+                return None;
+            }
+            StatusSet::Only(c.clone())
+        }
+        None => RetryPolicy::default_statuses(),
+    };
+    let b = r.backoff.as_ref();
+    let initial = b
+        .and_then(|b| b.initial)
+        .map_or(Duration::from_millis(250), |d| d.0);
+    let max = b
+        .and_then(|b| b.max)
+        .map_or(Duration::from_secs(8), |d| d.0);
+    let multiplier = b.and_then(|b| b.multiplier).unwrap_or(2.0);
+    if initial.is_zero() || max < initial {
+        cx.err(
+            raw,
+            format!("{field}.backoff"),
+            "`initial` must be > 0 and ≤ `max`",
+        );
+        return None;
+    }
+    if !(1.0..=10.0).contains(&multiplier) {
+        cx.err(
+            raw,
+            format!("{field}.backoff.multiplier"),
+            "must be between 1 and 10",
+        );
+        return None;
+    }
+    Some(RetryPolicy {
+        attempts,
+        on_status,
+        initial,
+        max,
+        multiplier,
+        use_retry_after: r.use_retry_after_header.unwrap_or(true),
+        retry_after_cap: r.retry_after_cap.map_or(Duration::from_secs(60), |d| d.0),
+    })
+}

@@ -289,7 +289,7 @@ pub async fn run(
                     h.success(started.elapsed());
                 }
                 count_attempt(state, ctx, "ok");
-                return commit(session, ctx, ex, tr, held, ended).await;
+                return commit(session, ctx, *ex, tr, held, ended).await;
             }
             Ok(Tried::Answer {
                 status,
@@ -358,7 +358,7 @@ pub async fn run(
 enum Tried {
     /// A 2xx judged good: ready to commit.
     Good {
-        ex: Exchange,
+        ex: Box<Exchange>,
         tr: Box<dyn ResponseTranslator>,
         held: Output,
         ended: bool,

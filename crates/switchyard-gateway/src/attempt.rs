@@ -412,7 +412,7 @@ async fn try_once(
         return Ok(Tried::ErrorInStream { status, error });
     }
     Ok(Tried::Good {
-        ex,
+        ex: Box::new(ex),
         tr,
         held,
         ended,

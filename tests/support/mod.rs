@@ -230,6 +230,31 @@ impl MockServer {
         Self::start_inner(args, true).await
     }
 
+    /// A mock on a given port (e.g. to bring a killed provider back where it was).
+    pub async fn start_at(port: u16, args: &[&str]) -> Self {
+        let dir = TempDir::new();
+        let mut cmd = Command::new(bin("switchyard-mock"));
+        cmd.arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .args(args);
+        let mut proc = Proc::spawn(
+            "switchyard-mock",
+            &mut cmd,
+            dir.0.join(format!("mock-{port}.log")),
+        );
+        assert!(
+            wait_ready(&mut proc, &format!("http://127.0.0.1:{port}/__mock/health")).await,
+            "the mock did not start on port {port}:\n{}",
+            proc.output()
+        );
+        MockServer {
+            port,
+            tls_port: None,
+            proc,
+            _dir: dir,
+        }
+    }
+
     async fn start_inner(args: &[&str], tls: bool) -> Self {
         let dir = TempDir::new();
         for _ in 0..5 {

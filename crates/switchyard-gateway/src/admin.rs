@@ -103,11 +103,33 @@ impl ServeHttp for Admin {
                     )
                 }
             }
-            "/metrics" => response(
-                StatusCode::OK,
-                "text/plain; version=0.0.4; charset=utf-8",
-                self.state.metrics.render(),
-            ),
+            "/metrics" => {
+                self.state
+                    .metrics
+                    .observe_health(&self.state.health.report());
+                response(
+                    StatusCode::OK,
+                    "text/plain; version=0.0.4; charset=utf-8",
+                    self.state.metrics.render(),
+                )
+            }
+            "/health/targets" => {
+                let targets: Vec<serde_json::Value> = self
+                    .state
+                    .health
+                    .report()
+                    .into_iter()
+                    .map(|r| {
+                        serde_json::json!({
+                            "provider": r.provider, "model": r.model, "circuit": r.circuit.label(),
+                            "healthy": r.healthy, "provider_up": r.provider_up,
+                            "consecutive_failures": r.failures, "latency_seconds": r.latency_seconds,
+                            "inflight": r.inflight,
+                        })
+                    })
+                    .collect();
+                json(StatusCode::OK, &serde_json::json!({ "targets": targets }))
+            }
             _ => json(
                 StatusCode::NOT_FOUND,
                 &serde_json::json!({"error": {"message": format!("unknown admin path {}", path.chars().take(100).collect::<String>()), "type": "invalid_request_error", "param": null, "code": "unknown_url"}}),

@@ -277,7 +277,18 @@ pub async fn run(
             h.begin(state.health.now());
         }
         let started = Instant::now();
-        let result = try_once(state, &provider, &timeouts, &upstream_req, &call).await;
+        // Generation can take minutes before the first byte: if the client leaves meanwhile,
+        // stop the attempt (dropping the exchange closes the provider connection) rather than
+        // pay for an answer nobody will read.
+        let result = tokio::select! {
+            r = try_once(state, &provider, &timeouts, &upstream_req, &call) => r,
+            gone = client_left(session) => {
+                if let Some(h) = health {
+                    h.neutral();
+                }
+                return Err(client_gone(ctx, gone));
+            }
+        };
         let outcome = match result {
             Ok(Tried::Good {
                 ex,
@@ -352,6 +363,18 @@ pub async fn run(
         next = walk.next(&outcome, &cx, &mut rng);
     }
     Err(final_failure(last, &failures))
+}
+
+/// Resolves when the client closes its connection (never, if it only sends a pipelined
+/// request).
+async fn client_left(session: &mut Session) -> Box<pingora::Error> {
+    loop {
+        match session.read_body_or_idle(true).await {
+            Err(e) => return e,
+            // Pipelined bytes were stashed; nothing more to watch for on this request.
+            Ok(_) => std::future::pending::<()>().await,
+        }
+    }
 }
 
 /// The result of one attempt that reached the provider.

@@ -278,7 +278,7 @@ mod tests {
             (
                 GatewayError::Upstream {
                     last: UpstreamError::Connect("refused".into()),
-                    summary: "s".into(),
+                    summary: "connection refused by provider p".into(),
                 },
                 502,
                 "connect_error",
@@ -286,7 +286,7 @@ mod tests {
             (
                 GatewayError::Upstream {
                     last: UpstreamError::FirstByteTimeout(Duration::from_secs(1)),
-                    summary: "s".into(),
+                    summary: "provider p did not answer in time".into(),
                 },
                 504,
                 "first_byte_timeout",

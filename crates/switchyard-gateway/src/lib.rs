@@ -16,6 +16,7 @@ pub mod ctx;
 pub mod dns;
 pub mod error;
 pub mod handler;
+pub mod health;
 pub mod metrics;
 pub mod proxy;
 pub mod respond;

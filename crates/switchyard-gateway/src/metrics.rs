@@ -32,6 +32,12 @@ pub struct Metrics {
     pub inflight: IntGauge,
     /// Build information (value 1).
     pub build_info: IntGaugeVec,
+    /// 1 when routing prefers a target (circuit not open, provider up).
+    pub target_healthy: IntGaugeVec,
+    /// 1 while a target's circuit is open.
+    pub target_circuit_open: IntGaugeVec,
+    /// Active health check verdict per provider.
+    pub provider_up: IntGaugeVec,
 }
 
 impl Metrics {
@@ -95,6 +101,30 @@ impl Metrics {
         registry.register(Box::new(errors.clone()))?;
         registry.register(Box::new(inflight.clone()))?;
         registry.register(Box::new(build_info.clone()))?;
+        let target_healthy = IntGaugeVec::new(
+            Opts::new(
+                "switchyard_target_healthy",
+                "1 when routing prefers the target (circuit not open, provider up).",
+            ),
+            &["provider", "model"],
+        )?;
+        let target_circuit_open = IntGaugeVec::new(
+            Opts::new(
+                "switchyard_target_circuit_open",
+                "1 while the target's circuit breaker is open.",
+            ),
+            &["provider", "model"],
+        )?;
+        let provider_up = IntGaugeVec::new(
+            Opts::new(
+                "switchyard_provider_up",
+                "Active health check verdict (1 when no checks run).",
+            ),
+            &["provider"],
+        )?;
+        registry.register(Box::new(target_healthy.clone()))?;
+        registry.register(Box::new(target_circuit_open.clone()))?;
+        registry.register(Box::new(provider_up.clone()))?;
         build_info
             .with_label_values(&[env!("CARGO_PKG_VERSION")])
             .set(1);
@@ -108,7 +138,28 @@ impl Metrics {
             errors,
             inflight,
             build_info,
+            target_healthy,
+            target_circuit_open,
+            provider_up,
         })
+    }
+
+    /// Copies the health registry into the gauges (done at scrape time: the registry is the
+    /// source of truth, the gauges a view of it).
+    pub fn observe_health(&self, reports: &[switchyard_router::health::TargetReport]) {
+        for r in reports {
+            let model = r.model.as_deref().unwrap_or("*");
+            let labels = [r.provider.as_str(), model];
+            self.target_healthy
+                .with_label_values(&labels)
+                .set(i64::from(r.healthy));
+            self.target_circuit_open
+                .with_label_values(&labels)
+                .set(i64::from(r.circuit == switchyard_router::Circuit::Open));
+            self.provider_up
+                .with_label_values(&[r.provider.as_str()])
+                .set(i64::from(r.provider_up));
+        }
     }
 
     /// The Prometheus text exposition.

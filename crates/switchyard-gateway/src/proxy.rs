@@ -92,6 +92,11 @@ impl ProxyHttp for Gateway {
     ) -> pingora::Result<bool> {
         ctx.request_id = self.state.next_request_id();
         session.set_write_timeout(Some(CLIENT_IO_TIMEOUT));
+        // While a response is produced the gateway watches the client socket to notice it
+        // leaving. A keep-alive client may already send its next request as the body ends:
+        // with pipelining on, Pingora keeps those bytes for the next request instead of
+        // reporting them as an error.
+        session.as_downstream_mut().set_pipelining_enabled(true);
         if self.state.draining.load(Ordering::Relaxed) {
             session.set_keepalive(None);
         }

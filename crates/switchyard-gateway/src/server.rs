@@ -11,6 +11,7 @@ use pingora::services::listening::Service;
 use switchyard_config::Config;
 
 use crate::admin::Admin;
+use crate::health;
 use crate::proxy::Gateway;
 use crate::shutdown;
 use crate::state::State;
@@ -81,6 +82,9 @@ pub fn run(config: Config, opts: RunOptions) -> Result<(), String> {
         "drain",
         shutdown::Drain::new(state.clone()),
     ));
+    for checks in health::services(&state) {
+        server.add_service(checks);
+    }
     log::info!(
         target: "switchyard",
         listen = listen.as_str(),

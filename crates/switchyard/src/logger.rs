@@ -141,7 +141,7 @@ mod tests {
             &mut s,
             UNIX_EPOCH + Duration::from_millis(1_795_000_000_123),
         );
-        assert_eq!(s, "2026-11-18T07:06:40.123Z");
+        assert_eq!(s, "2026-11-18T11:06:40.123Z");
         let mut s = String::new();
         push_timestamp(&mut s, UNIX_EPOCH + Duration::from_secs(951_782_400));
         assert_eq!(s, "2000-02-29T00:00:00.000Z");

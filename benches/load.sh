@@ -4,8 +4,14 @@
 #   floor       — wrk → bare Pingora passthrough (benches/floor.rs) → mock
 #   switchyard  — wrk → switchyard (OpenAI passthrough route) → mock
 # for plain and streamed chat requests at concurrency 1 and 32. Reports req/s, p50, p99,
-# added p50 over direct, and RSS; writes benches/results/load-<date>.md and, with --update,
-# the table in BENCHMARKS.md.
+# added p50 over direct, and RSS. Then, through the same gateway, the cost of routing
+# decisions (plain requests, c=1 and 32):
+#   single          — one target (the passthrough above)
+#   fallback        — a two-target fallback whose first target answers
+#   after-503       — the first target answers 503 every time, the second serves
+#   after-refused   — the first target refuses the connection, the second serves
+# (circuit breaker and active checks off, so every request pays the failed attempt).
+# Writes benches/results/load-<date>.md and, with --update, the tables in BENCHMARKS.md.
 #
 # Usage: benches/load.sh [--update]   (env: DURATION=10s WARMUP=2s PORT_BASE=18000 PIN=1)
 set -euo pipefail
@@ -19,6 +25,8 @@ MOCK=127.0.0.1:$((PORT_BASE + 0))
 FLOOR=127.0.0.1:$((PORT_BASE + 1))
 GW=127.0.0.1:$((PORT_BASE + 2))
 GW_ADMIN=127.0.0.1:$((PORT_BASE + 3))
+BAD_MOCK=127.0.0.1:$((PORT_BASE + 4))
+REFUSED=127.0.0.1:$((PORT_BASE + 5)) # nothing listens here
 UPDATE=0
 [ "${1:-}" = "--update" ] && UPDATE=1
 
@@ -34,24 +42,46 @@ srv=(); gen=()
 if [ "${PIN:-0}" = "1" ]; then srv=(taskset -c 0); gen=(taskset -c 1); fi
 
 "${srv[@]}" $BIN/switchyard-mock --listen "$MOCK" --threads 2 --record 0 >"$WORK/mock.log" 2>&1 & PIDS+=($!); MOCK_PID=$!
+"${srv[@]}" $BIN/switchyard-mock --listen "$BAD_MOCK" --threads 1 --record 0 >"$WORK/bad.log" 2>&1 & PIDS+=($!)
 "${srv[@]}" $BIN/pingora-floor --listen "$FLOOR" --upstream "$MOCK" --threads 2 >"$WORK/floor.log" 2>&1 & PIDS+=($!); FLOOR_PID=$!
 cat >"$WORK/switchyard.yaml" <<YAML
 server: { listen: "$GW", admin_listen: "$GW_ADMIN", threads: 2 }
 log: { level: info, access_log: true }
+health: { circuit_breaker: { failures: 0 }, checks: { enabled: false } }
 providers:
   mock: { kind: openai, base_url: "http://$MOCK/v1", models: [gpt-4o-mini] }
+  bad: { kind: openai, base_url: "http://$BAD_MOCK/v1", models: [] }
+  gone: { kind: openai, base_url: "http://$REFUSED/v1", models: [] }
+routes:
+  fallback:
+    strategy: fallback
+    targets: [ { provider: mock, model: gpt-4o-mini }, { provider: bad, model: gpt-4o-mini } ]
+  after-503:
+    strategy: fallback
+    targets: [ { provider: bad, model: gpt-4o-mini }, { provider: mock, model: gpt-4o-mini } ]
+  after-refused:
+    strategy: fallback
+    targets: [ { provider: gone, model: gpt-4o-mini }, { provider: mock, model: gpt-4o-mini } ]
 YAML
 "${srv[@]}" $BIN/switchyard run --config "$WORK/switchyard.yaml" >"$WORK/switchyard.log" 2>&1 & PIDS+=($!); GW_PID=$!
 
 for i in $(seq 1 100); do
-  curl -sf "http://$MOCK/__mock/health" >/dev/null && curl -sf "http://$GW_ADMIN/ready" >/dev/null && \
+  curl -sf "http://$MOCK/__mock/health" >/dev/null && curl -sf "http://$BAD_MOCK/__mock/health" >/dev/null && \
+    curl -sf "http://$GW_ADMIN/ready" >/dev/null && \
     curl -s -o /dev/null "http://$FLOOR/v1/models" && break
   sleep 0.1
 done
 
+# The bad provider answers 503 to every request of the run.
+curl -sf -X POST "http://$BAD_MOCK/__mock/script" -H 'content-type: application/json' \
+  -d '[{"status":503,"times":1000000000}]' >/dev/null
+
 body_plain='{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Write one short sentence about load testing."}]}'
 body_stream='{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Write one short sentence about load testing."}]}'
-for kind in plain stream; do
+for route in fallback after-503 after-refused; do
+  printf -v "body_$route" '%s' "${body_plain/gpt-4o-mini/$route}"
+done
+for kind in plain stream fallback after-503 after-refused; do
   var="body_$kind"
   cat >"$WORK/$kind.lua" <<LUA
 wrk.method = "POST"
@@ -89,9 +119,15 @@ for kind in plain stream; do
     run switchyard "http://$GW" "$kind" "$c"
   done
 done
+for c in 1 32; do
+  for route in fallback after-503 after-refused; do
+    run switchyard "http://$GW" "$route" "$c"
+  done
+done
 PEAK_GW=$(awk '/^VmHWM/ {print $2}' "/proc/$GW_PID/status")
 
 errors=$(curl -s "http://$GW_ADMIN/metrics" | awk '/^switchyard_requests_total/ && !/status="200"/ {s+=$2} END {print s+0}')
+failed_attempts=$(curl -s "http://$GW_ADMIN/metrics" | awk '/^switchyard_upstream_attempts_total/ && !/outcome="ok"/ {s+=$2} END {print s+0}')
 [ "$errors" = "0" ] || { echo "switchyard answered $errors non-200 responses" >&2; exit 1; }
 
 f() { awk -v v="$1" 'BEGIN { printf "%.0f", v }'; }
@@ -111,6 +147,19 @@ table() {
   done; done; done
 }
 
+routing_table() {
+  echo "| route | conc. | req/s | p50 µs | p99 µs | added p50 vs single | req/s vs single |"
+  echo "|---|---|---|---|---|---|---|"
+  for c in 1 32; do for route in plain fallback after-503 after-refused; do
+    k="switchyard/$route/$c"; base="switchyard/plain/$c"
+    name=$route; [ "$route" = plain ] && name=single
+    add=$(f "$(awk -v a="${P50[$k]}" -v b="${P50[$base]}" 'BEGIN{print a-b}')")
+    [ "$route" = plain ] && add="-"
+    rel=$(ratio "${RPS[$k]}" "${RPS[$base]}"); [ "$route" = plain ] && rel="-"
+    echo "| $name | $c | ${RPS[$k]} | $(f "${P50[$k]}") | $(f "${P99[$k]}") | $add | $rel |"
+  done; done
+}
+
 mkdir -p benches/results
 stamp=$(date -u +%Y-%m-%dT%H-%MZ)
 {
@@ -119,6 +168,12 @@ stamp=$(date -u +%Y-%m-%dT%H-%MZ)
   echo
   table
   echo
+  echo "<!-- routing -->"
+  echo
+  routing_table
+  echo
+  echo "Failed first attempts the gateway absorbed during the run: $failed_attempts; non-200 answers to clients: $errors."
+  echo
   echo "Idle RSS: switchyard $(awk -v k="$IDLE_GW" 'BEGIN{printf "%.1f", k/1024}') MB, floor $(awk -v k="$IDLE_FLOOR" 'BEGIN{printf "%.1f", k/1024}') MB; switchyard peak RSS over the run $(awk -v k="$PEAK_GW" 'BEGIN{printf "%.1f", k/1024}') MB."
 } >"benches/results/load-$stamp.md"
 cat "benches/results/load-$stamp.md"
@@ -126,9 +181,11 @@ cat "benches/results/load-$stamp.md"
 if [ "$UPDATE" = 1 ]; then
   python3 - "benches/results/load-$stamp.md" <<'PY'
 import sys, re
-table = open(sys.argv[1]).read().strip()
+text = open(sys.argv[1]).read().strip()
+load, routing = text.split("<!-- routing -->")
 doc = open("BENCHMARKS.md").read()
-new = re.sub(r"<!-- load:begin -->.*<!-- load:end -->", "<!-- load:begin -->\n" + table + "\n<!-- load:end -->", doc, flags=re.S)
+new = re.sub(r"<!-- load:begin -->.*<!-- load:end -->", lambda m: "<!-- load:begin -->\n" + load.strip() + "\n<!-- load:end -->", doc, flags=re.S)
+new = re.sub(r"<!-- routing:begin -->.*<!-- routing:end -->", lambda m: "<!-- routing:begin -->\n" + routing.strip() + "\n<!-- routing:end -->", new, flags=re.S)
 open("BENCHMARKS.md", "w").write(new)
 PY
   echo "BENCHMARKS.md updated" >&2

@@ -35,6 +35,7 @@ fn bench(c: &mut Criterion) {
         body,
         model,
         stream,
+        form: None,
         client_key: None,
         now: SystemTime::UNIX_EPOCH,
     };

@@ -257,6 +257,7 @@ pub async fn run(
         let call = Call {
             endpoint: req.endpoint,
             body: body_override.as_ref().unwrap_or(&req.body),
+            form: req.form.as_ref(),
             model,
             stream: req.stream,
             client_key: inline_key.or(req.client_key.as_deref()),

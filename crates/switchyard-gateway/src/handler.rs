@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use switchyard_config::route::{RouteNode, TargetProvider};
 use switchyard_config::{BaseUrl, Flavor};
 use switchyard_providers::endpoint::PathMatch;
-use switchyard_providers::{Endpoint, ErrorBody, JsonEnvelope, ProviderKind, Secret};
+use switchyard_providers::{Endpoint, ErrorBody, Form, JsonEnvelope, ProviderKind, Secret};
 use switchyard_router::single_target;
 
 use crate::ctx::RequestCtx;
@@ -99,8 +99,10 @@ impl Deref for Root {
 pub struct Prepared {
     /// The endpoint.
     pub endpoint: Endpoint,
-    /// The parsed body.
+    /// The parsed body (for a multipart endpoint, the form's text fields).
     pub body: JsonEnvelope,
+    /// The multipart form, for endpoints that take one.
+    pub form: Option<Form>,
     /// The client's `model`.
     pub model: String,
     /// Whether a stream was asked for.

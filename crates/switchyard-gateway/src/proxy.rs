@@ -13,7 +13,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 use pingora::upstreams::peer::HttpPeer;
-use switchyard_providers::{Endpoint, ErrorBody};
+use switchyard_providers::endpoint::BodyEncoding;
+use switchyard_providers::{Endpoint, ErrorBody, Form, JsonEnvelope};
 
 use crate::attempt;
 use crate::ctx::{RequestCtx, NONE};
@@ -54,18 +55,35 @@ impl Gateway {
         }
         session.set_read_timeout(Some(CLIENT_IO_TIMEOUT));
         let raw = handler::read_body(session, state.config.server.max_body_size).await?;
-        let body = switchyard_providers::JsonEnvelope::parse(raw)?;
+        let (body, form) = match endpoint.encoding() {
+            BodyEncoding::Json => (JsonEnvelope::parse(raw)?, None),
+            BodyEncoding::Multipart => {
+                let content_type = session
+                    .req_header()
+                    .headers
+                    .get(http::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default();
+                let form =
+                    Form::parse(content_type, raw).map_err(|e| GatewayError::InvalidRequest {
+                        message: e.to_string(),
+                        param: None,
+                    })?;
+                (form.fields_envelope(), Some(form))
+            }
+        };
         let model = body
             .get_str("model")?
             .filter(|m| !m.trim().is_empty())
             .ok_or(GatewayError::MissingModel)?;
-        let stream = endpoint != Endpoint::Embeddings && body.get_bool("stream")?.unwrap_or(false);
+        let stream = endpoint.can_stream() && streaming(&body)?;
         ctx.model = Some(model.clone());
         ctx.stream = stream;
         let planned = handler::plan(state, session, ctx, &model, &creds)?;
         let prepared = Prepared {
             endpoint,
             body,
+            form,
             model,
             stream,
             root: planned.root,
@@ -75,6 +93,16 @@ impl Gateway {
         };
         attempt::run(state, session, ctx, prepared).await
     }
+}
+
+/// The `stream` parameter: a JSON boolean, or the text `true` in a form field.
+fn streaming(body: &JsonEnvelope) -> Result<bool, GatewayError> {
+    if let Some(raw) = body.get_raw("stream") {
+        if raw.starts_with('"') {
+            return Ok(body.get_str("stream")?.as_deref() == Some("true"));
+        }
+    }
+    Ok(body.get_bool("stream")?.unwrap_or(false))
 }
 
 #[async_trait]

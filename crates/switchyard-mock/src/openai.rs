@@ -1,5 +1,6 @@
 //! OpenAI's wire format: `/v1/chat/completions` (plain and SSE), `/v1/completions`,
-//! `/v1/embeddings` and `/v1/models`, with the real API's validation errors.
+//! `/v1/embeddings`, `/v1/models`, `/v1/images/generations`, `/v1/audio/speech` and
+//! `/v1/audio/transcriptions|translations` (multipart), with the real API's validation errors.
 //!
 //! Shapes follow OpenAI's API reference (chat completion object, chat completion chunk
 //! object, completion object, embedding object, error object).
@@ -8,6 +9,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use serde_json::{json, Value};
+
+use switchyard_providers::Form;
 
 use crate::reply::{base64, count_tokens, embedding, pieces};
 use crate::script::Behaviour;
@@ -95,6 +98,10 @@ fn route(req: &Incoming, b: &Behaviour, opts: &MockOptions) -> Reply {
         "/v1/completions",
         "/v1/embeddings",
         "/v1/models",
+        "/v1/images/generations",
+        "/v1/audio/speech",
+        "/v1/audio/transcriptions",
+        "/v1/audio/translations",
     ];
     if !known.contains(&path) {
         return error(
@@ -121,7 +128,33 @@ fn route(req: &Incoming, b: &Behaviour, opts: &MockOptions) -> Reply {
     if path == "/v1/models" {
         return models();
     }
-    let body: Value = match serde_json::from_slice(&req.body) {
+    let multipart =
+        path.starts_with("/v1/audio/transcriptions") || path.starts_with("/v1/audio/translations");
+    let mut form = None;
+    let parsed = if multipart {
+        match Form::parse(
+            req.header("content-type").unwrap_or_default(),
+            req.body.clone(),
+        ) {
+            Ok(f) => {
+                let fields = serde_json::from_slice(f.fields_envelope().raw());
+                form = Some(f);
+                fields
+            }
+            Err(e) => {
+                return error(
+                    400,
+                    &format!("Could not parse multipart form: {e}"),
+                    "invalid_request_error",
+                    None,
+                    None,
+                )
+            }
+        }
+    } else {
+        serde_json::from_slice(&req.body)
+    };
+    let body: Value = match parsed {
         Ok(v @ Value::Object(_)) => v,
         _ => {
             return error(
@@ -155,10 +188,148 @@ fn route(req: &Incoming, b: &Behaviour, opts: &MockOptions) -> Reply {
     if let Some(v) = &b.body {
         return Reply::json(b.status.unwrap_or(200), raw_body(v));
     }
-    match path {
-        "/v1/chat/completions" => chat(&body, model, b, opts),
-        "/v1/completions" => completions(&body, model, b, opts),
+    match (path, &form) {
+        ("/v1/chat/completions", _) => chat(&body, model, b, opts),
+        ("/v1/completions", _) => completions(&body, model, b, opts),
+        ("/v1/images/generations", _) => images(&body, model),
+        ("/v1/audio/speech", _) => speech(&body, model),
+        (_, Some(form)) => transcription(form, &body, model, path.ends_with("translations")),
         _ => embeddings(&body, model, opts),
+    }
+}
+
+fn invalid(message: &str, param: &str) -> Reply {
+    error(400, message, "invalid_request_error", Some(param), None)
+}
+
+/// `POST /v1/images/generations`: deterministic URLs or base64 "images".
+fn images(body: &Value, model: &str) -> Reply {
+    let Some(prompt) = body.get("prompt").and_then(Value::as_str) else {
+        return invalid("'prompt' is a required property", "prompt");
+    };
+    let n = body.get("n").and_then(Value::as_u64).unwrap_or(1);
+    if !(1..=10).contains(&n) {
+        return invalid(&format!("{n} is not in [1, 10] - 'n'"), "n");
+    }
+    let b64 = match body.get("response_format").and_then(Value::as_str) {
+        None | Some("url") => false,
+        Some("b64_json") => true,
+        Some(other) => {
+            return invalid(
+                &format!("'{other}' is not one of ['url', 'b64_json'] - 'response_format'"),
+                "response_format",
+            )
+        }
+    };
+    let data: Vec<Value> = (0..n)
+        .map(|i| {
+            if b64 {
+                json!({"b64_json": base64(format!("{model}:{i}:{prompt}").as_bytes()), "revised_prompt": prompt})
+            } else {
+                json!({"url": format!("https://images.mock.invalid/{model}/{i}.png"), "revised_prompt": prompt})
+            }
+        })
+        .collect();
+    let resp = json!({"created": CREATED, "data": data});
+    Reply::json(200, serde_json::to_vec(&resp).unwrap_or_default())
+}
+
+/// `POST /v1/audio/speech`: a few bytes of "audio" in the asked format.
+fn speech(body: &Value, model: &str) -> Reply {
+    let Some(input) = body.get("input").and_then(Value::as_str) else {
+        return invalid("'input' is a required property", "input");
+    };
+    if input.chars().count() > 4096 {
+        return invalid("'input' is too long: at most 4096 characters", "input");
+    }
+    let Some(voice) = body.get("voice").and_then(Value::as_str) else {
+        return invalid("'voice' is a required property", "voice");
+    };
+    let content_type = match body.get("response_format").and_then(Value::as_str) {
+        None | Some("mp3") => "audio/mpeg",
+        Some("opus") => "audio/opus",
+        Some("aac") => "audio/aac",
+        Some("flac") => "audio/flac",
+        Some("wav") => "audio/wav",
+        Some("pcm") => "audio/pcm",
+        Some(other) => {
+            return invalid(
+                &format!("'{other}' is not one of ['mp3', 'opus', 'aac', 'flac', 'wav', 'pcm'] - 'response_format'"),
+                "response_format",
+            )
+        }
+    };
+    // Not a real codec: a header naming what was asked, then bytes that are not UTF-8.
+    let mut audio = format!("MOCKAUDIO {model} {voice} {}\n", input.len()).into_bytes();
+    audio.extend((0..=255u8).cycle().take(512));
+    Reply::Body {
+        status: 200,
+        content_type,
+        body: audio,
+        headers: Vec::new(),
+        cut: false,
+    }
+}
+
+/// `POST /v1/audio/transcriptions|translations`: "transcribes" the uploaded file by naming it.
+fn transcription(form: &Form, body: &Value, model: &str, translate: bool) -> Reply {
+    if !form.has_file("file") {
+        return invalid("'file' is a required property", "file");
+    }
+    if body.get("stream").and_then(Value::as_str) == Some("true") {
+        return invalid(
+            &format!("Streaming is not supported for the model {model}."),
+            "stream",
+        );
+    }
+    let size = form.file_len("file").unwrap_or(0);
+    let text = format!(
+        "{} {size} bytes with {model}.",
+        if translate {
+            "Translated"
+        } else {
+            "Transcribed"
+        }
+    );
+    // Transcriptions report usage: whisper models by audio duration, the others in tokens.
+    let usage = if model.starts_with("whisper") {
+        json!({"type": "duration", "seconds": 1.0})
+    } else {
+        let out = count_tokens(&text);
+        json!({"type": "tokens", "input_tokens": 10, "output_tokens": out, "total_tokens": 10 + out,
+               "input_token_details": {"text_tokens": 0, "audio_tokens": 10}})
+    };
+    match body.get("response_format").and_then(Value::as_str) {
+        None | Some("json") if translate => Reply::json(
+            200,
+            serde_json::to_vec(&json!({"text": text})).unwrap_or_default(),
+        ),
+        None | Some("json") => Reply::json(
+            200,
+            serde_json::to_vec(&json!({"text": text, "usage": usage})).unwrap_or_default(),
+        ),
+        Some("text") => Reply::Body {
+            status: 200,
+            content_type: "text/plain; charset=utf-8",
+            body: text.into_bytes(),
+            headers: Vec::new(),
+            cut: false,
+        },
+        Some("verbose_json") => Reply::json(
+            200,
+            serde_json::to_vec(&json!({
+                "task": if translate { "translate" } else { "transcribe" },
+                "language": body.get("language").and_then(Value::as_str).unwrap_or("english"),
+                "duration": 1.0,
+                "text": text,
+                "segments": []
+            }))
+            .unwrap_or_default(),
+        ),
+        Some(other) => invalid(
+            &format!("'{other}' is not one of ['json', 'text', 'srt', 'verbose_json', 'vtt'] - 'response_format'"),
+            "response_format",
+        ),
     }
 }
 

@@ -14,6 +14,7 @@ use crate::endpoint::Endpoint;
 use crate::envelope::JsonEnvelope;
 use crate::error::{ErrorBody, TranslateError};
 use crate::kind::{AuthStyle, DialectKind, ProviderKind};
+use crate::multipart::Form;
 use crate::secret::Secret;
 use crate::usage::Usage;
 
@@ -75,8 +76,11 @@ pub struct AwsCredentials {
 pub struct Call<'a> {
     /// The endpoint.
     pub endpoint: Endpoint,
-    /// The client's body.
+    /// The client's body. For a multipart endpoint: the form's text fields (with any
+    /// override parameters applied), while [`Call::form`] holds the form itself.
     pub body: &'a JsonEnvelope,
+    /// The client's `multipart/form-data` body, for endpoints that take one.
+    pub form: Option<&'a Form>,
     /// The model name to send upstream.
     pub model: &'a str,
     /// Whether the client asked for a stream.

@@ -11,6 +11,23 @@ pub enum Endpoint {
     Embeddings,
     /// `GET /v1/models`, answered by the gateway from its configuration
     Models,
+    /// `POST /v1/images/generations` (JSON in, JSON out)
+    ImagesGenerations,
+    /// `POST /v1/audio/speech` (JSON in, audio bytes out)
+    AudioSpeech,
+    /// `POST /v1/audio/transcriptions` (multipart form in)
+    AudioTranscriptions,
+    /// `POST /v1/audio/translations` (multipart form in)
+    AudioTranslations,
+}
+
+/// How an endpoint's request body is encoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyEncoding {
+    /// `application/json`
+    Json,
+    /// `multipart/form-data` (an uploaded file beside text fields)
+    Multipart,
 }
 
 /// What a client's path resolved to.
@@ -26,11 +43,15 @@ pub enum PathMatch {
 
 impl Endpoint {
     /// Every endpoint, for tables and tests.
-    pub const ALL: [Endpoint; 4] = [
+    pub const ALL: [Endpoint; 8] = [
         Endpoint::ChatCompletions,
         Endpoint::Completions,
         Endpoint::Embeddings,
         Endpoint::Models,
+        Endpoint::ImagesGenerations,
+        Endpoint::AudioSpeech,
+        Endpoint::AudioTranscriptions,
+        Endpoint::AudioTranslations,
     ];
 
     /// The path below an OpenAI-style base URL (which ends in `/v1`).
@@ -40,7 +61,27 @@ impl Endpoint {
             Endpoint::Completions => "/completions",
             Endpoint::Embeddings => "/embeddings",
             Endpoint::Models => "/models",
+            Endpoint::ImagesGenerations => "/images/generations",
+            Endpoint::AudioSpeech => "/audio/speech",
+            Endpoint::AudioTranscriptions => "/audio/transcriptions",
+            Endpoint::AudioTranslations => "/audio/translations",
         }
+    }
+
+    /// How the request body is encoded.
+    pub fn encoding(self) -> BodyEncoding {
+        match self {
+            Endpoint::AudioTranscriptions | Endpoint::AudioTranslations => BodyEncoding::Multipart,
+            _ => BodyEncoding::Json,
+        }
+    }
+
+    /// True when a `stream` parameter asks for an SSE answer.
+    pub fn can_stream(self) -> bool {
+        matches!(
+            self,
+            Endpoint::ChatCompletions | Endpoint::Completions | Endpoint::AudioTranscriptions
+        )
     }
 
     /// The HTTP method the endpoint takes.
@@ -58,6 +99,10 @@ impl Endpoint {
             Endpoint::Completions => "completions",
             Endpoint::Embeddings => "embeddings",
             Endpoint::Models => "models",
+            Endpoint::ImagesGenerations => "images_generations",
+            Endpoint::AudioSpeech => "audio_speech",
+            Endpoint::AudioTranscriptions => "audio_transcriptions",
+            Endpoint::AudioTranslations => "audio_translations",
         }
     }
 
@@ -95,6 +140,15 @@ mod tests {
             Endpoint::match_request("GET", "/v1/models/"),
             PathMatch::Found(Endpoint::Models)
         );
+        assert_eq!(
+            Endpoint::match_request("POST", "/v1/audio/transcriptions"),
+            PathMatch::Found(Endpoint::AudioTranscriptions)
+        );
+        assert_eq!(
+            Endpoint::AudioTranscriptions.encoding(),
+            BodyEncoding::Multipart
+        );
+        assert_eq!(Endpoint::AudioSpeech.encoding(), BodyEncoding::Json);
     }
 
     #[test]

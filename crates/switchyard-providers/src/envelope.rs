@@ -89,6 +89,14 @@ impl JsonEnvelope {
         Ok(Self { raw, fields })
     }
 
+    /// An empty object, `{}`.
+    pub fn empty() -> Self {
+        Self {
+            raw: Bytes::from_static(b"{}"),
+            fields: Vec::new(),
+        }
+    }
+
     /// The body as received.
     pub fn raw(&self) -> &Bytes {
         &self.raw

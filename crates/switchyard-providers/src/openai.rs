@@ -5,14 +5,15 @@
 
 use bytes::Bytes;
 use http::header::{ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_TYPE};
-use http::HeaderName;
+use http::{HeaderName, HeaderValue};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 
 use crate::dialect::{
     headers, Call, Dialect, Output, ProviderEndpoint, ResponseTranslator, UpstreamRequest, Verdict,
 };
-use crate::envelope::Edit;
+use crate::endpoint::Endpoint;
+use crate::envelope::{Edit, JsonEnvelope};
 use crate::error::{ErrorBody, TranslateError};
 use crate::kind::AuthStyle;
 use crate::sse::{data_event, SseFramer};
@@ -42,14 +43,37 @@ impl Dialect for OpenAi {
             stream_options = with_include_usage(call.body.get_raw("stream_options"))?;
             edits.push(Edit::Set("stream_options", &stream_options));
         }
-        let body = call.body.rewrite(&edits);
+        let (body, content_type) = match call.form {
+            Some(form) => {
+                // The form's text fields arrive as `call.body`; `model` is set here.
+                let fields = call.body.rewrite(&edits);
+                let fields =
+                    JsonEnvelope::parse(fields).map_err(|e| TranslateError::InvalidRequest {
+                        message: e.to_string(),
+                        param: None,
+                    })?;
+                let ct = format!("multipart/form-data; boundary={}", form.boundary());
+                let ct =
+                    HeaderValue::from_str(&ct).map_err(|_| TranslateError::InvalidRequest {
+                        message: "the multipart boundary is not a valid header value".into(),
+                        param: None,
+                    })?;
+                (form.rebuild(&fields), ct)
+            }
+            None => (
+                call.body.rewrite(&edits),
+                HeaderValue::from_static("application/json"),
+            ),
+        };
 
         let mut hs = Vec::with_capacity(5 + provider.headers.len());
-        hs.push(headers::fixed(CONTENT_TYPE, "application/json"));
+        hs.push((CONTENT_TYPE, content_type));
         hs.push(headers::fixed(
             ACCEPT,
             if call.stream {
                 "text/event-stream"
+            } else if call.endpoint == Endpoint::AudioSpeech {
+                "*/*"
             } else {
                 "application/json"
             },
@@ -315,8 +339,6 @@ fn status_for_stream_error(e: &ErrorBody) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::endpoint::Endpoint;
-    use crate::envelope::JsonEnvelope;
     use crate::kind::ProviderKind;
     use crate::secret::Secret;
     use std::time::SystemTime;
@@ -341,6 +363,7 @@ mod tests {
             body,
             model,
             stream,
+            form: None,
             client_key: None,
             now: SystemTime::UNIX_EPOCH,
         }

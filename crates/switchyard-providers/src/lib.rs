@@ -15,6 +15,7 @@
 //! - [`error::ErrorBody`]: the OpenAI-shaped error every client sees.
 
 pub mod canonical;
+pub mod compat;
 pub mod dialect;
 pub mod endpoint;
 pub mod envelope;

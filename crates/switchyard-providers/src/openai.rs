@@ -9,6 +9,7 @@ use http::{HeaderName, HeaderValue};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 
+use crate::compat;
 use crate::dialect::{
     headers, Call, Dialect, Output, ProviderEndpoint, ResponseTranslator, UpstreamRequest, Verdict,
 };
@@ -42,6 +43,18 @@ impl Dialect for OpenAi {
         if wants_injected_usage(provider, call) {
             stream_options = with_include_usage(call.body.get_raw("stream_options"))?;
             edits.push(Edit::Set("stream_options", &stream_options));
+        }
+        let quirk_edits = match call.endpoint {
+            Endpoint::ChatCompletions | Endpoint::Completions => {
+                compat::edits(compat::quirks(provider.kind), &provider.name, call.body)?
+            }
+            _ => Vec::new(),
+        };
+        for (key, value) in &quirk_edits {
+            edits.push(match value {
+                Some(v) => Edit::Set(key, v),
+                None => Edit::Remove(key),
+            });
         }
         let (body, content_type) = match call.form {
             Some(form) => {

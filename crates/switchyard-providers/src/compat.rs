@@ -1,0 +1,406 @@
+//! Known quirks of the OpenAI-compatible family: what each provider calls a parameter, and
+//! what it cannot honour.
+//!
+//! The OpenAI dialect forwards a client's body with at most a few top-level fields edited;
+//! this table says which. A parameter that only renames is mapped (`seed` → `random_seed` for
+//! Mistral); a parameter that does not change the answer and that the provider refuses is
+//! dropped (`user`); a parameter that would change the answer and that the provider cannot
+//! honour is refused with a 400 naming it — never silently dropped, which would give a wrong
+//! answer that looks right. Sources for every entry are listed in `docs/providers.md`.
+
+use serde_json::Value;
+
+use crate::canonical::{invalid, unsupported};
+use crate::envelope::JsonEnvelope;
+use crate::error::TranslateError;
+use crate::kind::ProviderKind;
+
+/// What `tool_choice` values a provider accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ToolChoice {
+    /// Everything OpenAI accepts.
+    Full,
+    /// OpenAI's `"required"` is spelled `"any"`.
+    RequiredIsAny,
+    /// Only `"auto"` and `"none"`: forcing a tool (`"required"` or a named function) is refused.
+    AutoOnly,
+}
+
+/// One provider's quirks.
+#[derive(Debug)]
+pub struct Quirks {
+    /// `max_completion_tokens` is sent as `max_tokens`.
+    pub max_tokens_only: bool,
+    /// Parameters renamed: (OpenAI's name, the provider's).
+    pub rename: &'static [(&'static str, &'static str)],
+    /// Parameters that do not change the answer and that the provider refuses: dropped.
+    pub drop: &'static [&'static str],
+    /// Parameters that change the answer and that the provider cannot honour: refused.
+    pub refuse: &'static [&'static str],
+    /// `n` must be 1.
+    pub single_choice: bool,
+    /// `tool_choice` support.
+    pub tool_choice: ToolChoice,
+    /// The `developer` role (OpenAI's newer name for `system`) is sent as `system`.
+    pub developer_as_system: bool,
+}
+
+impl Quirks {
+    /// No quirks: OpenAI itself, and providers configured as plain `openai-compatible`.
+    pub const NONE: Quirks = Quirks {
+        max_tokens_only: false,
+        rename: &[],
+        drop: &[],
+        refuse: &[],
+        single_choice: false,
+        tool_choice: ToolChoice::Full,
+        developer_as_system: false,
+    };
+
+    /// The common case in the family: OpenAI's parameters, with `developer` sent as `system`.
+    const FAMILY: Quirks = Quirks {
+        developer_as_system: true,
+        ..Quirks::NONE
+    };
+
+    /// `FAMILY` plus `max_completion_tokens` sent as `max_tokens`.
+    const LEGACY_MAX: Quirks = Quirks {
+        max_tokens_only: true,
+        ..Quirks::FAMILY
+    };
+
+    /// True when nothing needs changing.
+    pub fn is_none(&self) -> bool {
+        !self.max_tokens_only
+            && self.rename.is_empty()
+            && self.drop.is_empty()
+            && self.refuse.is_empty()
+            && !self.single_choice
+            && self.tool_choice == ToolChoice::Full
+            && !self.developer_as_system
+    }
+}
+
+const LOGPROBS: [&str; 3] = ["logit_bias", "logprobs", "top_logprobs"];
+
+/// The quirks of a kind (the one table; kinds not named here have none).
+pub fn quirks(kind: ProviderKind) -> &'static Quirks {
+    use ProviderKind as K;
+    match kind {
+        K::Groq => &Quirks {
+            refuse: &LOGPROBS,
+            single_choice: true,
+            ..Quirks::FAMILY
+        },
+        K::Mistral => &Quirks {
+            rename: &[("seed", "random_seed")],
+            drop: &["user", "store", "metadata", "service_tier"],
+            refuse: &LOGPROBS,
+            tool_choice: ToolChoice::RequiredIsAny,
+            ..Quirks::LEGACY_MAX
+        },
+        K::Fireworks => &Quirks {
+            tool_choice: ToolChoice::RequiredIsAny,
+            ..Quirks::LEGACY_MAX
+        },
+        K::Perplexity => &Quirks {
+            refuse: &[
+                "tools",
+                "tool_choice",
+                "logit_bias",
+                "logprobs",
+                "top_logprobs",
+            ],
+            single_choice: true,
+            ..Quirks::LEGACY_MAX
+        },
+        K::Cerebras => &Quirks {
+            refuse: &[
+                "logit_bias",
+                "logprobs",
+                "top_logprobs",
+                "frequency_penalty",
+                "presence_penalty",
+            ],
+            single_choice: true,
+            ..Quirks::FAMILY
+        },
+        K::DeepInfra | K::Featherless => &Quirks {
+            single_choice: true,
+            tool_choice: ToolChoice::AutoOnly,
+            ..Quirks::LEGACY_MAX
+        },
+        K::Ollama => &Quirks {
+            drop: &["user"],
+            refuse: &["logit_bias"],
+            single_choice: true,
+            tool_choice: ToolChoice::AutoOnly,
+            ..Quirks::LEGACY_MAX
+        },
+        K::SambaNova => &Quirks {
+            drop: &["user"],
+            refuse: &["logit_bias", "logprobs", "top_logprobs"],
+            ..Quirks::LEGACY_MAX
+        },
+        K::NvidiaNim => &Quirks {
+            drop: &["user"],
+            refuse: &LOGPROBS,
+            single_choice: true,
+            ..Quirks::LEGACY_MAX
+        },
+        K::Moonshot => &Quirks {
+            tool_choice: ToolChoice::AutoOnly,
+            ..Quirks::LEGACY_MAX
+        },
+        K::Nscale => &Quirks {
+            drop: &["user", "stream_options"],
+            ..Quirks::FAMILY
+        },
+        K::ZAi | K::Zhipu => &Quirks {
+            drop: &["user"],
+            refuse: &LOGPROBS,
+            single_choice: true,
+            ..Quirks::LEGACY_MAX
+        },
+        K::DeepSeek
+        | K::Together
+        | K::OpenRouter
+        | K::XAi
+        | K::Novita
+        | K::Nebius
+        | K::Hyperbolic
+        | K::SiliconFlow
+        | K::HuggingFace => &Quirks::LEGACY_MAX,
+        K::Vllm
+        | K::LmStudio
+        | K::LlamaCpp
+        | K::Lambda
+        | K::DashScope
+        | K::GithubModels
+        | K::OvhCloud
+        | K::InferenceNet => &Quirks::FAMILY,
+        _ => &Quirks::NONE,
+    }
+}
+
+/// An owned top-level edit: set `key` to this raw JSON, or remove it (`None`).
+pub type OwnedEdit = (&'static str, Option<Vec<u8>>);
+
+/// The edits a chat or completions body needs for a provider with these quirks, or the
+/// error naming the parameter it cannot honour.
+pub fn edits(
+    quirks: &Quirks,
+    provider: &str,
+    body: &JsonEnvelope,
+) -> Result<Vec<OwnedEdit>, TranslateError> {
+    let mut out: Vec<OwnedEdit> = Vec::new();
+    if quirks.is_none() {
+        return Ok(out);
+    }
+    let present = |key: &str| body.get_raw(key).is_some_and(|v| v != "null");
+    for &param in quirks.refuse {
+        if present(param) && !is_default(param, body.get_raw(param)) {
+            return Err(unsupported(provider, param));
+        }
+    }
+    if quirks.single_choice {
+        if let Some(raw) = body.get_raw("n") {
+            let n: Option<u64> =
+                serde_json::from_str(raw).map_err(|_| invalid("`n` must be an integer", "n"))?;
+            if n.is_some_and(|n| n > 1) {
+                return Err(TranslateError::InvalidRequest {
+                    message: format!("provider {provider} returns one choice: `n` must be 1"),
+                    param: Some("n".into()),
+                });
+            }
+        }
+    }
+    for &param in quirks.drop {
+        if body.has(param) {
+            out.push((param, None));
+        }
+    }
+    for &(from, to) in quirks.rename {
+        if let Some(raw) = body.get_raw(from) {
+            out.push((from, None));
+            out.push((to, Some(raw.as_bytes().to_vec())));
+        }
+    }
+    if quirks.max_tokens_only {
+        if let Some(raw) = body.get_raw("max_completion_tokens") {
+            out.push(("max_completion_tokens", None));
+            if !present("max_tokens") {
+                out.push(("max_tokens", Some(raw.as_bytes().to_vec())));
+            }
+        }
+    }
+    if let Some(raw) = body.get_raw("tool_choice") {
+        let forced = raw.trim() != "\"auto\"" && raw.trim() != "\"none\"" && raw.trim() != "null";
+        match quirks.tool_choice {
+            ToolChoice::Full => {}
+            ToolChoice::RequiredIsAny if raw.trim() == "\"required\"" => {
+                out.push(("tool_choice", Some(b"\"any\"".to_vec())));
+            }
+            ToolChoice::RequiredIsAny => {}
+            ToolChoice::AutoOnly if forced => {
+                return Err(TranslateError::InvalidRequest {
+                    message: format!(
+                        "provider {provider} cannot force a tool call: `tool_choice` must be \"auto\" or \"none\""
+                    ),
+                    param: Some("tool_choice".into()),
+                });
+            }
+            ToolChoice::AutoOnly => {}
+        }
+    }
+    if quirks.developer_as_system {
+        if let Some(raw) = body.get_raw("messages") {
+            if let Some(rewritten) = developer_as_system(raw)? {
+                out.push(("messages", Some(rewritten)));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Values that ask for nothing (`logprobs: false`, an empty `logit_bias`) are not refused.
+fn is_default(param: &str, raw: Option<&str>) -> bool {
+    let Some(raw) = raw.map(str::trim) else {
+        return true;
+    };
+    match param {
+        "logprobs" => raw == "false",
+        "top_logprobs" => raw == "0",
+        "logit_bias" => raw == "{}",
+        "tools" => raw == "[]",
+        _ => false,
+    }
+}
+
+/// `messages` with every `developer` role turned into `system`, if any was there.
+fn developer_as_system(raw: &str) -> Result<Option<Vec<u8>>, TranslateError> {
+    if memchr::memmem::find(raw.as_bytes(), b"\"developer\"").is_none() {
+        return Ok(None);
+    }
+    let mut messages: Vec<Value> = serde_json::from_str(raw)
+        .map_err(|e| invalid(format!("invalid `messages`: {e}"), "messages"))?;
+    let mut changed = false;
+    for m in &mut messages {
+        if let Some(role) = m.get_mut("role") {
+            if role == "developer" {
+                *role = Value::String("system".into());
+                changed = true;
+            }
+        }
+    }
+    if !changed {
+        return Ok(None);
+    }
+    serde_json::to_vec(&messages)
+        .map(Some)
+        .map_err(|e| invalid(format!("invalid `messages`: {e}"), "messages"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    fn env(s: &str) -> JsonEnvelope {
+        JsonEnvelope::parse(Bytes::copy_from_slice(s.as_bytes())).unwrap()
+    }
+
+    fn apply(kind: ProviderKind, body: &str) -> Result<Value, TranslateError> {
+        let body = env(body);
+        let owned = edits(quirks(kind), "p", &body)?;
+        let e: Vec<crate::envelope::Edit<'_>> = owned
+            .iter()
+            .map(|(k, v)| match v {
+                Some(v) => crate::envelope::Edit::Set(k, v),
+                None => crate::envelope::Edit::Remove(k),
+            })
+            .collect();
+        Ok(serde_json::from_slice(&body.rewrite(&e)).unwrap())
+    }
+
+    #[test]
+    fn openai_and_plain_compatible_bodies_are_untouched() {
+        for kind in [ProviderKind::OpenAi, ProviderKind::OpenAiCompatible] {
+            assert!(quirks(kind).is_none());
+        }
+    }
+
+    #[test]
+    fn mistral_renames_maps_and_drops() {
+        let v = apply(
+            ProviderKind::Mistral,
+            r#"{"model":"m","seed":7,"max_completion_tokens":50,"tool_choice":"required","user":"u1",
+               "messages":[{"role":"developer","content":"be brief"},{"role":"user","content":"hi"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(v["random_seed"], 7);
+        assert!(v.get("seed").is_none());
+        assert_eq!(v["max_tokens"], 50);
+        assert!(v.get("max_completion_tokens").is_none());
+        assert_eq!(v["tool_choice"], "any");
+        assert!(v.get("user").is_none());
+        assert_eq!(v["messages"][0]["role"], "system");
+        assert_eq!(v["messages"][1]["content"], "hi");
+    }
+
+    #[test]
+    fn what_cannot_be_honoured_is_refused_by_name() {
+        let e = apply(
+            ProviderKind::Groq,
+            r#"{"model":"m","messages":[],"logprobs":true}"#,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(e, TranslateError::InvalidRequest { param: Some(ref p), .. } if p == "logprobs")
+        );
+        let e = apply(ProviderKind::Groq, r#"{"model":"m","messages":[],"n":2}"#).unwrap_err();
+        assert!(matches!(e, TranslateError::InvalidRequest { param: Some(ref p), .. } if p == "n"));
+        let e = apply(
+            ProviderKind::Perplexity,
+            r#"{"model":"m","messages":[],"tools":[{"type":"function","function":{"name":"f"}}]}"#,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(e, TranslateError::InvalidRequest { param: Some(ref p), .. } if p == "tools")
+        );
+        let e = apply(
+            ProviderKind::Ollama,
+            r#"{"model":"m","messages":[],"tool_choice":{"type":"function","function":{"name":"f"}}}"#,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(e, TranslateError::InvalidRequest { param: Some(ref p), .. } if p == "tool_choice")
+        );
+    }
+
+    #[test]
+    fn harmless_values_pass() {
+        let v = apply(
+            ProviderKind::Groq,
+            r#"{"model":"m","messages":[],"n":1,"logprobs":false}"#,
+        )
+        .unwrap();
+        assert_eq!(v["n"], 1);
+        let v = apply(
+            ProviderKind::Ollama,
+            r#"{"model":"m","messages":[],"tool_choice":"auto","max_tokens":5,"max_completion_tokens":9}"#,
+        )
+        .unwrap();
+        assert_eq!(v["max_tokens"], 5);
+        assert!(v.get("max_completion_tokens").is_none());
+    }
+
+    #[test]
+    fn the_registry_has_at_least_25_compatible_kinds() {
+        let compatible = ProviderKind::ALL
+            .iter()
+            .filter(|k| k.info().dialect == crate::kind::DialectKind::OpenAi)
+            .count();
+        assert!(compatible >= 25, "{compatible}");
+    }
+}

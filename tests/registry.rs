@@ -1,0 +1,222 @@
+//! Every OpenAI-compatible kind in the registry, each pointed at the mock: the same client
+//! program gets plain, streamed, tool-calling and image answers from all of them, with each
+//! kind's auth style and known parameter quirks applied on the wire.
+
+use async_openai::types::chat::{
+    ChatCompletionRequestUserMessageArgs, CreateChatCompletionRequestArgs,
+};
+use futures::StreamExt;
+use serde_json::{json, Value};
+use switchyard_providers::{AuthStyle, DialectKind, ProviderKind};
+use switchyard_tests::*;
+
+fn compatible_kinds() -> Vec<ProviderKind> {
+    ProviderKind::ALL
+        .iter()
+        .copied()
+        .filter(|k| k.info().dialect == DialectKind::OpenAi)
+        .collect()
+}
+
+fn config(mock: &MockServer) -> String {
+    let mut yaml = String::from("providers:\n");
+    for kind in compatible_kinds() {
+        yaml.push_str(&format!(
+            "  p-{name}:\n    kind: {name}\n    base_url: {base}\n    api_key: sk-{name}\n    models: []\n",
+            name = kind.name(),
+            base = mock.base_url()
+        ));
+    }
+    yaml
+}
+
+const PNG_DATA_URL: &str = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+
+#[tokio::test]
+async fn every_registry_kind_answers_plain_streamed_tools_and_images() {
+    let mock = MockServer::start().await;
+    let gw = Gateway::start(&config(&mock)).await;
+    let client = gw.openai();
+    let kinds = compatible_kinds();
+    assert!(kinds.len() >= 25, "only {} compatible kinds", kinds.len());
+    for kind in kinds {
+        let model = format!("p-{}/gpt-4o-mini", kind.name());
+
+        let req = CreateChatCompletionRequestArgs::default()
+            .model(&model)
+            .messages([ChatCompletionRequestUserMessageArgs::default()
+                .content("hello registry")
+                .build()
+                .unwrap()
+                .into()])
+            .build()
+            .unwrap();
+        let plain = client.chat().create(req.clone()).await.unwrap();
+        let text = plain.choices[0].message.content.clone().unwrap();
+        assert!(
+            text.starts_with("You said: hello registry"),
+            "{kind}: {text}"
+        );
+        assert_eq!(plain.model, "gpt-4o-mini");
+
+        // The provider saw its own credentials in its own style, and the upstream model name.
+        let seen = mock.requests().await;
+        let last = seen.last().unwrap();
+        assert_eq!(last["body"]["model"], "gpt-4o-mini", "{kind}");
+        let auth = last["headers"]["authorization"].as_str();
+        match kind.info().auth {
+            AuthStyle::Bearer => assert_eq!(
+                auth,
+                Some(format!("Bearer sk-{}", kind.name()).as_str()),
+                "{kind}"
+            ),
+            AuthStyle::None => assert_eq!(auth, None, "{kind}"),
+            other => panic!("{kind}: unexpected auth style {other:?} in the compatible family"),
+        }
+
+        let mut streamed = String::new();
+        let mut finish = None;
+        let mut stream = client
+            .chat()
+            .create_stream({
+                let mut r = req.clone();
+                r.stream = Some(true);
+                r
+            })
+            .await
+            .unwrap();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.unwrap();
+            for c in chunk.choices {
+                streamed.push_str(c.delta.content.as_deref().unwrap_or_default());
+                if c.finish_reason.is_some() {
+                    finish = c.finish_reason;
+                }
+            }
+        }
+        assert_eq!(streamed, text, "{kind}: stream and plain answers differ");
+        assert!(finish.is_some(), "{kind}: no finish_reason in the stream");
+
+        let tools = json!({
+            "model": model,
+            "messages": [{"role": "user", "content": "weather in Paris"}],
+            "tools": [{"type": "function", "function": {"name": "get_weather",
+                "parameters": {"type": "object", "properties": {"input": {"type": "string"}}}}}]
+        });
+        let r = gw.post("/v1/chat/completions", &tools).await;
+        if kind == ProviderKind::Perplexity {
+            // Perplexity has no function calling: refused by name, not silently dropped.
+            assert_eq!(r.status(), 400, "{kind}");
+            let v: Value = r.json().await.unwrap();
+            assert_eq!(v["error"]["param"], "tools");
+        } else {
+            assert_eq!(r.status(), 200, "{kind}");
+            let v: Value = r.json().await.unwrap();
+            assert_eq!(v["choices"][0]["finish_reason"], "tool_calls", "{kind}");
+            assert_eq!(
+                v["choices"][0]["message"]["tool_calls"][0]["function"]["name"],
+                "get_weather"
+            );
+        }
+
+        let image = json!({
+            "model": model,
+            "messages": [{"role": "user", "content": [
+                {"type": "text", "text": "what is this"},
+                {"type": "image_url", "image_url": {"url": PNG_DATA_URL}}
+            ]}]
+        });
+        let r = gw.post("/v1/chat/completions", &image).await;
+        assert_eq!(r.status(), 200, "{kind}");
+        let v: Value = r.json().await.unwrap();
+        assert!(v["choices"][0]["message"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("what is this"));
+    }
+}
+
+#[tokio::test]
+async fn quirks_are_mapped_on_the_wire_and_unsupported_parameters_refused() {
+    let mock = MockServer::start().await;
+    let gw = Gateway::start(&config(&mock)).await;
+
+    let r = gw
+        .post(
+            "/v1/chat/completions",
+            &json!({
+                "model": "p-mistral/mistral-small-latest",
+                "seed": 42,
+                "max_completion_tokens": 64,
+                "tool_choice": "required",
+                "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}],
+                "user": "end-user-1",
+                "messages": [
+                    {"role": "developer", "content": "Answer briefly."},
+                    {"role": "user", "content": "hi"}
+                ]
+            }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let seen = mock.requests().await;
+    let sent = &seen.last().unwrap()["body"];
+    assert_eq!(sent["random_seed"], 42);
+    assert!(sent.get("seed").is_none());
+    assert_eq!(sent["max_tokens"], 64);
+    assert!(sent.get("max_completion_tokens").is_none());
+    assert_eq!(sent["tool_choice"], "any");
+    assert!(sent.get("user").is_none());
+    assert_eq!(sent["messages"][0]["role"], "system");
+
+    // OpenAI itself gets the body as sent.
+    let r = gw
+        .post(
+            "/v1/chat/completions",
+            &json!({"model": "p-openai/gpt-4o", "seed": 42, "user": "u",
+                    "messages": [{"role": "developer", "content": "x"}, {"role": "user", "content": "hi"}]}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let seen = mock.requests().await;
+    let sent = &seen.last().unwrap()["body"];
+    assert_eq!(sent["seed"], 42);
+    assert_eq!(sent["user"], "u");
+    assert_eq!(sent["messages"][0]["role"], "developer");
+
+    let before = mock.requests().await.len();
+    for (model, extra, param) in [
+        ("p-groq/llama-3.1-8b-instant", json!({"n": 2}), "n"),
+        (
+            "p-groq/llama-3.1-8b-instant",
+            json!({"logprobs": true}),
+            "logprobs",
+        ),
+        (
+            "p-cerebras/llama3.1-8b",
+            json!({"frequency_penalty": 0.5}),
+            "frequency_penalty",
+        ),
+        (
+            "p-ollama/llama3",
+            json!({"tool_choice": "required", "tools": [{"type": "function", "function": {"name": "f"}}]}),
+            "tool_choice",
+        ),
+    ] {
+        let mut body = chat(model, "hi");
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let r = gw.post("/v1/chat/completions", &body).await;
+        assert_eq!(r.status(), 400, "{model} {param}");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["error"]["param"], param, "{v}");
+        assert_eq!(v["error"]["type"], "invalid_request_error");
+        assert!(v["error"]["message"].as_str().unwrap().contains(param));
+    }
+    assert_eq!(
+        mock.requests().await.len(),
+        before,
+        "refused requests never reach the provider"
+    );
+}

@@ -27,6 +27,33 @@ pub struct Config {
     pub routes: Vec<Route>,
     /// Circuit breaking.
     pub circuit_breaker: CircuitBreaker,
+    /// Fetching image URLs for providers that need images inline.
+    pub images: ImageFetch,
+}
+
+/// `images:`: how the gateway fetches `http(s)` image URLs for providers (Gemini, Bedrock)
+/// that only accept inline image bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageFetch {
+    /// Fetch at all; when off, such URLs get a 400.
+    pub enabled: bool,
+    /// Largest image.
+    pub max_bytes: usize,
+    /// Time for one fetch.
+    pub timeout: Duration,
+    /// Allow loopback, private and link-local destinations.
+    pub allow_private_networks: bool,
+}
+
+impl Default for ImageFetch {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            max_bytes: 20 * 1024 * 1024,
+            timeout: Duration::from_secs(10),
+            allow_private_networks: false,
+        }
+    }
 }
 
 /// Passive outlier ejection.

@@ -36,6 +36,9 @@ pub struct RawConfig {
     /// Circuit breaking and active health checks.
     #[serde(default)]
     pub health: RawHealth,
+    /// Fetching image URLs for providers that need images inline.
+    #[serde(default)]
+    pub images: RawImages,
 }
 
 /// `health:`
@@ -48,6 +51,21 @@ pub struct RawHealth {
     /// Active checks, the default for every provider.
     #[serde(default)]
     pub checks: RawHealthCheck,
+}
+
+/// `images:`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawImages {
+    /// Fetch `http(s)` image URLs for providers that only take inline images (default true).
+    pub fetch: Option<bool>,
+    /// Largest image fetched.
+    pub max_bytes: Option<Spanned<Size>>,
+    /// Time allowed for one fetch, connect to last byte.
+    pub timeout: Option<Spanned<Dur>>,
+    /// Allow URLs that resolve to loopback, private or link-local addresses (default false:
+    /// a client must not make the gateway reach into its own network).
+    pub allow_private_networks: Option<bool>,
 }
 
 /// `health.circuit_breaker:`

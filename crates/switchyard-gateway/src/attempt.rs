@@ -21,7 +21,8 @@ use switchyard_config::route::{Facts, RouteNode, TargetProvider, TargetSpec};
 use switchyard_config::Timeouts;
 use switchyard_providers::envelope::Edit;
 use switchyard_providers::{
-    sse, Call, ErrorBody, JsonEnvelope, Output, ResponseTranslator, UpstreamRequest, Verdict,
+    sse, Call, Endpoint, ErrorBody, JsonEnvelope, Output, ResponseTranslator, UpstreamRequest,
+    Verdict,
 };
 use switchyard_router::{Attempt, Next, Outcome, TargetState, Walk, WalkContext};
 use tokio::time::Instant;
@@ -29,6 +30,7 @@ use tokio::time::Instant;
 use crate::ctx::RequestCtx;
 use crate::error::{GatewayError, UpstreamError};
 use crate::handler::{self, Failure, Prepared};
+use crate::images;
 use crate::respond::{self, Framing};
 use crate::state::{ProviderRuntime, State};
 use crate::upstream::Exchange;
@@ -226,6 +228,9 @@ pub async fn run(
     // A per-request generator: `ThreadRng` cannot be held across the awaits below.
     let mut rng = StdRng::seed_from_u64(rand::random());
     let (mut walk, mut next) = Walk::start(&req.root, &cx, &mut rng);
+    // Image URLs fetched for providers that need inline images: not yet (`None`), none in
+    // the request (`Some(None)`), or the rewritten body.
+    let mut inlined: Option<Option<JsonEnvelope>> = None;
     loop {
         let a = match next {
             Next::Try(a) => a,
@@ -249,14 +254,25 @@ pub async fn run(
         ctx.provider = provider.label.clone();
         ctx.option_path = Some(a.node.path.clone());
         ctx.retries = a.retry;
-        let body_override = overridden(&req.body, &a.settings.override_params)?;
+        // Providers that take only image bytes get image URLs fetched, once per request.
+        if provider.dialect.needs_inline_images()
+            && req.endpoint == Endpoint::ChatCompletions
+            && inlined.is_none()
+        {
+            inlined = Some(images::inline(state, &req.body, &provider.endpoint.name).await?);
+        }
+        let base = match &inlined {
+            Some(Some(body)) if provider.dialect.needs_inline_images() => body,
+            _ => &req.body,
+        };
+        let body_override = overridden(base, &a.settings.override_params)?;
         let inline_key = match &a.target.provider {
             TargetProvider::Inline { api_key, .. } if !api_key.is_empty() => Some(api_key.expose()),
             _ => None,
         };
         let call = Call {
             endpoint: req.endpoint,
-            body: body_override.as_ref().unwrap_or(&req.body),
+            body: body_override.as_ref().unwrap_or(base),
             form: req.form.as_ref(),
             model,
             stream: req.stream,

@@ -4,6 +4,7 @@
 //! - [`handler`]: endpoint matching, gateway keys, body reading, planning.
 //! - [`attempt`]: the attempt loop and the commit point.
 //! - [`upstream`]: one exchange with a provider over Pingora's pooled connector.
+//! - [`images`]: image URLs fetched and inlined for providers that take only image bytes.
 //! - [`admin`]: `/health`, `/ready`, `/metrics`.
 //! - [`server`]: assembling and running the Pingora server; [`shutdown`]: draining.
 //!
@@ -17,6 +18,7 @@ pub mod dns;
 pub mod error;
 pub mod handler;
 pub mod health;
+pub mod images;
 pub mod metrics;
 pub mod proxy;
 pub mod respond;

@@ -97,6 +97,11 @@ pub struct Upstream {
 }
 
 impl Upstream {
+    /// The resolver (shared with the image fetcher, which checks addresses before it connects).
+    pub fn resolver(&self) -> &Resolver {
+        &self.resolver
+    }
+
     /// Connects (or reuses a pooled connection), sends `req` and waits for the response
     /// header, within the target's timeouts and `deadline`.
     pub async fn send(

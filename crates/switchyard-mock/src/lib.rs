@@ -10,6 +10,7 @@
 //! - `GET /__mock/requests`: the last requests received (method, path, headers, body), so a
 //!   test can assert what the provider saw. `DELETE` clears them.
 //! - `GET /__mock/health`: 200 once listening.
+//! - `GET /__mock/image.png` (a 1x1 PNG) and `GET /__mock/page.html`: targets for image URLs.
 
 pub mod openai;
 pub mod reply;
@@ -180,10 +181,34 @@ impl Mock {
                 }
                 Reply::json(200, br#"{"ok":true}"#.to_vec())
             }
+            // A small PNG to point image URLs at, and a page that is not an image.
+            ("GET", "/__mock/image.png") => Reply::Body {
+                status: 200,
+                content_type: "image/png",
+                body: PIXEL_PNG.to_vec(),
+                headers: Vec::new(),
+                cut: false,
+            },
+            ("GET", "/__mock/page.html") => Reply::Body {
+                status: 200,
+                content_type: "text/html",
+                body: b"<html>not an image</html>".to_vec(),
+                headers: Vec::new(),
+                cut: false,
+            },
             _ => Reply::json(404, br#"{"error":"unknown control path"}"#.to_vec()),
         }
     }
 }
+
+/// A 1x1 PNG.
+pub const PIXEL_PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
+    0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0xda, 0x63, 0xfc, 0xcf, 0xc0, 0x50,
+    0x0f, 0x00, 0x04, 0x85, 0x01, 0x80, 0x84, 0xa9, 0x8c, 0x21, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
+    0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+];
 
 #[async_trait]
 impl HttpServerApp for Mock {

@@ -128,6 +128,7 @@ pub(crate) fn validate(
             None => Duration::from_secs(30),
         },
     };
+    let images = images(&mut cx, &raw.images);
     let providers: Vec<Provider> = raw
         .providers
         .iter()
@@ -170,7 +171,36 @@ pub(crate) fn validate(
         providers,
         routes,
         circuit_breaker,
+        images,
     })
+}
+
+fn images(cx: &mut Ctx<'_>, raw: &crate::raw::RawImages) -> ImageFetch {
+    let d = ImageFetch::default();
+    let max_bytes = match &raw.max_bytes {
+        Some(s) if s.value.0 < 1024 || s.value.0 > 100 * 1024 * 1024 => {
+            cx.err(s, "images.max_bytes", "must be between 1KiB and 100MiB");
+            d.max_bytes
+        }
+        Some(s) => s.value.0 as usize,
+        None => d.max_bytes,
+    };
+    let timeout = match &raw.timeout {
+        Some(t) if t.value.0.is_zero() => {
+            cx.err(t, "images.timeout", "must be greater than zero");
+            d.timeout
+        }
+        Some(t) => t.value.0,
+        None => d.timeout,
+    };
+    ImageFetch {
+        enabled: raw.fetch.unwrap_or(d.enabled),
+        max_bytes,
+        timeout,
+        allow_private_networks: raw
+            .allow_private_networks
+            .unwrap_or(d.allow_private_networks),
+    }
 }
 
 fn socket_addr(

@@ -1,0 +1,320 @@
+//! Image URLs made inline for providers that cannot fetch them.
+//!
+//! Some providers (Gemini, Bedrock) accept image bytes but not image URLs. For those the
+//! gateway fetches each `http(s)` image URL of a chat request once, over its own pooled
+//! connector, and hands the dialect `data:` URLs instead. The fetch is bounded in size
+//! (`images.max_bytes`), time (`images.timeout`) and count, follows no redirects, and by
+//! default refuses destinations on loopback, private or link-local networks: a client must
+//! not be able to make the gateway reach into the network it runs in.
+
+use std::net::IpAddr;
+
+use base64::Engine;
+use bytes::{Bytes, BytesMut};
+use http::header::{ACCEPT, CONTENT_TYPE};
+use http::HeaderValue;
+use serde_json::Value;
+use switchyard_config::Timeouts;
+use switchyard_providers::{JsonEnvelope, UpstreamRequest};
+use tokio::time::Instant;
+
+use crate::error::GatewayError;
+use crate::state::State;
+use crate::upstream::UpstreamTarget;
+
+/// Most distinct image URLs fetched for one request.
+const MAX_IMAGES: usize = 20;
+
+fn bad(message: String) -> GatewayError {
+    GatewayError::InvalidRequest {
+        message,
+        param: Some("messages".into()),
+    }
+}
+
+/// The body with every `http(s)` image URL in `messages` replaced by a `data:` URL, or `None`
+/// when it has none. `provider` names the provider in errors.
+pub async fn inline(
+    state: &State,
+    body: &JsonEnvelope,
+    provider: &str,
+) -> Result<Option<JsonEnvelope>, GatewayError> {
+    let Some(raw) = body.get_raw("messages") else {
+        return Ok(None);
+    };
+    // Most requests carry no image URL: skip the parse.
+    let bytes = raw.as_bytes();
+    if memchr::memmem::find(bytes, b"image_url").is_none()
+        || memchr::memmem::find(bytes, b"http").is_none()
+    {
+        return Ok(None);
+    }
+    let Ok(mut messages) = serde_json::from_str::<Vec<Value>>(raw) else {
+        // The dialect reports malformed messages with a precise error.
+        return Ok(None);
+    };
+    let mut urls: Vec<String> = Vec::new();
+    for_each_image_url(&mut messages, &mut |url| {
+        if is_remote(url) && !urls.iter().any(|u| u == url) {
+            urls.push(url.clone());
+        }
+    });
+    if urls.is_empty() {
+        return Ok(None);
+    }
+    let policy = state.config.images;
+    if !policy.enabled {
+        return Err(bad(format!(
+            "provider {provider} only accepts inline images and this gateway does not fetch image URLs (images.fetch): send the image as a data: URL"
+        )));
+    }
+    if urls.len() > MAX_IMAGES {
+        return Err(bad(format!(
+            "at most {MAX_IMAGES} image URLs per request can be fetched for provider {provider}"
+        )));
+    }
+    let mut fetched: Vec<(String, String)> = Vec::with_capacity(urls.len());
+    for url in urls {
+        let data = fetch(state, &url).await?;
+        fetched.push((url, data));
+    }
+    for_each_image_url(&mut messages, &mut |url| {
+        if let Some((_, data)) = fetched.iter().find(|(u, _)| u == url) {
+            *url = data.clone();
+        }
+    });
+    let encoded = serde_json::to_vec(&messages)
+        .map_err(|e| GatewayError::Internal(format!("re-encoding messages: {e}")))?;
+    let rewritten = body.rewrite(&[switchyard_providers::envelope::Edit::Set(
+        "messages", &encoded,
+    )]);
+    Ok(Some(JsonEnvelope::parse(rewritten)?))
+}
+
+fn is_remote(url: &str) -> bool {
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
+}
+
+/// Calls `f` on every `image_url.url` string of every message's content parts.
+fn for_each_image_url(messages: &mut [Value], f: &mut impl FnMut(&mut String)) {
+    for m in messages {
+        let Some(Value::Array(parts)) = m.get_mut("content") else {
+            continue;
+        };
+        for part in parts {
+            if part.get("type").and_then(Value::as_str) != Some("image_url") {
+                continue;
+            }
+            match part.get_mut("image_url") {
+                Some(Value::Object(o)) => {
+                    if let Some(Value::String(url)) = o.get_mut("url") {
+                        f(url);
+                    }
+                }
+                Some(Value::String(url)) => f(url),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Fetches one image and returns it as a `data:` URL.
+async fn fetch(state: &State, url: &str) -> Result<String, GatewayError> {
+    let policy = state.config.images;
+    let shown: String = url.chars().take(200).collect();
+    let fail = |why: String| bad(format!("could not fetch image {shown}: {why}"));
+    let uri: http::Uri = url.parse().map_err(|_| fail("not a valid URL".into()))?;
+    let tls = match uri.scheme_str() {
+        Some(s) if s.eq_ignore_ascii_case("https") => true,
+        Some(s) if s.eq_ignore_ascii_case("http") => false,
+        _ => return Err(fail("only http and https URLs can be fetched".into())),
+    };
+    let host = uri
+        .host()
+        .ok_or_else(|| fail("the URL has no host".into()))?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
+    let addr = state
+        .upstream
+        .resolver()
+        .resolve(&host, port)
+        .await
+        .map_err(|e| fail(e.to_string()))?;
+    if !policy.allow_private_networks && !is_public(addr.ip()) {
+        return Err(fail(
+            "the address is on a loopback, private or link-local network, which this gateway does not fetch from (images.allow_private_networks)".into(),
+        ));
+    }
+    let authority = match uri.port_u16() {
+        Some(p) => format!("{}:{p}", uri.host().unwrap_or(&host)),
+        None => uri.host().unwrap_or(&host).to_owned(),
+    };
+    let t = policy.timeout;
+    let timeouts = Timeouts {
+        connect: t,
+        first_byte: t,
+        idle: t,
+        total: t,
+    };
+    let target = UpstreamTarget::new(
+        host,
+        port,
+        tls,
+        authority,
+        timeouts,
+        false,
+        state.default_connector.clone(),
+    );
+    let req = UpstreamRequest {
+        method: "GET",
+        path: uri
+            .path_and_query()
+            .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned()),
+        headers: vec![(ACCEPT, HeaderValue::from_static("image/*"))],
+        body: Bytes::new(),
+    };
+    let deadline = Instant::now() + t;
+    let mut ex = state
+        .upstream
+        .send(&target, &timeouts, &req, deadline)
+        .await
+        .map_err(|e| fail(e.to_string()))?;
+    let status = ex.status();
+    if !(200..300).contains(&status) {
+        ex.finish().await;
+        return Err(fail(format!(
+            "HTTP {status}{}",
+            if (300..400).contains(&status) {
+                " (redirects are not followed)"
+            } else {
+                ""
+            }
+        )));
+    }
+    let declared = ex
+        .header()
+        .and_then(|h| h.headers.get(CONTENT_TYPE))
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or(v).trim().to_ascii_lowercase());
+    let mut buf = BytesMut::new();
+    while let Some(chunk) = ex.read_body().await.map_err(|e| fail(e.to_string()))? {
+        if buf.len() + chunk.len() > policy.max_bytes {
+            ex.finish().await;
+            return Err(fail(format!(
+                "larger than {} bytes (images.max_bytes)",
+                policy.max_bytes
+            )));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    ex.finish().await;
+    let mime = match declared {
+        Some(m) if m.starts_with("image/") => m,
+        _ => sniff(&buf)
+            .ok_or_else(|| fail("the response is not an image".into()))?
+            .to_owned(),
+    };
+    Ok(format!(
+        "data:{mime};base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(&buf)
+    ))
+}
+
+/// The image type from its first bytes.
+fn sniff(b: &[u8]) -> Option<&'static str> {
+    if b.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if b.starts_with(&[0xff, 0xd8, 0xff]) {
+        Some("image/jpeg")
+    } else if b.starts_with(b"GIF87a") || b.starts_with(b"GIF89a") {
+        Some("image/gif")
+    } else if b.len() >= 12 && &b[..4] == b"RIFF" && &b[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else {
+        None
+    }
+}
+
+/// True for addresses on the public internet.
+fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || o[0] == 0
+                // 100.64.0.0/10, carrier-grade NAT
+                || (o[0] == 100 && (o[1] & 0xc0) == 64))
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let s = v6.segments();
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                // fc00::/7 unique local, fe80::/10 link-local
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_and_loopback_addresses_are_not_public() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(!is_public(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["8.8.8.8", "1.1.1.1", "2606:4700::1111"] {
+            assert!(is_public(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[test]
+    fn images_are_recognised_by_their_bytes() {
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\nrest"), Some("image/png"));
+        assert_eq!(sniff(&[0xff, 0xd8, 0xff, 0xe0]), Some("image/jpeg"));
+        assert_eq!(sniff(b"GIF89a.."), Some("image/gif"));
+        assert_eq!(sniff(b"RIFF\0\0\0\0WEBPVP8 "), Some("image/webp"));
+        assert_eq!(sniff(b"<html>"), None);
+    }
+
+    #[test]
+    fn image_urls_are_found_in_content_parts_only() {
+        let mut m: Vec<Value> = serde_json::from_str(
+            r#"[{"role":"user","content":"http://not-an-image"},
+                {"role":"user","content":[{"type":"text","text":"http://x"},
+                  {"type":"image_url","image_url":{"url":"https://a/b.png","detail":"low"}},
+                  {"type":"image_url","image_url":"http://c/d.jpg"}]}]"#,
+        )
+        .unwrap();
+        let mut seen = Vec::new();
+        for_each_image_url(&mut m, &mut |u| seen.push(u.clone()));
+        assert_eq!(seen, ["https://a/b.png", "http://c/d.jpg"]);
+        assert!(is_remote("HTTPS://A/B"));
+        assert!(!is_remote("data:image/png;base64,xx"));
+    }
+}

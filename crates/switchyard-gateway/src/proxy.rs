@@ -76,7 +76,7 @@ impl Gateway {
             .get_str("model")?
             .filter(|m| !m.trim().is_empty())
             .ok_or(GatewayError::MissingModel)?;
-        let stream = endpoint.can_stream() && streaming(&body)?;
+        let stream = endpoint.can_stream() && streaming(&body, form.is_some())?;
         ctx.model = Some(model.clone());
         ctx.stream = stream;
         let planned = handler::plan(state, session, ctx, &model, &creds)?;
@@ -95,12 +95,10 @@ impl Gateway {
     }
 }
 
-/// The `stream` parameter: a JSON boolean, or the text `true` in a form field.
-fn streaming(body: &JsonEnvelope) -> Result<bool, GatewayError> {
-    if let Some(raw) = body.get_raw("stream") {
-        if raw.starts_with('"') {
-            return Ok(body.get_str("stream")?.as_deref() == Some("true"));
-        }
+/// The `stream` parameter: a JSON boolean, or in a form the text `true`.
+fn streaming(body: &JsonEnvelope, form: bool) -> Result<bool, GatewayError> {
+    if form {
+        return Ok(body.get_str("stream")?.as_deref() == Some("true"));
     }
     Ok(body.get_bool("stream")?.unwrap_or(false))
 }

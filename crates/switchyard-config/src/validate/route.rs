@@ -143,6 +143,13 @@ fn target(
     field: &str,
 ) -> Option<TargetSpec> {
     let p = raw.provider.as_ref()?;
+    if let Some(codes) = &raw.on_status_codes {
+        cx.err(
+            codes,
+            format!("{field}.on_status_codes"),
+            "`on_status_codes` says when a group moves to its next target: set it on the group (or its `strategy`), not on a single target",
+        );
+    }
     let model = match &raw.model {
         Some(m) if m.value.trim().is_empty() => {
             cx.err(m, format!("{field}.model"), "a model name cannot be empty");

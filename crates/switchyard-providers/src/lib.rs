@@ -19,6 +19,7 @@ pub mod dialect;
 pub mod endpoint;
 pub mod envelope;
 pub mod error;
+pub mod gemini;
 pub mod kind;
 pub mod openai;
 pub mod secret;

@@ -175,19 +175,20 @@ fn generation_config(
     }
     if let Some(effort) = &req.reasoning_effort {
         // The budgets Google's own OpenAI-compatible endpoint uses for these levels.
-        let budget =
-            match effort.as_str() {
-                "none" => 0,
-                "low" | "minimal" => 1024,
-                "medium" => 8192,
-                "high" => 24576,
-                other => return Err(invalid(
+        let budget = match effort.as_str() {
+            "none" => 0,
+            "low" | "minimal" => 1024,
+            "medium" => 8192,
+            "high" => 24576,
+            other => {
+                return Err(invalid(
                     format!(
                         "unknown `reasoning_effort` `{other}` (none, minimal, low, medium or high)"
                     ),
                     "reasoning_effort",
-                )),
-            };
+                ))
+            }
+        };
         g.insert("thinkingConfig".into(), json!({ "thinkingBudget": budget }));
     }
     Ok(g)

@@ -295,6 +295,11 @@ impl MockServer {
         format!("http://127.0.0.1:{}/v1", self.port)
     }
 
+    /// `http://127.0.0.1:PORT`
+    pub fn origin(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
     /// Queues scripted behaviours (see `switchyard_mock::script::Behaviour`).
     pub async fn script(&self, behaviours: Value) {
         let r = http()

@@ -384,4 +384,33 @@ routes:
         let e = one_error("server: { listen: 127.0.0.1:1000, admin_listen: 127.0.0.1:1000 }\n");
         assert_eq!(e.field.as_deref(), Some("server.admin_listen"));
     }
+    #[test]
+    fn vertex_urls_are_filled_from_project_and_location() {
+        let c = load(
+            "providers:\n  v: { kind: vertex-ai, project: my-proj, location: europe-west4 }\n",
+        )
+        .unwrap();
+        let p = &c.providers[0];
+        assert_eq!(p.base_url.host, "europe-west4-aiplatform.googleapis.com");
+        assert_eq!(
+            p.base_url.path,
+            "/v1/projects/my-proj/locations/europe-west4/publishers/google"
+        );
+        let c =
+            load("providers:\n  v: { kind: vertex_ai, project: p, location: global }\n").unwrap();
+        assert_eq!(c.providers[0].base_url.host, "aiplatform.googleapis.com");
+        assert_eq!(
+            c.providers[0].base_url.path,
+            "/v1/projects/p/locations/global/publishers/google"
+        );
+        let e = load("providers:\n  v: { kind: vertex-ai, location: us-central1 }\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`providers.v.project`"), "{e}");
+        let c = load("providers:\n  g: { kind: gemini, api_key: k }\n").unwrap();
+        assert_eq!(
+            c.providers[0].base_url.host,
+            "generativelanguage.googleapis.com"
+        );
+    }
 }

@@ -8,6 +8,8 @@ use std::fmt;
 pub enum DialectKind {
     /// OpenAI's own API, and every provider that copies it.
     OpenAi,
+    /// Google's `generateContent` API: Gemini (AI Studio) and Vertex AI.
+    Gemini,
 }
 
 /// How a provider expects its credentials.
@@ -45,7 +47,8 @@ pub struct KindInfo {
     pub dialect: DialectKind,
     /// Where the provider lives when the config names no `base_url`. May hold `{region}`,
     /// `{project}` and `{location}`, filled from the provider's config (which must then
-    /// set them).
+    /// set them). A host starting with `{location}-` loses that prefix when the location is
+    /// `global` (Google's global endpoint has no regional host).
     pub default_base_url: Option<&'static str>,
     /// How it takes its key.
     pub auth: AuthStyle,
@@ -303,6 +306,20 @@ kinds! {
         name: "inference-net",
         dialect: DialectKind::OpenAi,
         default_base_url: Some("https://api.inference.net/v1"),
+        auth: AuthStyle::Bearer,
+        stream_usage: false,
+    },
+    Gemini => KindInfo {
+        name: "gemini",
+        dialect: DialectKind::Gemini,
+        default_base_url: Some("https://generativelanguage.googleapis.com/v1beta"),
+        auth: AuthStyle::Header("x-goog-api-key"),
+        stream_usage: false,
+    },
+    VertexAi => KindInfo {
+        name: "vertex-ai",
+        dialect: DialectKind::Gemini,
+        default_base_url: Some("https://{location}-aiplatform.googleapis.com/v1/projects/{project}/locations/{location}/publishers/google"),
         auth: AuthStyle::Bearer,
         stream_usage: false,
     },

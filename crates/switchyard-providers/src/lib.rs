@@ -20,6 +20,7 @@ pub mod dialect;
 pub mod endpoint;
 pub mod envelope;
 pub mod error;
+pub mod gemini;
 pub mod kind;
 pub mod multipart;
 pub mod openai;

@@ -582,7 +582,8 @@ fn provider(
 }
 
 /// Fills `{region}`, `{project}` and `{location}` in a kind's default URL from the
-/// provider's settings; a missing one is an error naming the setting.
+/// provider's settings; a missing one is an error naming the setting. Google's `global`
+/// location has no regional host, so a host starting with `{location}-` loses that prefix.
 fn fill_url_template(
     cx: &mut Ctx<'_>,
     template: &str,
@@ -602,6 +603,9 @@ fn fill_url_template(
         match value {
             Some(v) => {
                 let v = cx.expand(v, &format!("{field}.{name}"))?;
+                if name == "location" && v.trim() == "global" {
+                    url = url.replace("://{location}-", "://");
+                }
                 url = url.replace(&placeholder, v.trim());
             }
             None => {

@@ -8,6 +8,8 @@ use std::fmt;
 pub enum DialectKind {
     /// OpenAI's own API, and every provider that copies it.
     OpenAi,
+    /// AWS Bedrock's Converse API.
+    Bedrock,
 }
 
 /// How a provider expects its credentials.
@@ -85,6 +87,13 @@ kinds! {
         dialect: DialectKind::OpenAi,
         default_base_url: None,
         auth: AuthStyle::Bearer,
+        stream_usage: false,
+    },
+    Bedrock => KindInfo {
+        name: "bedrock",
+        dialect: DialectKind::Bedrock,
+        default_base_url: Some("https://bedrock-runtime.{region}.amazonaws.com"),
+        auth: AuthStyle::AwsSigV4,
         stream_usage: false,
     },
 }

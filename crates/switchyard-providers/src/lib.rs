@@ -14,6 +14,7 @@
 //!   module implements; [`dialect::dialect_for`] is the one table that registers them.
 //! - [`error::ErrorBody`]: the OpenAI-shaped error every client sees.
 
+pub mod bedrock;
 pub mod canonical;
 pub mod dialect;
 pub mod endpoint;
@@ -22,6 +23,7 @@ pub mod error;
 pub mod kind;
 pub mod openai;
 pub mod secret;
+pub mod sigv4;
 pub mod sse;
 pub mod usage;
 

@@ -67,14 +67,16 @@ impl Dialect for Bedrock {
     ) -> Result<UpstreamRequest, TranslateError> {
         match call.endpoint {
             Endpoint::ChatCompletions => {}
-            other => return Err(TranslateError::InvalidRequest {
-                message: format!(
+            other => {
+                return Err(TranslateError::InvalidRequest {
+                    message: format!(
                     "endpoint {} is not supported by provider {} (bedrock serves chat completions)",
                     other.label(),
                     provider.name
                 ),
-                param: None,
-            }),
+                    param: None,
+                })
+            }
         }
         let req = ChatRequest::from_envelope(call.body)?;
         let body = converse_body(&req, provider)?;
@@ -555,12 +557,14 @@ fn image_block(image: &ImageUrl) -> Result<Value, TranslateError> {
                 "image/jpeg" | "image/jpg" => "jpeg",
                 "image/gif" => "gif",
                 "image/webp" => "webp",
-                other => return Err(invalid(
-                    format!(
+                other => {
+                    return Err(invalid(
+                        format!(
                         "image type `{other}` is not supported by Bedrock (png, jpeg, gif, webp)"
                     ),
-                    "messages",
-                )),
+                        "messages",
+                    ))
+                }
             };
             Ok(json!({"image": {"format": format, "source": {"bytes": base64}}}))
         }

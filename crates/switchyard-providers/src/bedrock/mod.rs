@@ -871,7 +871,7 @@ impl StreamTranslator {
                     .ok()
                     .and_then(|b| b.message)
                     .unwrap_or_else(|| String::from_utf8_lossy(&frame.payload).into_owned());
-                self.fail(&kind.to_owned(), message, out);
+                self.fail(kind, message, out);
                 return Ok(());
             }
             Some("error") => {

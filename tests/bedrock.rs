@@ -4,6 +4,7 @@
 use async_openai::types::chat::{
     ChatCompletionMessageToolCalls, CreateChatCompletionRequest, FinishReason,
 };
+use async_openai::types::embeddings::CreateEmbeddingRequestArgs;
 use futures::StreamExt;
 use serde_json::{json, Value};
 use switchyard_tests::*;
@@ -330,4 +331,50 @@ async fn parameters_bedrock_cannot_honour_are_refused() {
         mock.requests().await.is_empty(),
         "nothing reached the provider"
     );
+}
+
+#[tokio::test]
+async fn embeddings_use_titan_invoke_model() {
+    let mock = bedrock_mock().await;
+    let gw = Gateway::start(&format!(
+        "providers:\n{}routes:\n  titan:\n    targets:\n      - provider: aws\n        model: \"amazon.titan-embed-text-v2:0\"\n",
+        provider("aws", &mock, SECRET)
+    ))
+    .await;
+    let r = gw
+        .openai()
+        .embeddings()
+        .create(
+            CreateEmbeddingRequestArgs::default()
+                .model("titan")
+                .input("hello titan world")
+                .dimensions(256u32)
+                .build()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.data.len(), 1);
+    assert_eq!(r.data[0].embedding.len(), 256);
+    assert_eq!(r.usage.prompt_tokens, 3);
+    let seen = mock.requests().await;
+    let last = seen.last().unwrap();
+    assert_eq!(last["path"], "/model/amazon.titan-embed-text-v2%3A0/invoke");
+    assert_eq!(
+        last["body"],
+        json!({"inputText": "hello titan world", "dimensions": 256})
+    );
+
+    let r = gw
+        .post(
+            "/v1/embeddings",
+            &json!({"model": "titan", "input": ["a", "b"]}),
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    let v: Value = r.json().await.unwrap();
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("one text per request"));
 }

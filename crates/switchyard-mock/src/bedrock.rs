@@ -1,5 +1,6 @@
 //! AWS Bedrock's Converse wire format: `POST /model/{modelId}/converse` (JSON) and
-//! `POST /model/{modelId}/converse-stream` (AWS event-stream frames with real CRCs), with
+//! `POST /model/{modelId}/converse-stream` (AWS event-stream frames with real CRCs), and
+//! `POST /model/{modelId}/invoke` in the Titan Text Embeddings format, with
 //! SigV4 verification and the real API's error shape (`{"message": …}` plus an
 //! `x-amzn-ErrorType` header).
 //!
@@ -15,7 +16,7 @@ use serde_json::{json, Map, Value};
 use switchyard_providers::bedrock::eventstream;
 use switchyard_providers::sigv4;
 
-use crate::reply::{count_tokens, pieces};
+use crate::reply::{count_tokens, embedding, pieces};
 use crate::script::Behaviour;
 use crate::wire::Reply;
 use crate::{Incoming, MockOptions};
@@ -119,7 +120,7 @@ fn route(req: &Incoming, b: &Behaviour, opts: &MockOptions) -> Reply {
         return unknown_operation();
     }
     let stream = match op {
-        "converse" => false,
+        "converse" | "invoke" => false,
         "converse-stream" => true,
         _ => return unknown_operation(),
     };
@@ -156,6 +157,9 @@ fn route(req: &Incoming, b: &Behaviour, opts: &MockOptions) -> Reply {
             )
         }
     };
+    if op == "invoke" {
+        return titan_embedding(&body);
+    }
     let conv = match validate(&body) {
         Ok(c) => c,
         Err(r) => return r,
@@ -276,6 +280,37 @@ fn check_auth(req: &Incoming, opts: &MockOptions) -> Option<Reply> {
             ),
         )
     })
+}
+
+/// InvokeModel in the Amazon Titan Text Embeddings V2 format.
+fn titan_embedding(body: &Map<String, Value>) -> Reply {
+    const KEYS: &[&str] = &["inputText", "dimensions", "normalize", "embeddingTypes"];
+    if let Some(k) = body.keys().find(|k| !KEYS.contains(&k.as_str())) {
+        return validation(format!(
+            "Malformed input request: extraneous key [{k}] is not permitted, please reformat your input and try again."
+        ));
+    }
+    let Some(text) = body
+        .get("inputText")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+    else {
+        return validation("Malformed input request: #: required key [inputText] not found, please reformat your input and try again.");
+    };
+    let dims = match body.get("dimensions") {
+        None => 1024,
+        Some(d) => match d.as_u64() {
+            Some(n @ (256 | 512 | 1024)) => n as usize,
+            _ => {
+                return validation(format!(
+                    "Malformed input request: #/dimensions: {d} is not a valid enum value, please reformat your input and try again."
+                ))
+            }
+        },
+    };
+    let v = embedding(text, dims);
+    let resp = json!({"embedding": v, "embeddingsByType": {"float": v}, "inputTextTokenCount": count_tokens(text)});
+    Reply::json(200, serde_json::to_vec(&resp).unwrap_or_default())
 }
 
 /// What the mock needs from a valid request.

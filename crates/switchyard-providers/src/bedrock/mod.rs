@@ -1,6 +1,7 @@
 //! AWS Bedrock's Converse API (`POST /model/{modelId}/converse`) and ConverseStream
 //! (`POST /model/{modelId}/converse-stream`, answered in the AWS event-stream binary framing),
-//! translated to and from OpenAI Chat Completions.
+//! translated to and from OpenAI Chat Completions; `/v1/embeddings` goes to InvokeModel in
+//! the Titan Text Embeddings format (`embeddings`).
 //!
 //! Requests are signed with SigV4 (service `bedrock`, the provider's `region` and `aws_*`
 //! credentials) or, when the provider's `auth` is `bearer`, sent with a Bedrock API key.
@@ -16,6 +17,7 @@
 //! already holds tool calls (Converse needs `toolConfig` whenever tool blocks are present and
 //! has no "none" choice; without tool history `none` simply sends no tools).
 
+pub mod embeddings;
 pub mod eventstream;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -65,29 +67,35 @@ impl Dialect for Bedrock {
         provider: &ProviderEndpoint,
         call: &Call<'_>,
     ) -> Result<UpstreamRequest, TranslateError> {
-        match call.endpoint {
-            Endpoint::ChatCompletions => {}
+        let (body, action, accept) = match call.endpoint {
+            Endpoint::ChatCompletions => {
+                let req = ChatRequest::from_envelope(call.body)?;
+                let (action, accept) = if call.stream {
+                    ("converse-stream", EVENT_STREAM)
+                } else {
+                    ("converse", "application/json")
+                };
+                (converse_body(&req, provider)?, action, accept)
+            }
+            Endpoint::Embeddings => (
+                embeddings::titan_body(call.body, &provider.name)?,
+                "invoke",
+                "application/json",
+            ),
             other => {
                 return Err(TranslateError::InvalidRequest {
                     message: format!(
-                    "endpoint {} is not supported by provider {} (bedrock serves chat completions)",
-                    other.label(),
-                    provider.name
-                ),
+                        "endpoint {} is not supported by provider {} (bedrock serves chat completions and embeddings)",
+                        other.label(),
+                        provider.name
+                    ),
                     param: None,
                 })
             }
-        }
-        let req = ChatRequest::from_envelope(call.body)?;
-        let body = converse_body(&req, provider)?;
+        };
         let body = Bytes::from(serde_json::to_vec(&body).map_err(|e| {
             TranslateError::BadResponse(format!("could not encode the request: {e}"))
         })?);
-        let action = if call.stream {
-            "converse-stream"
-        } else {
-            "converse"
-        };
         let path = format!(
             "{}/model/{}/{action}",
             provider.base_path,
@@ -95,14 +103,7 @@ impl Dialect for Bedrock {
         );
         let mut hs = Vec::with_capacity(5 + provider.headers.len());
         hs.push(headers::fixed(CONTENT_TYPE, "application/json"));
-        hs.push(headers::fixed(
-            ACCEPT,
-            if call.stream {
-                EVENT_STREAM
-            } else {
-                "application/json"
-            },
-        ));
+        hs.push(headers::fixed(ACCEPT, accept));
         match provider.auth {
             AuthStyle::AwsSigV4 => {
                 let (aws, region) = match (&provider.options.aws, &provider.options.region) {
@@ -183,7 +184,9 @@ impl Dialect for Bedrock {
             "chatcmpl-bedrock-{created:x}{:06x}",
             SEQ.fetch_add(1, Ordering::Relaxed) & 0xff_ffff
         );
-        if call.stream {
+        if call.endpoint == Endpoint::Embeddings {
+            Box::new(embeddings::EmbeddingTranslator::new(call.model))
+        } else if call.stream {
             Box::new(StreamTranslator::new(
                 &provider.name,
                 ChunkWriter::new(id, call.model, created, wants_usage(call)),

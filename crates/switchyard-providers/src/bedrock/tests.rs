@@ -208,9 +208,9 @@ fn refuses_what_converse_cannot_honour() {
 
 #[test]
 fn other_endpoints_are_refused() {
-    let e = env(r#"{"model":"m","input":"x"}"#);
+    let e = env(r#"{"model":"m","prompt":"x"}"#);
     let mut c = call(&e, "m", false);
-    c.endpoint = Endpoint::Embeddings;
+    c.endpoint = Endpoint::Completions;
     let err = Bedrock
         .build_request(&provider(AuthStyle::AwsSigV4), &c)
         .unwrap_err();
@@ -584,6 +584,19 @@ fn error_bodies_become_openai_errors() {
     assert_eq!(e.code.as_deref(), Some("ModelErrorException"));
     let e = Bedrock.error_body(&p, 502, b"<html>bad gateway</html>");
     assert!(e.message.contains("HTTP 502"));
+}
+
+#[test]
+fn embeddings_go_to_invoke_model() {
+    let e = env(r#"{"model":"m","input":"hello"}"#);
+    let mut c = call(&e, "amazon.titan-embed-text-v2:0", false);
+    c.endpoint = Endpoint::Embeddings;
+    let req = Bedrock
+        .build_request(&provider(AuthStyle::AwsSigV4), &c)
+        .unwrap();
+    assert_eq!(req.path, "/model/amazon.titan-embed-text-v2%3A0/invoke");
+    assert_eq!(&req.body[..], br#"{"inputText":"hello"}"#);
+    assert!(header(&req, "authorization").is_some());
 }
 
 #[test]

@@ -189,6 +189,32 @@ routes:
     }
 
     #[test]
+    fn bedrock_needs_a_region_and_credentials_to_sign() {
+        let c = load(
+            "providers:\n  aws:\n    kind: bedrock\n    region: eu-west-1\n    aws_access_key_id: AKID\n    aws_secret_access_key: ${LOCAL_KEY}\n",
+        )
+        .unwrap();
+        let p = &c.providers[0];
+        assert_eq!(
+            p.base_url.authority(),
+            "bedrock-runtime.eu-west-1.amazonaws.com"
+        );
+        assert_eq!(p.options.region.as_deref(), Some("eu-west-1"));
+        assert!(p.options.aws.is_some());
+        let e = one_error("providers:\n  aws:\n    kind: bedrock\n    aws_access_key_id: A\n    aws_secret_access_key: B\n");
+        assert_eq!(e.field.as_deref(), Some("providers.aws.region"));
+        let e = one_error(
+            "providers:\n  aws:\n    kind: bedrock\n    base_url: http://127.0.0.1:9000\n    aws_access_key_id: A\n    aws_secret_access_key: B\n",
+        );
+        assert_eq!(e.field.as_deref(), Some("providers.aws.region"));
+        let e = one_error("providers:\n  aws:\n    kind: bedrock\n    region: us-east-1\n");
+        assert_eq!(e.field.as_deref(), Some("providers.aws.aws_access_key_id"));
+        assert!(e.message.contains("auth: bearer"));
+        let c = load("providers:\n  aws:\n    kind: bedrock\n    region: us-east-1\n    auth: bearer\n    api_key: ${LOCAL_KEY}\n").unwrap();
+        assert_eq!(c.providers[0].auth, switchyard_providers::AuthStyle::Bearer);
+    }
+
+    #[test]
     fn secrets_never_show_in_debug_output() {
         let c = load(ISSUE_EXAMPLE).unwrap();
         let dump = format!("{c:?}");

@@ -1,7 +1,7 @@
 //! Mock model providers for Switchyard's tests and benchmarks.
 //!
-//! One process serves a provider's real wire format (OpenAI's today; each native format gets
-//! its own module) and validates what it receives the way the real API does: path, auth
+//! One process serves the providers' real wire formats (OpenAI's, Bedrock's Converse; each
+//! native format has its own module) and validates what it receives the way the real API does: path, auth
 //! header, JSON body. Tests script faults through a control API under `/__mock/`:
 //!
 //! - `POST /__mock/script` with a JSON array of [`script::Behaviour`]s: what the next
@@ -12,6 +12,7 @@
 //! - `GET /__mock/health`: 200 once listening.
 //! - `GET /__mock/image.png` (a 1x1 PNG) and `GET /__mock/page.html`: targets for image URLs.
 
+pub mod bedrock;
 pub mod gemini;
 pub mod openai;
 pub mod reply;
@@ -77,7 +78,7 @@ pub struct Dialect {
 
 /// Every format the mock speaks, most specific first; OpenAI's is the catch-all and answers
 /// unknown paths with OpenAI's 404.
-pub const DIALECTS: &[Dialect] = &[gemini::DIALECT, openai::DIALECT];
+pub const DIALECTS: &[Dialect] = &[bedrock::DIALECT, gemini::DIALECT, openai::DIALECT];
 
 /// A request as the mock received it.
 pub struct Incoming {

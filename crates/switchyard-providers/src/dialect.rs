@@ -175,6 +175,7 @@ pub fn dialect_for(kind: DialectKind) -> &'static dyn Dialect {
     match kind {
         DialectKind::OpenAi => &crate::openai::OpenAi,
         DialectKind::Gemini => &crate::gemini::Gemini,
+        DialectKind::Bedrock => &crate::bedrock::Bedrock,
     }
 }
 

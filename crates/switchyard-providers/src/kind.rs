@@ -10,6 +10,8 @@ pub enum DialectKind {
     OpenAi,
     /// Google's `generateContent` API: Gemini (AI Studio) and Vertex AI.
     Gemini,
+    /// AWS Bedrock's Converse API.
+    Bedrock,
 }
 
 /// How a provider expects its credentials.
@@ -321,6 +323,13 @@ kinds! {
         dialect: DialectKind::Gemini,
         default_base_url: Some("https://{location}-aiplatform.googleapis.com/v1/projects/{project}/locations/{location}/publishers/google"),
         auth: AuthStyle::Bearer,
+        stream_usage: false,
+    },
+    Bedrock => KindInfo {
+        name: "bedrock",
+        dialect: DialectKind::Bedrock,
+        default_base_url: Some("https://bedrock-runtime.{region}.amazonaws.com"),
+        auth: AuthStyle::AwsSigV4,
         stream_usage: false,
     },
 }

@@ -14,6 +14,7 @@
 //!   module implements; [`dialect::dialect_for`] is the one table that registers them.
 //! - [`error::ErrorBody`]: the OpenAI-shaped error every client sees.
 
+pub mod bedrock;
 pub mod canonical;
 pub mod compat;
 pub mod dialect;
@@ -25,6 +26,7 @@ pub mod kind;
 pub mod multipart;
 pub mod openai;
 pub mod secret;
+pub mod sigv4;
 pub mod sse;
 pub mod usage;
 

@@ -560,6 +560,28 @@ fn provider(
             AuthStyle::Bearer
         }),
     };
+    if auth == AuthStyle::AwsSigV4 {
+        // SigV4 signs with the region in its credential scope, also when `base_url` is set
+        // (a missing region in the default URL template is reported there already).
+        let template_needs_region = raw.base_url.is_none()
+            && kind
+                .and_then(|k| k.info().default_base_url)
+                .is_some_and(|u| u.contains("{region}"));
+        if options.region.is_none() && !template_needs_region {
+            cx.err(
+                &raw.kind,
+                format!("{field}.region"),
+                "SigV4 signing (the `bedrock` kind, or `auth: sigv4`) needs `region`",
+            );
+        }
+        if options.aws.is_none() && raw.aws_access_key_id.is_none() {
+            cx.err(
+                &raw.kind,
+                format!("{field}.aws_access_key_id"),
+                "SigV4 signing needs `aws_access_key_id` and `aws_secret_access_key` (or `auth: bearer` with a Bedrock API key in `api_key`)",
+            );
+        }
+    }
     if cx.errors.len() > before {
         return None;
     }

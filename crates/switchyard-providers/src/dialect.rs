@@ -170,6 +170,7 @@ pub trait Dialect: Send + Sync {
 pub fn dialect_for(kind: DialectKind) -> &'static dyn Dialect {
     match kind {
         DialectKind::OpenAi => &crate::openai::OpenAi,
+        DialectKind::Anthropic => &crate::anthropic::Anthropic,
     }
 }
 

@@ -8,6 +8,8 @@ use std::fmt;
 pub enum DialectKind {
     /// OpenAI's own API, and every provider that copies it.
     OpenAi,
+    /// Anthropic's Messages API.
+    Anthropic,
 }
 
 /// How a provider expects its credentials.
@@ -85,6 +87,14 @@ kinds! {
         dialect: DialectKind::OpenAi,
         default_base_url: None,
         auth: AuthStyle::Bearer,
+        stream_usage: false,
+    },
+    Anthropic => KindInfo {
+        name: "anthropic",
+        dialect: DialectKind::Anthropic,
+        default_base_url: Some("https://api.anthropic.com/v1"),
+        auth: AuthStyle::Header("x-api-key"),
+        // Anthropic streams always carry usage; there is nothing to ask for.
         stream_usage: false,
     },
 }

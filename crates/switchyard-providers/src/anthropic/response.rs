@@ -243,7 +243,8 @@ impl ResponseTranslator for MessageTranslator {
             self.verdict = Verdict::Failed { status, error };
             return Ok(());
         }
-        if m.kind != "message" {
+        // Documented examples omit `type`; the API always sends `message`.
+        if !m.kind.is_empty() && m.kind != "message" {
             return Err(bad(format!("expected a message, got type `{}`", m.kind)));
         }
         out.push(self.translate(m)?);
@@ -330,12 +331,10 @@ enum StartBlock {
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum Delta {
-    TextDelta {
-        text: String,
-    },
-    InputJsonDelta {
-        partial_json: String,
-    },
+    #[serde(rename = "text_delta")]
+    Text { text: String },
+    #[serde(rename = "input_json_delta")]
+    InputJson { partial_json: String },
     #[serde(other)]
     Other,
 }
@@ -462,19 +461,14 @@ impl StreamTranslator {
             }
             Event::ContentBlockDelta { index, delta } => {
                 match (self.block(index).copied(), delta) {
-                    (Some(Block::Text), Delta::TextDelta { text }) => {
-                        self.writer.content(&text, out)
-                    }
-                    (
-                        Some(Block::Tool { index: tool, .. }),
-                        Delta::InputJsonDelta { partial_json },
-                    ) => {
-                        if !partial_json.is_empty() {
-                            if let Some(Block::Tool { has_args, .. }) = self.block(index) {
-                                *has_args = true;
-                            }
-                            self.writer.tool_call_arguments(tool, &partial_json, out);
+                    (Some(Block::Text), Delta::Text { text }) => self.writer.content(&text, out),
+                    (Some(Block::Tool { index: tool, .. }), Delta::InputJson { partial_json })
+                        if !partial_json.is_empty() =>
+                    {
+                        if let Some(Block::Tool { has_args, .. }) = self.block(index) {
+                            *has_args = true;
                         }
+                        self.writer.tool_call_arguments(tool, &partial_json, out);
                     }
                     _ => {}
                 }

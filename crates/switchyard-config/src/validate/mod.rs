@@ -530,6 +530,7 @@ fn provider(
             AuthStyle::Bearer
         }),
     };
+    kind_requirements(cx, raw, &field, kind, auth, &api_key);
     if cx.errors.len() > before {
         return None;
     }
@@ -549,6 +550,32 @@ fn provider(
         timeouts,
         ca_file,
     })
+}
+
+/// Settings a kind cannot work without, beyond its base URL.
+fn kind_requirements(
+    cx: &mut Ctx<'_>,
+    raw: &RawProvider,
+    field: &str,
+    kind: Option<ProviderKind>,
+    auth: AuthStyle,
+    api_key: &Secret,
+) {
+    if kind == Some(ProviderKind::Anthropic) {
+        if auth == AuthStyle::AwsSigV4 {
+            cx.err(
+                &raw.kind,
+                format!("{field}.auth"),
+                "kind `anthropic` does not sign requests: use `bedrock` for Claude on AWS",
+            );
+        } else if auth != AuthStyle::None && api_key.is_empty() {
+            cx.err(
+                &raw.kind,
+                format!("{field}.api_key"),
+                "kind `anthropic` needs `api_key` (sent as `x-api-key`)",
+            );
+        }
+    }
 }
 
 /// Fills `{region}`, `{project}` and `{location}` in a kind's default URL from the

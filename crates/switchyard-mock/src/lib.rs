@@ -11,6 +11,7 @@
 //!   test can assert what the provider saw. `DELETE` clears them.
 //! - `GET /__mock/health`: 200 once listening.
 
+pub mod anthropic;
 pub mod openai;
 pub mod reply;
 pub mod script;
@@ -75,7 +76,7 @@ pub struct Dialect {
 
 /// Every format the mock speaks, most specific first; OpenAI's is the catch-all and answers
 /// unknown paths with OpenAI's 404.
-pub const DIALECTS: &[Dialect] = &[openai::DIALECT];
+pub const DIALECTS: &[Dialect] = &[anthropic::DIALECT, openai::DIALECT];
 
 /// A request as the mock received it.
 pub struct Incoming {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde_json::{json, Value};
 
-use crate::reply::{base64, count_tokens, embedding, pieces};
+use crate::reply::{base64, count_tokens, embedding, pieces, split_even};
 use crate::script::Behaviour;
 use crate::wire::Reply;
 use crate::{Incoming, MockOptions};
@@ -388,12 +388,6 @@ fn planned_tool_calls(
         }
     }
     Some(calls)
-}
-
-fn split_even(s: &str, parts: usize) -> Vec<String> {
-    let chars: Vec<char> = s.chars().collect();
-    let size = chars.len().div_ceil(parts.max(1)).max(1);
-    chars.chunks(size).map(|c| c.iter().collect()).collect()
 }
 
 fn sse_reply(events: Vec<Value>, done: bool, b: &Behaviour, opts: &MockOptions) -> Reply {

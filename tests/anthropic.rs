@@ -422,3 +422,22 @@ async fn a_json_schema_response_format_becomes_output_config() {
     );
     assert_eq!(sent["max_tokens"], 300);
 }
+
+#[tokio::test]
+async fn zero_config_forwards_the_clients_key_as_x_api_key() {
+    let mock = MockServer::start_with(&["--api-key", "sk-ant-client-own"]).await;
+    let gw = Gateway::start("zero_config: { enabled: true, allow_custom_host: true }\n").await;
+    let r = http()
+        .post(gw.url("/v1/chat/completions"))
+        .header("x-switchyard-provider", "anthropic")
+        .header("x-switchyard-custom-host", mock.base_url())
+        .bearer_auth("sk-ant-client-own")
+        .json(&chat("claude-haiku-4-5", "zero config"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let seen = mock.requests().await;
+    assert_eq!(seen[0]["headers"]["x-api-key"], "sk-ant-client-own");
+    assert!(seen[0]["headers"].get("authorization").is_none());
+}

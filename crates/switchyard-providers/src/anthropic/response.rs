@@ -18,10 +18,12 @@
 //! Tool calls are numbered 0, 1, … in the order their blocks start, whatever Anthropic's
 //! block index (text blocks take indexes too).
 
+use std::borrow::Cow;
 use std::time::UNIX_EPOCH;
 
 use bytes::Bytes;
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::error::{wire_error, WireError};
@@ -269,9 +271,10 @@ impl ResponseTranslator for MessageTranslator {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum Event {
+/// One stream event. Parsed in two steps (the `type` and raw members, then only the members
+/// that type uses) rather than as a serde internally tagged enum, which would buffer every
+/// event into an intermediate tree: this is the per-token hot path.
+enum Event<'a> {
     MessageStart {
         message: StartMessage,
     },
@@ -281,14 +284,13 @@ enum Event {
     },
     ContentBlockDelta {
         index: u32,
-        delta: Delta,
+        delta: Delta<'a>,
     },
     ContentBlockStop {
         index: u32,
     },
     MessageDelta {
         delta: MessageDeltaBody,
-        #[serde(default)]
         usage: Option<WireUsage>,
     },
     MessageStop,
@@ -297,8 +299,66 @@ enum Event {
         error: WireError,
     },
     /// Anthropic may add event types; they are skipped.
-    #[serde(other)]
     Unknown,
+}
+
+#[derive(Deserialize)]
+struct RawEvent<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(default, borrow)]
+    index: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    delta: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    content_block: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    message: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    usage: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    error: Option<&'a RawValue>,
+}
+
+/// A member an event of its type must have.
+fn member<'a, T: Deserialize<'a>>(
+    raw: Option<&'a RawValue>,
+    name: &str,
+) -> Result<T, TranslateError> {
+    let raw = raw.ok_or_else(|| bad(format!("stream event without `{name}`")))?;
+    serde_json::from_str(raw.get()).map_err(bad)
+}
+
+impl<'a> Event<'a> {
+    fn parse(data: &'a [u8]) -> Result<Self, TranslateError> {
+        let raw: RawEvent<'a> = serde_json::from_slice(data).map_err(bad)?;
+        Ok(match &*raw.kind {
+            "content_block_delta" => Event::ContentBlockDelta {
+                index: member(raw.index, "index")?,
+                delta: member::<RawDelta<'a>>(raw.delta, "delta")?.into(),
+            },
+            "message_start" => Event::MessageStart {
+                message: member(raw.message, "message")?,
+            },
+            "content_block_start" => Event::ContentBlockStart {
+                index: member(raw.index, "index")?,
+                content_block: member(raw.content_block, "content_block")?,
+            },
+            "content_block_stop" => Event::ContentBlockStop {
+                index: member(raw.index, "index")?,
+            },
+            "message_delta" => Event::MessageDelta {
+                delta: member(raw.delta, "delta")?,
+                usage: raw.usage.map(|u| member(Some(u), "usage")).transpose()?,
+            },
+            "message_stop" => Event::MessageStop,
+            "ping" => Event::Ping,
+            "error" => Event::Error {
+                error: member(raw.error, "error")?,
+            },
+            _ => Event::Unknown,
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -328,15 +388,31 @@ enum StartBlock {
     Other,
 }
 
-#[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum Delta {
-    #[serde(rename = "text_delta")]
-    Text { text: String },
-    #[serde(rename = "input_json_delta")]
-    InputJson { partial_json: String },
-    #[serde(other)]
+enum Delta<'a> {
+    Text(Cow<'a, str>),
+    InputJson(Cow<'a, str>),
+    /// Thinking, signatures, citations and newer deltas.
     Other,
+}
+
+#[derive(Deserialize)]
+struct RawDelta<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(default, borrow)]
+    text: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    partial_json: Option<Cow<'a, str>>,
+}
+
+impl<'a> From<RawDelta<'a>> for Delta<'a> {
+    fn from(d: RawDelta<'a>) -> Self {
+        match (&*d.kind, d.text, d.partial_json) {
+            ("text_delta", Some(t), _) => Delta::Text(t),
+            ("input_json_delta", _, Some(p)) => Delta::InputJson(p),
+            _ => Delta::Other,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -403,7 +479,7 @@ impl StreamTranslator {
         if self.state != State::Open {
             return Ok(());
         }
-        let event: Event = serde_json::from_slice(data).map_err(bad)?;
+        let event = Event::parse(data)?;
         match event {
             Event::Ping | Event::Unknown => return Ok(()),
             Event::Error { error } => {
@@ -461,8 +537,8 @@ impl StreamTranslator {
             }
             Event::ContentBlockDelta { index, delta } => {
                 match (self.block(index).copied(), delta) {
-                    (Some(Block::Text), Delta::Text { text }) => self.writer.content(&text, out),
-                    (Some(Block::Tool { index: tool, .. }), Delta::InputJson { partial_json })
+                    (Some(Block::Text), Delta::Text(text)) => self.writer.content(&text, out),
+                    (Some(Block::Tool { index: tool, .. }), Delta::InputJson(partial_json))
                         if !partial_json.is_empty() =>
                     {
                         if let Some(Block::Tool { has_args, .. }) = self.block(index) {

@@ -6,8 +6,6 @@
 //! pieces, or calls the first tool (the named one for `tool_choice: tool`, and also the second
 //! when the user says "parallel") when the request has tools and the last turn is the user's.
 
-use std::time::Duration;
-
 use bytes::Bytes;
 use serde_json::{json, Map, Value};
 
@@ -563,16 +561,7 @@ fn sse_reply(events: Vec<(&str, Value)>, b: &Behaviour, opts: &MockOptions) -> R
             Bytes::from_static(b"event: content_block_delta\ndata: {oops\n\n"),
         );
     }
-    Reply::Stream {
-        status: 200,
-        content_type: "text/event-stream; charset=utf-8",
-        pieces,
-        delay: b
-            .chunk_delay_ms
-            .map_or(opts.chunk_delay, Duration::from_millis),
-        reset_after: b.reset_after_chunks,
-        headers: Vec::new(),
-    }
+    Reply::event_stream(pieces, b, opts)
 }
 
 #[cfg(test)]

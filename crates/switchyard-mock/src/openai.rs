@@ -4,8 +4,6 @@
 //! Shapes follow OpenAI's API reference (chat completion object, chat completion chunk
 //! object, completion object, embedding object, error object).
 
-use std::time::Duration;
-
 use bytes::Bytes;
 use serde_json::{json, Value};
 
@@ -406,16 +404,7 @@ fn sse_reply(events: Vec<Value>, done: bool, b: &Behaviour, opts: &MockOptions) 
     if done {
         pieces.push(Bytes::from_static(b"data: [DONE]\n\n"));
     }
-    Reply::Stream {
-        status: 200,
-        content_type: "text/event-stream; charset=utf-8",
-        pieces,
-        delay: b
-            .chunk_delay_ms
-            .map_or(opts.chunk_delay, Duration::from_millis),
-        reset_after: b.reset_after_chunks,
-        headers: Vec::new(),
-    }
+    Reply::event_stream(pieces, b, opts)
 }
 
 fn completions(body: &Value, model: &str, b: &Behaviour, opts: &MockOptions) -> Reply {

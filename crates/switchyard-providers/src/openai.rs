@@ -4,8 +4,6 @@
 //! first stream event.
 
 use bytes::Bytes;
-use http::header::{ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_TYPE};
-use http::HeaderName;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 
@@ -14,7 +12,6 @@ use crate::dialect::{
 };
 use crate::envelope::Edit;
 use crate::error::{ErrorBody, TranslateError};
-use crate::kind::AuthStyle;
 use crate::sse::{data_event, SseFramer};
 use crate::usage::{find_usage, Tail, Usage};
 
@@ -45,29 +42,8 @@ impl Dialect for OpenAi {
         let body = call.body.rewrite(&edits);
 
         let mut hs = Vec::with_capacity(5 + provider.headers.len());
-        hs.push(headers::fixed(CONTENT_TYPE, "application/json"));
-        hs.push(headers::fixed(
-            ACCEPT,
-            if call.stream {
-                "text/event-stream"
-            } else {
-                "application/json"
-            },
-        ));
-        // Bodies are inspected on the way back (usage, stream errors): ask for them unencoded.
-        hs.push(headers::fixed(ACCEPT_ENCODING, "identity"));
-        let key = call.client_key.unwrap_or(provider.api_key.expose());
-        if !key.is_empty() {
-            match provider.auth {
-                AuthStyle::Bearer => {
-                    hs.push(headers::secret(AUTHORIZATION, &format!("Bearer {key}"))?)
-                }
-                AuthStyle::Header(name) => {
-                    hs.push(headers::secret(HeaderName::from_static(name), key)?)
-                }
-                AuthStyle::AwsSigV4 | AuthStyle::None => {}
-            }
-        }
+        hs.extend(headers::json_exchange(call.stream));
+        hs.extend(headers::credential(provider, call.client_key)?);
         hs.extend(provider.headers.iter().cloned());
         Ok(UpstreamRequest {
             method: call.endpoint.method(),
@@ -317,8 +293,10 @@ mod tests {
     use super::*;
     use crate::endpoint::Endpoint;
     use crate::envelope::JsonEnvelope;
+    use crate::kind::AuthStyle;
     use crate::kind::ProviderKind;
     use crate::secret::Secret;
+    use http::header::AUTHORIZATION;
     use std::time::SystemTime;
 
     fn provider(stream_usage: bool) -> ProviderEndpoint {

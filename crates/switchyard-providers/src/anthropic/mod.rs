@@ -13,7 +13,6 @@ mod error;
 mod request;
 mod response;
 
-use http::header::{ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderName, HeaderValue};
 
 use crate::dialect::{
@@ -21,7 +20,6 @@ use crate::dialect::{
 };
 use crate::endpoint::Endpoint;
 use crate::error::{ErrorBody, TranslateError};
-use crate::kind::AuthStyle;
 
 pub use error::{error_from_body, status_for_error_type};
 pub use response::{MessageTranslator, StreamTranslator};
@@ -54,17 +52,7 @@ impl Dialect for Anthropic {
         }
         let body = request::messages_body(provider, call)?;
         let mut hs = Vec::with_capacity(6 + provider.headers.len());
-        hs.push(headers::fixed(CONTENT_TYPE, "application/json"));
-        hs.push(headers::fixed(
-            ACCEPT,
-            if call.stream {
-                "text/event-stream"
-            } else {
-                "application/json"
-            },
-        ));
-        // Bodies are translated on the way back: ask for them unencoded.
-        hs.push(headers::fixed(ACCEPT_ENCODING, "identity"));
+        hs.extend(headers::json_exchange(call.stream));
         let version = provider
             .options
             .api_version
@@ -79,19 +67,8 @@ impl Dialect for Anthropic {
                 param: None,
             })?;
         hs.push((HeaderName::from_static("anthropic-version"), version));
-        let key = call.client_key.unwrap_or(provider.api_key.expose());
-        if !key.is_empty() {
-            match provider.auth {
-                AuthStyle::Header(name) => {
-                    hs.push(headers::secret(HeaderName::from_static(name), key)?)
-                }
-                AuthStyle::Bearer => {
-                    hs.push(headers::secret(AUTHORIZATION, &format!("Bearer {key}"))?)
-                }
-                // Config validation refuses SigV4 for this kind; `none` sends nothing.
-                AuthStyle::AwsSigV4 | AuthStyle::None => {}
-            }
-        }
+        // `x-api-key` (the kind's style); config validation refuses SigV4 for this kind.
+        hs.extend(headers::credential(provider, call.client_key)?);
         hs.extend(provider.headers.iter().cloned());
         Ok(UpstreamRequest {
             method: "POST",

@@ -136,6 +136,7 @@ struct WireMessage {
 #[serde(tag = "type", rename_all = "snake_case")]
 enum WireBlock {
     Text {
+        #[serde(default)]
         text: String,
     },
     ToolUse {
@@ -280,7 +281,7 @@ enum Event<'a> {
     },
     ContentBlockStart {
         index: u32,
-        content_block: StartBlock,
+        content_block: WireBlock,
     },
     ContentBlockDelta {
         index: u32,
@@ -369,23 +370,6 @@ struct StartMessage {
     model: String,
     #[serde(default)]
     usage: Option<WireUsage>,
-}
-
-#[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum StartBlock {
-    Text {
-        #[serde(default)]
-        text: String,
-    },
-    ToolUse {
-        id: String,
-        name: String,
-        #[serde(default)]
-        input: Value,
-    },
-    #[serde(other)]
-    Other,
 }
 
 enum Delta<'a> {
@@ -513,11 +497,11 @@ impl StreamTranslator {
                 content_block,
             } => {
                 let block = match content_block {
-                    StartBlock::Text { text } => {
+                    WireBlock::Text { text } => {
                         self.writer.content(&text, out);
                         Block::Text
                     }
-                    StartBlock::ToolUse { id, name, input } => {
+                    WireBlock::ToolUse { id, name, input } => {
                         let tool = self.next_tool;
                         self.next_tool += 1;
                         self.writer.tool_call_start(tool, &id, &name, out);
@@ -531,7 +515,7 @@ impl StreamTranslator {
                             has_args,
                         }
                     }
-                    StartBlock::Other => Block::Ignored,
+                    WireBlock::Other => Block::Ignored,
                 };
                 self.blocks.push((index, block));
             }

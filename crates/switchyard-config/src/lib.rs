@@ -118,6 +118,23 @@ routes:
     }
 
     #[test]
+    fn anthropic_needs_a_key_and_defaults_its_url() {
+        let c = load("providers:\n  claude: { kind: anthropic, api_key: sk-ant, api_version: 2023-06-01, default_max_tokens: 1024 }\n").unwrap();
+        let p = &c.providers[0];
+        assert_eq!(p.base_url.authority(), "api.anthropic.com");
+        assert_eq!(p.base_url.path, "/v1");
+        assert_eq!(p.auth, switchyard_providers::AuthStyle::Header("x-api-key"));
+        assert_eq!(p.options.api_version.as_deref(), Some("2023-06-01"));
+        assert_eq!(p.options.default_max_tokens, Some(1024));
+        let e = one_error("providers:\n  claude: { kind: anthropic }\n");
+        assert_eq!(e.field.as_deref(), Some("providers.claude.api_key"));
+        assert!(e.message.contains("x-api-key"), "{e:?}");
+        let e = one_error("providers:\n  claude: { kind: anthropic, api_key: k, auth: sigv4 }\n");
+        assert_eq!(e.field.as_deref(), Some("providers.claude.auth"));
+        assert!(load("providers:\n  claude: { kind: anthropic, auth: none, base_url: http://127.0.0.1:1/v1 }\n").is_ok());
+    }
+
+    #[test]
     fn the_embedded_default_config_is_valid() {
         let c = load_str(DEFAULT_CONFIG, DEFAULT_CONFIG_NAME, &|_| None).unwrap();
         assert_eq!(c.server.listen.to_string(), "127.0.0.1:8787");

@@ -157,8 +157,14 @@ pub struct RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// The default statuses retried: 429, 500, 502, 503, 504.
+    /// The default statuses retried: 429, 500, 502, 503, 504, and Anthropic's 529
+    /// (overloaded).
     pub fn default_statuses() -> StatusSet {
+        StatusSet::Only(vec![429, 500, 502, 503, 504, 529])
+    }
+
+    /// Portkey's default retry statuses, for `x-portkey-config`: 429, 500, 502, 503, 504.
+    pub fn portkey_statuses() -> StatusSet {
         StatusSet::Only(vec![429, 500, 502, 503, 504])
     }
 }

@@ -12,6 +12,7 @@
 //! - `GET /__mock/health`: 200 once listening.
 //! - `GET /__mock/image.png` (a 1x1 PNG) and `GET /__mock/page.html`: targets for image URLs.
 
+pub mod anthropic;
 pub mod bedrock;
 pub mod gemini;
 pub mod openai;
@@ -78,7 +79,12 @@ pub struct Dialect {
 
 /// Every format the mock speaks, most specific first; OpenAI's is the catch-all and answers
 /// unknown paths with OpenAI's 404.
-pub const DIALECTS: &[Dialect] = &[bedrock::DIALECT, gemini::DIALECT, openai::DIALECT];
+pub const DIALECTS: &[Dialect] = &[
+    anthropic::DIALECT,
+    bedrock::DIALECT,
+    gemini::DIALECT,
+    openai::DIALECT,
+];
 
 /// A request as the mock received it.
 pub struct Incoming {

@@ -5,14 +5,12 @@
 //! Shapes follow OpenAI's API reference (chat completion object, chat completion chunk
 //! object, completion object, embedding object, error object).
 
-use std::time::Duration;
-
 use bytes::Bytes;
 use serde_json::{json, Value};
 
 use switchyard_providers::Form;
 
-use crate::reply::{base64, count_tokens, embedding, pieces};
+use crate::reply::{base64, count_tokens, embedding, pieces, split_even};
 use crate::script::Behaviour;
 use crate::wire::Reply;
 use crate::{Incoming, MockOptions};
@@ -561,12 +559,6 @@ fn planned_tool_calls(
     Some(calls)
 }
 
-fn split_even(s: &str, parts: usize) -> Vec<String> {
-    let chars: Vec<char> = s.chars().collect();
-    let size = chars.len().div_ceil(parts.max(1)).max(1);
-    chars.chunks(size).map(|c| c.iter().collect()).collect()
-}
-
 fn sse_reply(events: Vec<Value>, done: bool, b: &Behaviour, opts: &MockOptions) -> Reply {
     let mut pieces: Vec<Bytes> = events
         .iter()
@@ -583,16 +575,7 @@ fn sse_reply(events: Vec<Value>, done: bool, b: &Behaviour, opts: &MockOptions) 
     if done {
         pieces.push(Bytes::from_static(b"data: [DONE]\n\n"));
     }
-    Reply::Stream {
-        status: 200,
-        content_type: "text/event-stream; charset=utf-8",
-        pieces,
-        delay: b
-            .chunk_delay_ms
-            .map_or(opts.chunk_delay, Duration::from_millis),
-        reset_after: b.reset_after_chunks,
-        headers: Vec::new(),
-    }
+    Reply::event_stream(pieces, b, opts)
 }
 
 fn completions(body: &Value, model: &str, b: &Behaviour, opts: &MockOptions) -> Reply {

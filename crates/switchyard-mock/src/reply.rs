@@ -13,6 +13,14 @@ pub fn pieces(last_user: &str, chunks: usize) -> Vec<String> {
     out
 }
 
+/// `s` cut into at most `parts` pieces of about equal length (in characters), e.g. tool-call
+/// arguments streamed as fragments.
+pub fn split_even(s: &str, parts: usize) -> Vec<String> {
+    let chars: Vec<char> = s.chars().collect();
+    let size = chars.len().div_ceil(parts.max(1)).max(1);
+    chars.chunks(size).map(|c| c.iter().collect()).collect()
+}
+
 /// A crude token count: whitespace-separated words.
 pub fn count_tokens(text: &str) -> u64 {
     text.split_whitespace().count() as u64

@@ -51,6 +51,25 @@ impl Reply {
         }
     }
 
+    /// A 200 `text/event-stream` of pre-rendered events, paced and broken off as the
+    /// scripted behaviour asks (`chunk_delay_ms`, `reset_after_chunks`).
+    pub fn event_stream(
+        pieces: Vec<Bytes>,
+        b: &crate::script::Behaviour,
+        opts: &crate::MockOptions,
+    ) -> Self {
+        Reply::Stream {
+            status: 200,
+            content_type: "text/event-stream; charset=utf-8",
+            pieces,
+            delay: b
+                .chunk_delay_ms
+                .map_or(opts.chunk_delay, Duration::from_millis),
+            reset_after: b.reset_after_chunks,
+            headers: Vec::new(),
+        }
+    }
+
     /// Adds headers.
     pub fn with_headers(mut self, extra: impl IntoIterator<Item = (String, String)>) -> Self {
         match &mut self {

@@ -176,6 +176,7 @@ pub fn dialect_for(kind: DialectKind) -> &'static dyn Dialect {
         DialectKind::OpenAi => &crate::openai::OpenAi,
         DialectKind::Gemini => &crate::gemini::Gemini,
         DialectKind::Bedrock => &crate::bedrock::Bedrock,
+        DialectKind::Anthropic => &crate::anthropic::Anthropic,
     }
 }
 
@@ -201,5 +202,44 @@ pub mod headers {
     /// A header with a fixed value.
     pub fn fixed(name: HeaderName, value: &'static str) -> (HeaderName, HeaderValue) {
         (name, HeaderValue::from_static(value))
+    }
+
+    /// The headers of a JSON request: `content-type`, `accept` (SSE for a stream) and
+    /// `accept-encoding: identity`, as answers are inspected or translated on the way back.
+    pub fn json_exchange(stream: bool) -> [(HeaderName, HeaderValue); 3] {
+        [
+            fixed(http::header::CONTENT_TYPE, "application/json"),
+            fixed(
+                http::header::ACCEPT,
+                if stream {
+                    "text/event-stream"
+                } else {
+                    "application/json"
+                },
+            ),
+            fixed(http::header::ACCEPT_ENCODING, "identity"),
+        ]
+    }
+
+    /// The credential header for the provider's auth style, carrying the client's own key
+    /// (zero-config) or else the configured one; none when there is no key or the style sends
+    /// no header (`none`, and SigV4, which signs the request instead).
+    pub fn credential(
+        provider: &super::ProviderEndpoint,
+        client_key: Option<&str>,
+    ) -> Result<Option<(HeaderName, HeaderValue)>, TranslateError> {
+        let key = client_key.unwrap_or(provider.api_key.expose());
+        if key.is_empty() {
+            return Ok(None);
+        }
+        match provider.auth {
+            crate::kind::AuthStyle::Bearer => {
+                secret(http::header::AUTHORIZATION, &format!("Bearer {key}")).map(Some)
+            }
+            crate::kind::AuthStyle::Header(name) => {
+                secret(HeaderName::from_static(name), key).map(Some)
+            }
+            crate::kind::AuthStyle::AwsSigV4 | crate::kind::AuthStyle::None => Ok(None),
+        }
     }
 }

@@ -12,6 +12,8 @@ pub enum DialectKind {
     Gemini,
     /// AWS Bedrock's Converse API.
     Bedrock,
+    /// Anthropic's Messages API.
+    Anthropic,
 }
 
 /// How a provider expects its credentials.
@@ -330,6 +332,14 @@ kinds! {
         dialect: DialectKind::Bedrock,
         default_base_url: Some("https://bedrock-runtime.{region}.amazonaws.com"),
         auth: AuthStyle::AwsSigV4,
+        stream_usage: false,
+    },
+    Anthropic => KindInfo {
+        name: "anthropic",
+        dialect: DialectKind::Anthropic,
+        default_base_url: Some("https://api.anthropic.com/v1"),
+        auth: AuthStyle::Header("x-api-key"),
+        // Anthropic streams always carry usage; there is nothing to ask for.
         stream_usage: false,
     },
 }

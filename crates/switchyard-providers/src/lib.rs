@@ -14,6 +14,7 @@
 //!   module implements; [`dialect::dialect_for`] is the one table that registers them.
 //! - [`error::ErrorBody`]: the OpenAI-shaped error every client sees.
 
+pub mod anthropic;
 pub mod bedrock;
 pub mod canonical;
 pub mod compat;

@@ -4,8 +4,8 @@
 //! first stream event.
 
 use bytes::Bytes;
-use http::header::{ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_TYPE};
-use http::{HeaderName, HeaderValue};
+use http::header::{ACCEPT, ACCEPT_ENCODING, CONTENT_TYPE};
+use http::HeaderValue;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 
@@ -16,7 +16,6 @@ use crate::dialect::{
 use crate::endpoint::Endpoint;
 use crate::envelope::{Edit, JsonEnvelope};
 use crate::error::{ErrorBody, TranslateError};
-use crate::kind::AuthStyle;
 use crate::sse::{data_event, SseFramer};
 use crate::usage::{find_usage, Tail, Usage};
 
@@ -93,18 +92,7 @@ impl Dialect for OpenAi {
         ));
         // Bodies are inspected on the way back (usage, stream errors): ask for them unencoded.
         hs.push(headers::fixed(ACCEPT_ENCODING, "identity"));
-        let key = call.client_key.unwrap_or(provider.api_key.expose());
-        if !key.is_empty() {
-            match provider.auth {
-                AuthStyle::Bearer => {
-                    hs.push(headers::secret(AUTHORIZATION, &format!("Bearer {key}"))?)
-                }
-                AuthStyle::Header(name) => {
-                    hs.push(headers::secret(HeaderName::from_static(name), key)?)
-                }
-                AuthStyle::AwsSigV4 | AuthStyle::None => {}
-            }
-        }
+        hs.extend(headers::credential(provider, call.client_key)?);
         hs.extend(provider.headers.iter().cloned());
         Ok(UpstreamRequest {
             method: call.endpoint.method(),
@@ -352,8 +340,10 @@ fn status_for_stream_error(e: &ErrorBody) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kind::AuthStyle;
     use crate::kind::ProviderKind;
     use crate::secret::Secret;
+    use http::header::AUTHORIZATION;
     use std::time::SystemTime;
 
     fn provider(stream_usage: bool) -> ProviderEndpoint {

@@ -560,7 +560,10 @@ fn provider(
             AuthStyle::Bearer
         }),
     };
-    if auth == AuthStyle::AwsSigV4 {
+    let kind_errors = cx.errors.len();
+    kind_requirements(cx, raw, &field, kind, auth, &api_key);
+    // A kind that cannot sign has said so; the SigV4 settings are only asked of the others.
+    if auth == AuthStyle::AwsSigV4 && cx.errors.len() == kind_errors {
         // SigV4 signs with the region in its credential scope, also when `base_url` is set
         // (a missing region in the default URL template is reported there already).
         let template_needs_region = raw.base_url.is_none()
@@ -601,6 +604,32 @@ fn provider(
         timeouts,
         ca_file,
     })
+}
+
+/// Settings a kind cannot work without, beyond its base URL.
+fn kind_requirements(
+    cx: &mut Ctx<'_>,
+    raw: &RawProvider,
+    field: &str,
+    kind: Option<ProviderKind>,
+    auth: AuthStyle,
+    api_key: &Secret,
+) {
+    if kind == Some(ProviderKind::Anthropic) {
+        if auth == AuthStyle::AwsSigV4 {
+            cx.err(
+                &raw.kind,
+                format!("{field}.auth"),
+                "kind `anthropic` does not sign requests: use `bedrock` for Claude on AWS",
+            );
+        } else if auth != AuthStyle::None && api_key.is_empty() {
+            cx.err(
+                &raw.kind,
+                format!("{field}.api_key"),
+                "kind `anthropic` needs `api_key` (sent as `x-api-key`)",
+            );
+        }
+    }
 }
 
 /// Fills `{region}`, `{project}` and `{location}` in a kind's default URL from the

@@ -489,7 +489,7 @@ fn settings(cx: &mut Ctx<'_>, rc: &RouteCx<'_>, raw: &RawNode, field: &str) -> N
     let retry = raw
         .retry
         .as_ref()
-        .and_then(|r| retry(cx, r, &format!("{field}.retry")));
+        .and_then(|r| retry(cx, r, &format!("{field}.retry"), rc.flavor));
     let mut override_params = Map::new();
     if let Some(o) = &raw.override_params {
         match &o.value {
@@ -560,7 +560,12 @@ fn partial_timeouts(cx: &mut Ctx<'_>, raw: &RawTimeouts, field: &str) -> Partial
 /// The most retries a policy may ask for.
 const MAX_RETRIES: u32 = 10;
 
-fn retry(cx: &mut Ctx<'_>, raw: &Spanned<RawRetry>, field: &str) -> Option<RetryPolicy> {
+fn retry(
+    cx: &mut Ctx<'_>,
+    raw: &Spanned<RawRetry>,
+    field: &str,
+    flavor: Flavor,
+) -> Option<RetryPolicy> {
     let r = &raw.value;
     let attempts = r.attempts.unwrap_or(2);
     if attempts > MAX_RETRIES {
@@ -583,7 +588,10 @@ fn retry(cx: &mut Ctx<'_>, raw: &Spanned<RawRetry>, field: &str) -> Option<Retry
             }
             StatusSet::Only(c.clone())
         }
-        None => RetryPolicy::default_statuses(),
+        None => match flavor {
+            Flavor::Switchyard => RetryPolicy::default_statuses(),
+            Flavor::Portkey => RetryPolicy::portkey_statuses(),
+        },
     };
     let b = r.backoff.as_ref();
     let initial = b

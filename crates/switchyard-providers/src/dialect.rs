@@ -170,6 +170,8 @@ pub trait Dialect: Send + Sync {
 pub fn dialect_for(kind: DialectKind) -> &'static dyn Dialect {
     match kind {
         DialectKind::OpenAi => &crate::openai::OpenAi,
+        DialectKind::AzureOpenAi => &crate::azure::AzureOpenAi,
+        DialectKind::Cohere => &crate::cohere::Cohere,
     }
 }
 
@@ -195,5 +197,40 @@ pub mod headers {
     /// A header with a fixed value.
     pub fn fixed(name: HeaderName, value: &'static str) -> (HeaderName, HeaderValue) {
         (name, HeaderValue::from_static(value))
+    }
+
+    /// The headers of a JSON API call: content type, accept (SSE for streams), unencoded
+    /// bodies (the gateway reads usage and errors from them), the credential sent the way
+    /// `provider.auth` says (the client's own key wins), then the configured extra headers.
+    pub fn json_api(
+        provider: &crate::dialect::ProviderEndpoint,
+        call: &crate::dialect::Call<'_>,
+    ) -> Result<Vec<(HeaderName, HeaderValue)>, TranslateError> {
+        use http::header::{ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_TYPE};
+        let mut hs = Vec::with_capacity(4 + provider.headers.len());
+        hs.push(fixed(CONTENT_TYPE, "application/json"));
+        hs.push(fixed(
+            ACCEPT,
+            if call.stream {
+                "text/event-stream"
+            } else {
+                "application/json"
+            },
+        ));
+        hs.push(fixed(ACCEPT_ENCODING, "identity"));
+        let key = call.client_key.unwrap_or(provider.api_key.expose());
+        if !key.is_empty() {
+            match provider.auth {
+                crate::kind::AuthStyle::Bearer => {
+                    hs.push(secret(AUTHORIZATION, &format!("Bearer {key}"))?)
+                }
+                crate::kind::AuthStyle::Header(name) => {
+                    hs.push(secret(HeaderName::from_static(name), key)?)
+                }
+                crate::kind::AuthStyle::AwsSigV4 | crate::kind::AuthStyle::None => {}
+            }
+        }
+        hs.extend(provider.headers.iter().cloned());
+        Ok(hs)
     }
 }

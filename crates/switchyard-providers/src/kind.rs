@@ -8,6 +8,10 @@ use std::fmt;
 pub enum DialectKind {
     /// OpenAI's own API, and every provider that copies it.
     OpenAi,
+    /// Azure OpenAI: OpenAI's body on deployment URLs with an `api-version`.
+    AzureOpenAi,
+    /// Cohere's v2 API (`/v2/chat`, `/v2/embed`).
+    Cohere,
 }
 
 /// How a provider expects its credentials.
@@ -85,6 +89,22 @@ kinds! {
         dialect: DialectKind::OpenAi,
         default_base_url: None,
         auth: AuthStyle::Bearer,
+        stream_usage: false,
+    },
+    AzureOpenAi => KindInfo {
+        name: "azure-openai",
+        dialect: DialectKind::AzureOpenAi,
+        // The resource endpoint (`https://{resource}.openai.azure.com`): config must give it.
+        default_base_url: None,
+        auth: AuthStyle::Header("api-key"),
+        stream_usage: true,
+    },
+    Cohere => KindInfo {
+        name: "cohere",
+        dialect: DialectKind::Cohere,
+        default_base_url: Some("https://api.cohere.com"),
+        auth: AuthStyle::Bearer,
+        // Usage always comes in `message-end`: nothing to ask for.
         stream_usage: false,
     },
 }

@@ -14,7 +14,9 @@
 //!   module implements; [`dialect::dialect_for`] is the one table that registers them.
 //! - [`error::ErrorBody`]: the OpenAI-shaped error every client sees.
 
+pub mod azure;
 pub mod canonical;
+pub mod cohere;
 pub mod dialect;
 pub mod endpoint;
 pub mod envelope;

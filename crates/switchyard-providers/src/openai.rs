@@ -4,8 +4,6 @@
 //! first stream event.
 
 use bytes::Bytes;
-use http::header::{ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_TYPE};
-use http::HeaderName;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 
@@ -14,7 +12,6 @@ use crate::dialect::{
 };
 use crate::envelope::Edit;
 use crate::error::{ErrorBody, TranslateError};
-use crate::kind::AuthStyle;
 use crate::sse::{data_event, SseFramer};
 use crate::usage::{find_usage, Tail, Usage};
 
@@ -31,50 +28,8 @@ impl Dialect for OpenAi {
         provider: &ProviderEndpoint,
         call: &Call<'_>,
     ) -> Result<UpstreamRequest, TranslateError> {
-        let model_json;
-        let mut edits: Vec<Edit<'_>> = Vec::with_capacity(2);
-        if call.body.get_str("model").ok().flatten().as_deref() != Some(call.model) {
-            model_json = json_string(call.model);
-            edits.push(Edit::Set("model", &model_json));
-        }
-        let stream_options;
-        if wants_injected_usage(provider, call) {
-            stream_options = with_include_usage(call.body.get_raw("stream_options"))?;
-            edits.push(Edit::Set("stream_options", &stream_options));
-        }
-        let body = call.body.rewrite(&edits);
-
-        let mut hs = Vec::with_capacity(5 + provider.headers.len());
-        hs.push(headers::fixed(CONTENT_TYPE, "application/json"));
-        hs.push(headers::fixed(
-            ACCEPT,
-            if call.stream {
-                "text/event-stream"
-            } else {
-                "application/json"
-            },
-        ));
-        // Bodies are inspected on the way back (usage, stream errors): ask for them unencoded.
-        hs.push(headers::fixed(ACCEPT_ENCODING, "identity"));
-        let key = call.client_key.unwrap_or(provider.api_key.expose());
-        if !key.is_empty() {
-            match provider.auth {
-                AuthStyle::Bearer => {
-                    hs.push(headers::secret(AUTHORIZATION, &format!("Bearer {key}"))?)
-                }
-                AuthStyle::Header(name) => {
-                    hs.push(headers::secret(HeaderName::from_static(name), key)?)
-                }
-                AuthStyle::AwsSigV4 | AuthStyle::None => {}
-            }
-        }
-        hs.extend(provider.headers.iter().cloned());
-        Ok(UpstreamRequest {
-            method: call.endpoint.method(),
-            path: format!("{}{}", provider.base_path, call.endpoint.suffix()),
-            headers: hs,
-            body,
-        })
+        let path = format!("{}{}", provider.base_path, call.endpoint.suffix());
+        passthrough_request(provider, call, path, wants_injected_usage(provider, call))
     }
 
     fn response_translator(
@@ -82,16 +37,53 @@ impl Dialect for OpenAi {
         provider: &ProviderEndpoint,
         call: &Call<'_>,
     ) -> Box<dyn ResponseTranslator> {
-        if call.stream {
-            Box::new(SsePassthrough::new(wants_injected_usage(provider, call)))
-        } else {
-            Box::new(JsonPassthrough::default())
-        }
+        passthrough_translator(call, wants_injected_usage(provider, call))
+    }
+}
+
+/// The request for an API that takes OpenAI's body as is (OpenAI, Azure OpenAI, the
+/// compatible family): the client's body with at most `model` rewritten and, when
+/// `inject_usage`, `stream_options.include_usage` set, sent to `path`.
+pub fn passthrough_request(
+    provider: &ProviderEndpoint,
+    call: &Call<'_>,
+    path: String,
+    inject_usage: bool,
+) -> Result<UpstreamRequest, TranslateError> {
+    let model_json;
+    let mut edits: Vec<Edit<'_>> = Vec::with_capacity(2);
+    if call.body.get_str("model").ok().flatten().as_deref() != Some(call.model) {
+        model_json = json_string(call.model);
+        edits.push(Edit::Set("model", &model_json));
+    }
+    let stream_options;
+    if inject_usage {
+        stream_options = with_include_usage(call.body.get_raw("stream_options"))?;
+        edits.push(Edit::Set("stream_options", &stream_options));
+    }
+    Ok(UpstreamRequest {
+        method: call.endpoint.method(),
+        path,
+        headers: headers::json_api(provider, call)?,
+        body: call.body.rewrite(&edits),
+    })
+}
+
+/// The translator for an OpenAI-format answer; `strip_usage_chunk` when the request had
+/// usage injected that the client did not ask for.
+pub fn passthrough_translator(
+    call: &Call<'_>,
+    strip_usage_chunk: bool,
+) -> Box<dyn ResponseTranslator> {
+    if call.stream {
+        Box::new(SsePassthrough::new(strip_usage_chunk))
+    } else {
+        Box::new(JsonPassthrough::default())
     }
 }
 
 /// True when the gateway adds `stream_options.include_usage` that the client did not ask for.
-fn wants_injected_usage(provider: &ProviderEndpoint, call: &Call<'_>) -> bool {
+pub fn wants_injected_usage(provider: &ProviderEndpoint, call: &Call<'_>) -> bool {
     if !(provider.stream_usage && call.stream) {
         return false;
     }
@@ -317,8 +309,10 @@ mod tests {
     use super::*;
     use crate::endpoint::Endpoint;
     use crate::envelope::JsonEnvelope;
+    use crate::kind::AuthStyle;
     use crate::kind::ProviderKind;
     use crate::secret::Secret;
+    use http::header::AUTHORIZATION;
     use std::time::SystemTime;
 
     fn provider(stream_usage: bool) -> ProviderEndpoint {

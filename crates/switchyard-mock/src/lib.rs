@@ -1,7 +1,7 @@
 //! Mock model providers for Switchyard's tests and benchmarks.
 //!
-//! One process serves a provider's real wire format (OpenAI's today; each native format gets
-//! its own module) and validates what it receives the way the real API does: path, auth
+//! One process serves providers' real wire formats (OpenAI's, Azure OpenAI's, Cohere's; each
+//! native format gets its own module) and validates what it receives the way the real API does: path, auth
 //! header, JSON body. Tests script faults through a control API under `/__mock/`:
 //!
 //! - `POST /__mock/script` with a JSON array of [`script::Behaviour`]s: what the next
@@ -11,6 +11,8 @@
 //!   test can assert what the provider saw. `DELETE` clears them.
 //! - `GET /__mock/health`: 200 once listening.
 
+pub mod azure;
+pub mod cohere;
 pub mod openai;
 pub mod reply;
 pub mod script;
@@ -75,7 +77,7 @@ pub struct Dialect {
 
 /// Every format the mock speaks, most specific first; OpenAI's is the catch-all and answers
 /// unknown paths with OpenAI's 404.
-pub const DIALECTS: &[Dialect] = &[openai::DIALECT];
+pub const DIALECTS: &[Dialect] = &[azure::DIALECT, cohere::DIALECT, openai::DIALECT];
 
 /// A request as the mock received it.
 pub struct Incoming {

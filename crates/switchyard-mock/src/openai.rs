@@ -162,7 +162,7 @@ fn route(req: &Incoming, b: &Behaviour, opts: &MockOptions) -> Reply {
     }
 }
 
-fn raw_body(v: &Value) -> Vec<u8> {
+pub(crate) fn raw_body(v: &Value) -> Vec<u8> {
     match v {
         Value::String(s) => s.clone().into_bytes(),
         other => serde_json::to_vec(other).unwrap_or_default(),
@@ -205,7 +205,7 @@ fn models() -> Reply {
 }
 
 /// Text of a message's `content`: a string, or the text parts of an array.
-fn content_text(content: &Value) -> String {
+pub(crate) fn content_text(content: &Value) -> String {
     match content {
         Value::String(s) => s.clone(),
         Value::Array(parts) => parts
@@ -226,7 +226,7 @@ const ROLES: &[&str] = &[
     "function",
 ];
 
-fn chat(body: &Value, model: &str, b: &Behaviour, opts: &MockOptions) -> Reply {
+pub(crate) fn chat(body: &Value, model: &str, b: &Behaviour, opts: &MockOptions) -> Reply {
     let Some(messages) = body.get("messages").and_then(Value::as_array) else {
         return error(
             400,
@@ -390,7 +390,7 @@ fn planned_tool_calls(
     Some(calls)
 }
 
-fn split_even(s: &str, parts: usize) -> Vec<String> {
+pub(crate) fn split_even(s: &str, parts: usize) -> Vec<String> {
     let chars: Vec<char> = s.chars().collect();
     let size = chars.len().div_ceil(parts.max(1)).max(1);
     chars.chunks(size).map(|c| c.iter().collect()).collect()
@@ -424,7 +424,7 @@ fn sse_reply(events: Vec<Value>, done: bool, b: &Behaviour, opts: &MockOptions) 
     }
 }
 
-fn completions(body: &Value, model: &str, b: &Behaviour, opts: &MockOptions) -> Reply {
+pub(crate) fn completions(body: &Value, model: &str, b: &Behaviour, opts: &MockOptions) -> Reply {
     let prompt = match body.get("prompt") {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Array(a)) => a
@@ -469,7 +469,7 @@ fn completions(body: &Value, model: &str, b: &Behaviour, opts: &MockOptions) -> 
     Reply::json(200, serde_json::to_vec(&resp).unwrap_or_default())
 }
 
-fn embeddings(body: &Value, model: &str, opts: &MockOptions) -> Reply {
+pub(crate) fn embeddings(body: &Value, model: &str, opts: &MockOptions) -> Reply {
     let inputs: Vec<String> = match body.get("input") {
         Some(Value::String(s)) => vec![s.clone()],
         Some(Value::Array(a)) if !a.is_empty() => a

@@ -186,7 +186,7 @@ async fn tool_calls_plain_and_streamed_and_tool_results() {
         .unwrap();
     assert_eq!(
         r.choices[0].message.content.as_deref(),
-        Some("Tool said: sunny t1 t2 t3")
+        Some("You said: Tool said: sunny t1 t2 t3")
     );
 }
 

@@ -96,14 +96,21 @@ impl Dialect for Cohere {
             .map(|d| d.as_secs())
             .unwrap_or(0);
         match call.endpoint {
-            Endpoint::Embeddings => Box::new(EmbedJson::new(call)),
+            Endpoint::Embeddings => Buffered::boxed(EmbedAnswer {
+                model: call.model.to_owned(),
+                base64: embedding_format(call).unwrap_or(false),
+            }),
             _ if call.stream => Box::new(ChatStream::new(
                 &provider.name,
                 call.model,
                 created,
                 include_usage(call),
             )),
-            _ => Box::new(ChatJson::new(&provider.name, call.model, created)),
+            _ => Buffered::boxed(ChatAnswer {
+                provider: provider.name.clone(),
+                model: call.model.to_owned(),
+                created,
+            }),
         }
     }
 
@@ -602,40 +609,92 @@ struct WireFunction {
     arguments: Option<String>,
 }
 
-/// A non-streamed chat answer: held until complete, then written as one OpenAI body.
-#[derive(Debug)]
-pub struct ChatJson {
-    provider: String,
-    model: String,
-    created: u64,
+/// What a whole (non-streamed) answer translated to.
+struct Whole {
+    body: Option<Bytes>,
+    verdict: Verdict,
+    usage: Option<Usage>,
+}
+
+/// A non-streamed answer that can only be translated once complete.
+trait WholeAnswer: Send {
+    fn translate(&self, body: &[u8]) -> Result<Whole, TranslateError>;
+}
+
+/// Holds a non-streamed answer until it is complete, then translates it in one go.
+struct Buffered<T> {
+    answer: T,
     buf: Vec<u8>,
     verdict: Verdict,
     usage: Option<Usage>,
 }
 
-impl ChatJson {
-    fn new(provider: &str, model: &str, created: u64) -> Self {
-        Self {
-            provider: provider.to_owned(),
-            model: model.to_owned(),
-            created,
+impl<T: WholeAnswer> Buffered<T> {
+    fn boxed(answer: T) -> Box<dyn ResponseTranslator>
+    where
+        T: 'static,
+    {
+        Box::new(Self {
+            answer,
             buf: Vec::new(),
             verdict: Verdict::Pending,
             usage: None,
-        }
+        })
+    }
+}
+
+impl<T: WholeAnswer> ResponseTranslator for Buffered<T> {
+    fn push(&mut self, chunk: Bytes, _out: &mut Output) -> Result<(), TranslateError> {
+        self.buf.extend_from_slice(&chunk);
+        Ok(())
     }
 
-    fn translate(&mut self) -> Result<Option<ChatCompletion>, TranslateError> {
-        let w: WireResponse = serde_json::from_slice(&self.buf)
+    fn finish(&mut self, out: &mut Output) -> Result<(), TranslateError> {
+        let whole = self.answer.translate(&self.buf)?;
+        out.extend(whole.body);
+        self.verdict = whole.verdict;
+        self.usage = whole.usage;
+        Ok(())
+    }
+
+    fn verdict(&self) -> Verdict {
+        self.verdict.clone()
+    }
+
+    fn usage(&self) -> Option<Usage> {
+        self.usage
+    }
+
+    fn content_type(&self) -> &'static str {
+        "application/json"
+    }
+
+    fn is_passthrough(&self) -> bool {
+        false
+    }
+}
+
+/// A non-streamed chat answer.
+struct ChatAnswer {
+    provider: String,
+    model: String,
+    created: u64,
+}
+
+impl WholeAnswer for ChatAnswer {
+    fn translate(&self, body: &[u8]) -> Result<Whole, TranslateError> {
+        let w: WireResponse = serde_json::from_slice(body)
             .map_err(|e| TranslateError::BadResponse(format!("cohere chat answer: {e}")))?;
         let usage = w.usage.as_ref().map(WireUsage::usage);
-        self.usage = usage;
         let Some(finish) = finish_reason(w.finish_reason.as_deref()) else {
-            self.verdict = Verdict::Failed {
-                status: 502,
-                error: generation_error(&self.provider, None),
-            };
-            return Ok(None);
+            return Ok(Whole {
+                body: None,
+                verdict: Verdict::Failed {
+                    status: 502,
+                    error: generation_error(&self.provider, None),
+                },
+                usage,
+            });
         };
         let text: String = w
             .message
@@ -667,8 +726,7 @@ impl ChatJson {
         } else {
             Some(String::new())
         };
-        self.verdict = Verdict::Healthy;
-        Ok(Some(ChatCompletion {
+        let completion = ChatCompletion {
             id: w.id,
             object: "chat.completion",
             created: self.created,
@@ -685,37 +743,12 @@ impl ChatJson {
                 logprobs: None,
             }],
             usage: usage.map(UsageOut::from),
-        }))
-    }
-}
-
-impl ResponseTranslator for ChatJson {
-    fn push(&mut self, chunk: Bytes, _out: &mut Output) -> Result<(), TranslateError> {
-        self.buf.extend_from_slice(&chunk);
-        Ok(())
-    }
-
-    fn finish(&mut self, out: &mut Output) -> Result<(), TranslateError> {
-        if let Some(c) = self.translate()? {
-            out.push(c.to_bytes());
-        }
-        Ok(())
-    }
-
-    fn verdict(&self) -> Verdict {
-        self.verdict.clone()
-    }
-
-    fn usage(&self) -> Option<Usage> {
-        self.usage
-    }
-
-    fn content_type(&self) -> &'static str {
-        "application/json"
-    }
-
-    fn is_passthrough(&self) -> bool {
-        false
+        };
+        Ok(Whole {
+            body: Some(completion.to_bytes()),
+            verdict: Verdict::Healthy,
+            usage,
+        })
     }
 }
 
@@ -965,43 +998,23 @@ struct WireMeta {
     billed_units: Option<WireUnits>,
 }
 
-/// An embeddings answer: held until complete, then written as OpenAI's list.
-#[derive(Debug)]
-pub struct EmbedJson {
+/// An embeddings answer.
+struct EmbedAnswer {
     model: String,
     base64: bool,
-    buf: Vec<u8>,
-    verdict: Verdict,
-    usage: Option<Usage>,
 }
 
-impl EmbedJson {
-    fn new(call: &Call<'_>) -> Self {
-        Self {
-            model: call.model.to_owned(),
-            base64: embedding_format(call).unwrap_or(false),
-            buf: Vec::new(),
-            verdict: Verdict::Pending,
-            usage: None,
-        }
-    }
-
-    fn translate(&mut self) -> Result<Bytes, TranslateError> {
+impl WholeAnswer for EmbedAnswer {
+    fn translate(&self, body: &[u8]) -> Result<Whole, TranslateError> {
         let bad =
             |e: serde_json::Error| TranslateError::BadResponse(format!("cohere embed answer: {e}"));
-        let w: WireEmbed<'_> = serde_json::from_slice(&self.buf).map_err(bad)?;
+        let w: WireEmbed<'_> = serde_json::from_slice(body).map_err(bad)?;
         let tokens = w
             .meta
             .and_then(|m| m.billed_units)
             .and_then(|u| u.input_tokens)
             .unwrap_or(0.0) as u64;
-        self.usage = Some(Usage {
-            prompt_tokens: tokens,
-            completion_tokens: 0,
-            total_tokens: tokens,
-            cached_tokens: 0,
-        });
-        let mut out = Vec::with_capacity(self.buf.len() + 64 * w.embeddings.float.len());
+        let mut out = Vec::with_capacity(body.len() + 64 * w.embeddings.float.len());
         out.extend_from_slice(br#"{"object":"list","data":["#);
         for (i, raw) in w.embeddings.float.iter().enumerate() {
             if i > 0 {
@@ -1031,35 +1044,15 @@ impl EmbedJson {
             format!(r#","usage":{{"prompt_tokens":{tokens},"total_tokens":{tokens}}}}}"#)
                 .as_bytes(),
         );
-        Ok(Bytes::from(out))
-    }
-}
-
-impl ResponseTranslator for EmbedJson {
-    fn push(&mut self, chunk: Bytes, _out: &mut Output) -> Result<(), TranslateError> {
-        self.buf.extend_from_slice(&chunk);
-        Ok(())
-    }
-
-    fn finish(&mut self, out: &mut Output) -> Result<(), TranslateError> {
-        out.push(self.translate()?);
-        self.verdict = Verdict::Healthy;
-        Ok(())
-    }
-
-    fn verdict(&self) -> Verdict {
-        self.verdict.clone()
-    }
-
-    fn usage(&self) -> Option<Usage> {
-        self.usage
-    }
-
-    fn content_type(&self) -> &'static str {
-        "application/json"
-    }
-
-    fn is_passthrough(&self) -> bool {
-        false
+        Ok(Whole {
+            body: Some(Bytes::from(out)),
+            verdict: Verdict::Healthy,
+            usage: Some(Usage {
+                prompt_tokens: tokens,
+                completion_tokens: 0,
+                total_tokens: tokens,
+                cached_tokens: 0,
+            }),
+        })
     }
 }

@@ -857,6 +857,8 @@ impl ChatStream {
         let delta = ev.delta.unwrap_or_default();
         let msg = delta.message.unwrap_or_default();
         match ev.kind.as_str() {
+            // `message-start` only opens the stream: the verdict waits for the next event, so
+            // a generation that fails at once (`message-end` with ERROR) can still fail over.
             "message-start" => {
                 if let Some(id) = ev.id {
                     self.writer.set_id(id);

@@ -92,9 +92,13 @@ fn api_version(provider: &ProviderEndpoint) -> &str {
         .unwrap_or(DEFAULT_API_VERSION)
 }
 
-/// Whether the gateway adds `stream_options.include_usage`: as for OpenAI, and only on API
-/// versions that know the field (date-named versions compare as strings).
+/// Whether the gateway adds `stream_options.include_usage`: as for OpenAI, but only for chat
+/// completions (the field Azure documents) and on API versions that know it (date-named
+/// versions compare as strings).
 fn injects_usage(provider: &ProviderEndpoint, call: &Call<'_>) -> bool {
+    if call.endpoint != Endpoint::ChatCompletions {
+        return false;
+    }
     let version = api_version(provider);
     let dated = version.len() >= 10 && version.as_bytes()[..4].iter().all(u8::is_ascii_digit);
     (!dated || version[..10] >= *STREAM_OPTIONS_SINCE) && wants_injected_usage(provider, call)
@@ -246,6 +250,15 @@ mod tests {
                 "{version:?}"
             );
         }
+        let p = provider(AuthStyle::Header("api-key"), None);
+        let req = AzureOpenAi
+            .build_request(&p, &call(Endpoint::Completions, &body, true))
+            .unwrap();
+        assert_eq!(
+            req.body.as_ptr(),
+            body.raw().as_ptr(),
+            "completions pass as they are"
+        );
     }
 
     #[test]

@@ -197,6 +197,25 @@ routes:
     }
 
     #[test]
+    fn azure_openai_needs_a_base_url_and_a_plain_api_version() {
+        let e = one_error("providers:\n  az:\n    kind: azure-openai\n    api_key: k\n");
+        assert_eq!(e.field.as_deref(), Some("providers.az.base_url"));
+        assert!(e.message.contains("kind `azure-openai` has no default URL"));
+        let e = one_error(
+            "providers:\n  az:\n    kind: azure-openai\n    base_url: https://res.openai.azure.com\n    api_version: \"2024-10-21&x=1\"\n",
+        );
+        assert_eq!(e.field.as_deref(), Some("providers.az.api_version"));
+        let c = load(
+            "providers:\n  az:\n    kind: azure-openai\n    base_url: https://res.openai.azure.com\n    api_version: 2025-04-01-preview\n    auth: bearer\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.providers[0].options.api_version.as_deref(),
+            Some("2025-04-01-preview")
+        );
+    }
+
+    #[test]
     fn missing_env_vars_are_errors_that_do_not_leak_values() {
         let e = one_error("providers:\n  p:\n    kind: openai\n    api_key: ${NOPE}\n");
         assert_eq!(e.field.as_deref(), Some("providers.p.api_key"));

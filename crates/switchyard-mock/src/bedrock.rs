@@ -16,7 +16,7 @@ use serde_json::{json, Map, Value};
 use switchyard_providers::bedrock::eventstream;
 use switchyard_providers::sigv4;
 
-use crate::reply::{count_tokens, embedding, pieces};
+use crate::reply::{count_tokens, embedding, pieces, split_even};
 use crate::script::Behaviour;
 use crate::wire::Reply;
 use crate::{Incoming, MockOptions};
@@ -747,12 +747,6 @@ fn answer(c: &Conversation, stream: bool, b: &Behaviour, opts: &MockOptions) -> 
         frames.insert(frames.len().min(1), Bytes::from(bad));
     }
     stream_reply(frames, b, opts)
-}
-
-fn split_even(s: &str, parts: usize) -> Vec<String> {
-    let chars: Vec<char> = s.chars().collect();
-    let size = chars.len().div_ceil(parts.max(1)).max(1);
-    chars.chunks(size).map(|c| c.iter().collect()).collect()
 }
 
 fn stream_reply(pieces: Vec<Bytes>, b: &Behaviour, opts: &MockOptions) -> Reply {

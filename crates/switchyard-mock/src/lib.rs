@@ -1,7 +1,8 @@
 //! Mock model providers for Switchyard's tests and benchmarks.
 //!
-//! One process serves the providers' real wire formats (OpenAI's, Bedrock's Converse; each
-//! native format has its own module) and validates what it receives the way the real API does: path, auth
+//! One process serves every provider wire format the gateway speaks (OpenAI's and its
+//! family, Anthropic, Gemini/Vertex, Bedrock, Azure OpenAI, Cohere; one module each) and
+//! validates what it receives the way the real API does: path, auth
 //! header, JSON body. Tests script faults through a control API under `/__mock/`:
 //!
 //! - `POST /__mock/script` with a JSON array of [`script::Behaviour`]s: what the next
@@ -13,7 +14,9 @@
 //! - `GET /__mock/image.png` (a 1x1 PNG) and `GET /__mock/page.html`: targets for image URLs.
 
 pub mod anthropic;
+pub mod azure;
 pub mod bedrock;
+pub mod cohere;
 pub mod gemini;
 pub mod openai;
 pub mod reply;
@@ -81,7 +84,9 @@ pub struct Dialect {
 /// unknown paths with OpenAI's 404.
 pub const DIALECTS: &[Dialect] = &[
     anthropic::DIALECT,
+    azure::DIALECT,
     bedrock::DIALECT,
+    cohere::DIALECT,
     gemini::DIALECT,
     openai::DIALECT,
 ];

@@ -201,7 +201,7 @@ fn invalid(message: &str, param: &str) -> Reply {
 }
 
 /// `POST /v1/images/generations`: deterministic URLs or base64 "images".
-fn images(body: &Value, model: &str) -> Reply {
+pub(crate) fn images(body: &Value, model: &str) -> Reply {
     let Some(prompt) = body.get("prompt").and_then(Value::as_str) else {
         return invalid("'prompt' is a required property", "prompt");
     };
@@ -233,7 +233,7 @@ fn images(body: &Value, model: &str) -> Reply {
 }
 
 /// `POST /v1/audio/speech`: a few bytes of "audio" in the asked format.
-fn speech(body: &Value, model: &str) -> Reply {
+pub(crate) fn speech(body: &Value, model: &str) -> Reply {
     let Some(input) = body.get("input").and_then(Value::as_str) else {
         return invalid("'input' is a required property", "input");
     };
@@ -270,7 +270,7 @@ fn speech(body: &Value, model: &str) -> Reply {
 }
 
 /// `POST /v1/audio/transcriptions|translations`: "transcribes" the uploaded file by naming it.
-fn transcription(form: &Form, body: &Value, model: &str, translate: bool) -> Reply {
+pub(crate) fn transcription(form: &Form, body: &Value, model: &str, translate: bool) -> Reply {
     if !form.has_file("file") {
         return invalid("'file' is a required property", "file");
     }
@@ -331,7 +331,7 @@ fn transcription(form: &Form, body: &Value, model: &str, translate: bool) -> Rep
     }
 }
 
-fn raw_body(v: &Value) -> Vec<u8> {
+pub(crate) fn raw_body(v: &Value) -> Vec<u8> {
     match v {
         Value::String(s) => s.clone().into_bytes(),
         other => serde_json::to_vec(other).unwrap_or_default(),
@@ -374,7 +374,7 @@ fn models() -> Reply {
 }
 
 /// Text of a message's `content`: a string, or the text parts of an array.
-fn content_text(content: &Value) -> String {
+pub(crate) fn content_text(content: &Value) -> String {
     match content {
         Value::String(s) => s.clone(),
         Value::Array(parts) => parts
@@ -395,7 +395,7 @@ const ROLES: &[&str] = &[
     "function",
 ];
 
-fn chat(body: &Value, model: &str, b: &Behaviour, opts: &MockOptions) -> Reply {
+pub(crate) fn chat(body: &Value, model: &str, b: &Behaviour, opts: &MockOptions) -> Reply {
     let Some(messages) = body.get("messages").and_then(Value::as_array) else {
         return error(
             400,
@@ -578,7 +578,7 @@ fn sse_reply(events: Vec<Value>, done: bool, b: &Behaviour, opts: &MockOptions) 
     Reply::event_stream(pieces, b, opts)
 }
 
-fn completions(body: &Value, model: &str, b: &Behaviour, opts: &MockOptions) -> Reply {
+pub(crate) fn completions(body: &Value, model: &str, b: &Behaviour, opts: &MockOptions) -> Reply {
     let prompt = match body.get("prompt") {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Array(a)) => a
@@ -623,7 +623,7 @@ fn completions(body: &Value, model: &str, b: &Behaviour, opts: &MockOptions) -> 
     Reply::json(200, serde_json::to_vec(&resp).unwrap_or_default())
 }
 
-fn embeddings(body: &Value, model: &str, opts: &MockOptions) -> Reply {
+pub(crate) fn embeddings(body: &Value, model: &str, opts: &MockOptions) -> Reply {
     let inputs: Vec<String> = match body.get("input") {
         Some(Value::String(s)) => vec![s.clone()],
         Some(Value::Array(a)) if !a.is_empty() => a

@@ -177,6 +177,8 @@ pub fn dialect_for(kind: DialectKind) -> &'static dyn Dialect {
         DialectKind::Gemini => &crate::gemini::Gemini,
         DialectKind::Bedrock => &crate::bedrock::Bedrock,
         DialectKind::Anthropic => &crate::anthropic::Anthropic,
+        DialectKind::AzureOpenAi => &crate::azure::AzureOpenAi,
+        DialectKind::Cohere => &crate::cohere::Cohere,
     }
 }
 
@@ -241,5 +243,18 @@ pub mod headers {
             }
             crate::kind::AuthStyle::AwsSigV4 | crate::kind::AuthStyle::None => Ok(None),
         }
+    }
+
+    /// The headers of a JSON API call: [`json_exchange`], the credential ([`credential`]),
+    /// then the provider's configured extra headers.
+    pub fn json_api(
+        provider: &crate::dialect::ProviderEndpoint,
+        call: &crate::dialect::Call<'_>,
+    ) -> Result<Vec<(HeaderName, HeaderValue)>, TranslateError> {
+        let mut hs = Vec::with_capacity(4 + provider.headers.len());
+        hs.extend(json_exchange(call.stream));
+        hs.extend(credential(provider, call.client_key)?);
+        hs.extend(provider.headers.iter().cloned());
+        Ok(hs)
     }
 }

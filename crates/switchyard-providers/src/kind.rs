@@ -14,6 +14,10 @@ pub enum DialectKind {
     Bedrock,
     /// Anthropic's Messages API.
     Anthropic,
+    /// Azure OpenAI: OpenAI's body on deployment URLs with an `api-version`.
+    AzureOpenAi,
+    /// Cohere's v2 API (`/v2/chat`, `/v2/embed`).
+    Cohere,
 }
 
 /// How a provider expects its credentials.
@@ -340,6 +344,22 @@ kinds! {
         default_base_url: Some("https://api.anthropic.com/v1"),
         auth: AuthStyle::Header("x-api-key"),
         // Anthropic streams always carry usage; there is nothing to ask for.
+        stream_usage: false,
+    },
+    AzureOpenAi => KindInfo {
+        name: "azure-openai",
+        dialect: DialectKind::AzureOpenAi,
+        // The resource endpoint (`https://{resource}.openai.azure.com`): config must give it.
+        default_base_url: None,
+        auth: AuthStyle::Header("api-key"),
+        stream_usage: true,
+    },
+    Cohere => KindInfo {
+        name: "cohere",
+        dialect: DialectKind::Cohere,
+        default_base_url: Some("https://api.cohere.com"),
+        auth: AuthStyle::Bearer,
+        // Usage always comes in `message-end`: nothing to ask for.
         stream_usage: false,
     },
 }

@@ -15,8 +15,10 @@
 //! - [`error::ErrorBody`]: the OpenAI-shaped error every client sees.
 
 pub mod anthropic;
+pub mod azure;
 pub mod bedrock;
 pub mod canonical;
+pub mod cohere;
 pub mod compat;
 pub mod dialect;
 pub mod endpoint;

@@ -32,74 +32,8 @@ impl Dialect for OpenAi {
         provider: &ProviderEndpoint,
         call: &Call<'_>,
     ) -> Result<UpstreamRequest, TranslateError> {
-        let model_json;
-        let mut edits: Vec<Edit<'_>> = Vec::with_capacity(2);
-        if call.body.get_str("model").ok().flatten().as_deref() != Some(call.model) {
-            model_json = json_string(call.model);
-            edits.push(Edit::Set("model", &model_json));
-        }
-        let stream_options;
-        if wants_injected_usage(provider, call) {
-            stream_options = with_include_usage(call.body.get_raw("stream_options"))?;
-            edits.push(Edit::Set("stream_options", &stream_options));
-        }
-        let quirk_edits = match call.endpoint {
-            Endpoint::ChatCompletions | Endpoint::Completions => {
-                compat::edits(compat::quirks(provider.kind), &provider.name, call.body)?
-            }
-            _ => Vec::new(),
-        };
-        for (key, value) in &quirk_edits {
-            edits.push(match value {
-                Some(v) => Edit::Set(key, v),
-                None => Edit::Remove(key),
-            });
-        }
-        let (body, content_type) = match call.form {
-            Some(form) => {
-                // The form's text fields arrive as `call.body`; `model` is set here.
-                let fields = call.body.rewrite(&edits);
-                let fields =
-                    JsonEnvelope::parse(fields).map_err(|e| TranslateError::InvalidRequest {
-                        message: e.to_string(),
-                        param: None,
-                    })?;
-                let ct = format!("multipart/form-data; boundary={}", form.boundary());
-                let ct =
-                    HeaderValue::from_str(&ct).map_err(|_| TranslateError::InvalidRequest {
-                        message: "the multipart boundary is not a valid header value".into(),
-                        param: None,
-                    })?;
-                (form.rebuild(&fields), ct)
-            }
-            None => (
-                call.body.rewrite(&edits),
-                HeaderValue::from_static("application/json"),
-            ),
-        };
-
-        let mut hs = Vec::with_capacity(5 + provider.headers.len());
-        hs.push((CONTENT_TYPE, content_type));
-        hs.push(headers::fixed(
-            ACCEPT,
-            if call.stream {
-                "text/event-stream"
-            } else if call.endpoint == Endpoint::AudioSpeech {
-                "*/*"
-            } else {
-                "application/json"
-            },
-        ));
-        // Bodies are inspected on the way back (usage, stream errors): ask for them unencoded.
-        hs.push(headers::fixed(ACCEPT_ENCODING, "identity"));
-        hs.extend(headers::credential(provider, call.client_key)?);
-        hs.extend(provider.headers.iter().cloned());
-        Ok(UpstreamRequest {
-            method: call.endpoint.method(),
-            path: format!("{}{}", provider.base_path, call.endpoint.suffix()),
-            headers: hs,
-            body,
-        })
+        let path = format!("{}{}", provider.base_path, call.endpoint.suffix());
+        passthrough_request(provider, call, path, wants_injected_usage(provider, call))
     }
 
     fn response_translator(
@@ -107,16 +41,103 @@ impl Dialect for OpenAi {
         provider: &ProviderEndpoint,
         call: &Call<'_>,
     ) -> Box<dyn ResponseTranslator> {
-        if call.stream {
-            Box::new(SsePassthrough::new(wants_injected_usage(provider, call)))
-        } else {
-            Box::new(JsonPassthrough::default())
+        passthrough_translator(call, wants_injected_usage(provider, call))
+    }
+}
+
+/// The request for an API that takes OpenAI's body as is (OpenAI, Azure OpenAI, the
+/// compatible family): the client's body with at most `model` rewritten and, when
+/// `inject_usage`, `stream_options.include_usage` set, sent to `path`.
+pub fn passthrough_request(
+    provider: &ProviderEndpoint,
+    call: &Call<'_>,
+    path: String,
+    inject_usage: bool,
+) -> Result<UpstreamRequest, TranslateError> {
+    let model_json;
+    let mut edits: Vec<Edit<'_>> = Vec::with_capacity(2);
+    if call.body.get_str("model").ok().flatten().as_deref() != Some(call.model) {
+        model_json = json_string(call.model);
+        edits.push(Edit::Set("model", &model_json));
+    }
+    let stream_options;
+    if inject_usage {
+        stream_options = with_include_usage(call.body.get_raw("stream_options"))?;
+        edits.push(Edit::Set("stream_options", &stream_options));
+    }
+    let quirk_edits = match call.endpoint {
+        Endpoint::ChatCompletions | Endpoint::Completions => {
+            compat::edits(compat::quirks(provider.kind), &provider.name, call.body)?
         }
+        _ => Vec::new(),
+    };
+    for (key, value) in &quirk_edits {
+        edits.push(match value {
+            Some(v) => Edit::Set(key, v),
+            None => Edit::Remove(key),
+        });
+    }
+    let (body, content_type) = match call.form {
+        Some(form) => {
+            // The form's text fields arrive as `call.body`; `model` is set here.
+            let fields = call.body.rewrite(&edits);
+            let fields =
+                JsonEnvelope::parse(fields).map_err(|e| TranslateError::InvalidRequest {
+                    message: e.to_string(),
+                    param: None,
+                })?;
+            let ct = format!("multipart/form-data; boundary={}", form.boundary());
+            let ct = HeaderValue::from_str(&ct).map_err(|_| TranslateError::InvalidRequest {
+                message: "the multipart boundary is not a valid header value".into(),
+                param: None,
+            })?;
+            (form.rebuild(&fields), ct)
+        }
+        None => (
+            call.body.rewrite(&edits),
+            HeaderValue::from_static("application/json"),
+        ),
+    };
+
+    let mut hs = Vec::with_capacity(5 + provider.headers.len());
+    hs.push((CONTENT_TYPE, content_type));
+    hs.push(headers::fixed(
+        ACCEPT,
+        if call.stream {
+            "text/event-stream"
+        } else if call.endpoint == Endpoint::AudioSpeech {
+            "*/*"
+        } else {
+            "application/json"
+        },
+    ));
+    // Bodies are inspected on the way back (usage, stream errors): ask for them unencoded.
+    hs.push(headers::fixed(ACCEPT_ENCODING, "identity"));
+    hs.extend(headers::credential(provider, call.client_key)?);
+    hs.extend(provider.headers.iter().cloned());
+    Ok(UpstreamRequest {
+        method: call.endpoint.method(),
+        path,
+        headers: hs,
+        body,
+    })
+}
+
+/// The translator for an OpenAI-format answer; `strip_usage_chunk` when the request had
+/// usage injected that the client did not ask for.
+pub fn passthrough_translator(
+    call: &Call<'_>,
+    strip_usage_chunk: bool,
+) -> Box<dyn ResponseTranslator> {
+    if call.stream {
+        Box::new(SsePassthrough::new(strip_usage_chunk))
+    } else {
+        Box::new(JsonPassthrough::default())
     }
 }
 
 /// True when the gateway adds `stream_options.include_usage` that the client did not ask for.
-fn wants_injected_usage(provider: &ProviderEndpoint, call: &Call<'_>) -> bool {
+pub fn wants_injected_usage(provider: &ProviderEndpoint, call: &Call<'_>) -> bool {
     if !(provider.stream_usage && call.stream) {
         return false;
     }

@@ -543,6 +543,21 @@ fn provider(
         }
     });
     let options = provider_options(cx, raw, &field);
+    if let (Some(ProviderKind::AzureOpenAi), Some(v), Some(at)) =
+        (kind, &options.api_version, &raw.api_version)
+    {
+        // It goes into the query string as is.
+        if !v
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.'))
+        {
+            cx.err(
+                at,
+                format!("{field}.api_version"),
+                "an Azure OpenAI api_version looks like `2024-10-21` or `2025-04-01-preview`",
+            );
+        }
+    }
     let health_check = health_check(
         cx,
         &raw.health_check,

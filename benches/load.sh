@@ -79,9 +79,9 @@ curl -sf -X POST "http://$BAD_MOCK/__mock/script" -H 'content-type: application/
 body_plain='{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Write one short sentence about load testing."}]}'
 body_stream='{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Write one short sentence about load testing."}]}'
 for route in fallback after-503 after-refused; do
-  printf -v "body_$route" '%s' "${body_plain/gpt-4o-mini/$route}"
+  printf -v "body_${route//-/_}" '%s' "${body_plain/gpt-4o-mini/$route}"
 done
-for kind in plain stream fallback after-503 after-refused; do
+for kind in plain stream fallback after_503 after_refused; do
   var="body_$kind"
   cat >"$WORK/$kind.lua" <<LUA
 wrk.method = "POST"
@@ -120,13 +120,15 @@ for kind in plain stream; do
   done
 done
 for c in 1 32; do
-  for route in fallback after-503 after-refused; do
+  for route in fallback after_503 after_refused; do
     run switchyard "http://$GW" "$route" "$c"
   done
 done
 PEAK_GW=$(awk '/^VmHWM/ {print $2}' "/proc/$GW_PID/status")
 
-errors=$(curl -s "http://$GW_ADMIN/metrics" | awk '/^switchyard_requests_total/ && !/status="200"/ {s+=$2} END {print s+0}')
+# 499s are requests wrk abandoned when each run's time was up; wrk itself reports any non-2xx.
+errors=$(curl -s "http://$GW_ADMIN/metrics" | awk '/^switchyard_requests_total/ && !/status="200"/ && !/status="499"/ {s+=$2} END {print s+0}')
+abandoned=$(curl -s "http://$GW_ADMIN/metrics" | awk '/^switchyard_requests_total/ && /status="499"/ {s+=$2} END {print s+0}')
 failed_attempts=$(curl -s "http://$GW_ADMIN/metrics" | awk '/^switchyard_upstream_attempts_total/ && !/outcome="ok"/ {s+=$2} END {print s+0}')
 [ "$errors" = "0" ] || { echo "switchyard answered $errors non-200 responses" >&2; exit 1; }
 
@@ -150,9 +152,9 @@ table() {
 routing_table() {
   echo "| route | conc. | req/s | p50 µs | p99 µs | added p50 vs single | req/s vs single |"
   echo "|---|---|---|---|---|---|---|"
-  for c in 1 32; do for route in plain fallback after-503 after-refused; do
+  for c in 1 32; do for route in plain fallback after_503 after_refused; do
     k="switchyard/$route/$c"; base="switchyard/plain/$c"
-    name=$route; [ "$route" = plain ] && name=single
+    name=${route//_/-}; [ "$route" = plain ] && name=single
     add=$(f "$(awk -v a="${P50[$k]}" -v b="${P50[$base]}" 'BEGIN{print a-b}')")
     [ "$route" = plain ] && add="-"
     rel=$(ratio "${RPS[$k]}" "${RPS[$base]}"); [ "$route" = plain ] && rel="-"
@@ -172,7 +174,7 @@ stamp=$(date -u +%Y-%m-%dT%H-%MZ)
   echo
   routing_table
   echo
-  echo "Failed first attempts the gateway absorbed during the run: $failed_attempts; non-200 answers to clients: $errors."
+  echo "Failed first attempts the gateway absorbed during the run: $failed_attempts; non-200 answers to clients: $errors (plus $abandoned requests abandoned by wrk when a run's time ran out)."
   echo
   echo "Idle RSS: switchyard $(awk -v k="$IDLE_GW" 'BEGIN{printf "%.1f", k/1024}') MB, floor $(awk -v k="$IDLE_FLOOR" 'BEGIN{printf "%.1f", k/1024}') MB; switchyard peak RSS over the run $(awk -v k="$PEAK_GW" 'BEGIN{printf "%.1f", k/1024}') MB."
 } >"benches/results/load-$stamp.md"

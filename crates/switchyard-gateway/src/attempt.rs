@@ -525,7 +525,7 @@ async fn commit(
         .write_response_header(Box::new(header), false)
         .await
         .map_err(|e| client_gone(ctx, e))?;
-    for chunk in held {
+    if let Some(chunk) = coalesce(held) {
         write(session, ctx, chunk).await?;
     }
     let mut out: Output = Vec::new();
@@ -563,7 +563,7 @@ async fn commit(
             )
             .await;
         }
-        for chunk in out.drain(..) {
+        if let Some(chunk) = coalesce(std::mem::take(&mut out)) {
             write(session, ctx, chunk).await?;
         }
     }
@@ -574,6 +574,17 @@ async fn commit(
         .map_err(|e| client_gone(ctx, e))?;
     ex.finish().await;
     Ok(())
+}
+
+/// The translator's output for one upstream read as one buffer: a translated stream yields an
+/// event per `Bytes`, and writing each separately would cost a syscall and a chunk header per
+/// event instead of per read.
+fn coalesce(chunks: Output) -> Option<Bytes> {
+    match chunks.len() {
+        0 => None,
+        1 => chunks.into_iter().next(),
+        _ => Some(Bytes::from(chunks.concat())),
+    }
 }
 
 async fn write(session: &mut Session, ctx: &mut RequestCtx, chunk: Bytes) -> Result<(), Failure> {

@@ -6,11 +6,11 @@
 //! what it cannot honour with a 400 that names it — and write their answers through
 //! [`ChatCompletion`] and [`ChunkWriter`], so every dialect's output has the same shape.
 
-use bytes::Bytes;
+use bytes::{BufMut, Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::envelope::JsonEnvelope;
+use crate::envelope::{put_json_string, JsonEnvelope};
 use crate::error::TranslateError;
 use crate::sse;
 use crate::usage::Usage;
@@ -481,6 +481,18 @@ pub enum FinishReason {
     ContentFilter,
 }
 
+impl FinishReason {
+    /// OpenAI's name for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FinishReason::Stop => "stop",
+            FinishReason::Length => "length",
+            FinishReason::ToolCalls => "tool_calls",
+            FinishReason::ContentFilter => "content_filter",
+        }
+    }
+}
+
 /// A complete (non-streamed) answer.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ChatCompletion {
@@ -583,6 +595,9 @@ pub struct ChunkWriter {
     include_usage: bool,
     role_sent: bool,
     finished: bool,
+    /// `data: {"id":…,"object":"chat.completion.chunk","created":…,"model":…,"choices":[{"index":0,"delta":{`,
+    /// rebuilt when the id or model changes, so an event costs one buffer and its delta.
+    prefix: BytesMut,
 }
 
 impl ChunkWriter {
@@ -593,24 +608,41 @@ impl ChunkWriter {
         created: u64,
         include_usage: bool,
     ) -> Self {
-        Self {
+        let mut w = Self {
             id: id.into(),
             model: model.into(),
             created,
             include_usage,
             role_sent: false,
             finished: false,
-        }
+            prefix: BytesMut::new(),
+        };
+        w.build_prefix();
+        w
+    }
+
+    fn build_prefix(&mut self) {
+        let mut p = BytesMut::with_capacity(128 + self.id.len() + self.model.len());
+        p.put_slice(b"data: {\"id\":");
+        put_json_string(&mut p, &self.id);
+        p.put_slice(b",\"object\":\"chat.completion.chunk\",\"created\":");
+        p.put_slice(self.created.to_string().as_bytes());
+        p.put_slice(b",\"model\":");
+        put_json_string(&mut p, &self.model);
+        p.put_slice(b",\"choices\":[{\"index\":0,\"delta\":{");
+        self.prefix = p;
     }
 
     /// Replaces the id (e.g. once the provider's message id is known).
     pub fn set_id(&mut self, id: impl Into<String>) {
         self.id = id.into();
+        self.build_prefix();
     }
 
     /// Replaces the model name (e.g. the provider reports the exact version).
     pub fn set_model(&mut self, model: impl Into<String>) {
         self.model = model.into();
+        self.build_prefix();
     }
 
     /// True once [`ChunkWriter::finish`] has been written.
@@ -618,35 +650,44 @@ impl ChunkWriter {
         self.finished
     }
 
-    fn event(&self, delta: Value, finish: Option<FinishReason>) -> Bytes {
-        let mut chunk = serde_json::json!({
-            "id": self.id,
-            "object": "chat.completion.chunk",
-            "created": self.created,
-            "model": self.model,
-            "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}],
-        });
-        if self.include_usage {
-            chunk["usage"] = Value::Null;
-        }
-        sse::data_event(&serde_json::to_vec(&chunk).unwrap_or_default())
-    }
-
-    fn with_role(&mut self, mut delta: Map<String, Value>) -> Value {
-        if !self.role_sent {
+    /// One chunk event: the prefix, the delta's fields written by `delta` (after the role,
+    /// on the stream's first chunk), and the finish reason.
+    fn event(
+        &mut self,
+        extra: usize,
+        finish: Option<FinishReason>,
+        delta: impl FnOnce(&mut BytesMut),
+    ) -> Bytes {
+        let mut b = BytesMut::with_capacity(self.prefix.len() + extra + 96);
+        b.put_slice(&self.prefix);
+        let mut fields = BytesMut::with_capacity(extra + 16);
+        delta(&mut fields);
+        if !self.role_sent && !fields.is_empty() {
             self.role_sent = true;
-            delta.insert("role".into(), Value::String("assistant".into()));
+            b.put_slice(b"\"role\":\"assistant\",");
         }
-        Value::Object(delta)
+        b.put_slice(&fields);
+        b.put_slice(b"},\"logprobs\":null,\"finish_reason\":");
+        match finish {
+            Some(r) => {
+                b.put_u8(b'"');
+                b.put_slice(r.as_str().as_bytes());
+                b.put_u8(b'"');
+            }
+            None => b.put_slice(b"null"),
+        }
+        b.put_slice(b"}]");
+        if self.include_usage {
+            b.put_slice(b",\"usage\":null");
+        }
+        b.put_slice(b"}\n\n");
+        b.freeze()
     }
 
     /// The opening chunk: role and empty content.
     pub fn start(&mut self, out: &mut Vec<Bytes>) {
         if !self.role_sent {
-            let mut d = Map::new();
-            d.insert("content".into(), Value::String(String::new()));
-            let delta = self.with_role(d);
-            out.push(self.event(delta, None));
+            out.push(self.event(0, None, |d| d.put_slice(b"\"content\":\"\"")));
         }
     }
 
@@ -655,21 +696,23 @@ impl ChunkWriter {
         if text.is_empty() {
             return;
         }
-        let mut d = Map::new();
-        d.insert("content".into(), Value::String(text.to_owned()));
-        let delta = self.with_role(d);
-        out.push(self.event(delta, None));
+        out.push(self.event(text.len(), None, |d| {
+            d.put_slice(b"\"content\":");
+            put_json_string(d, text);
+        }));
     }
 
     /// The start of tool call `index`: its id and function name, empty arguments.
     pub fn tool_call_start(&mut self, index: u32, id: &str, name: &str, out: &mut Vec<Bytes>) {
-        let mut d = Map::new();
-        d.insert(
-            "tool_calls".into(),
-            serde_json::json!([{"index": index, "id": id, "type": "function", "function": {"name": name, "arguments": ""}}]),
-        );
-        let delta = self.with_role(d);
-        out.push(self.event(delta, None));
+        out.push(self.event(id.len() + name.len() + 64, None, |d| {
+            d.put_slice(b"\"tool_calls\":[{\"index\":");
+            d.put_slice(index.to_string().as_bytes());
+            d.put_slice(b",\"id\":");
+            put_json_string(d, id);
+            d.put_slice(b",\"type\":\"function\",\"function\":{\"name\":");
+            put_json_string(d, name);
+            d.put_slice(b",\"arguments\":\"\"}}]");
+        }));
     }
 
     /// A fragment of tool call `index`'s JSON arguments.
@@ -677,13 +720,13 @@ impl ChunkWriter {
         if fragment.is_empty() {
             return;
         }
-        let mut d = Map::new();
-        d.insert(
-            "tool_calls".into(),
-            serde_json::json!([{"index": index, "function": {"arguments": fragment}}]),
-        );
-        let delta = self.with_role(d);
-        out.push(self.event(delta, None));
+        out.push(self.event(fragment.len() + 48, None, |d| {
+            d.put_slice(b"\"tool_calls\":[{\"index\":");
+            d.put_slice(index.to_string().as_bytes());
+            d.put_slice(b",\"function\":{\"arguments\":");
+            put_json_string(d, fragment);
+            d.put_slice(b"}}]");
+        }));
     }
 
     /// The chunk with the finish reason.
@@ -693,7 +736,7 @@ impl ChunkWriter {
         }
         self.start(out);
         self.finished = true;
-        out.push(self.event(Value::Object(Map::new()), Some(reason)));
+        out.push(self.event(0, Some(reason), |_| {}));
     }
 
     /// The end of the stream: the usage chunk (when asked for) and `[DONE]`.

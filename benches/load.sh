@@ -130,7 +130,11 @@ PEAK_GW=$(awk '/^VmHWM/ {print $2}' "/proc/$GW_PID/status")
 errors=$(curl -s "http://$GW_ADMIN/metrics" | awk '/^switchyard_requests_total/ && !/status="200"/ && !/status="499"/ {s+=$2} END {print s+0}')
 abandoned=$(curl -s "http://$GW_ADMIN/metrics" | awk '/^switchyard_requests_total/ && /status="499"/ {s+=$2} END {print s+0}')
 failed_attempts=$(curl -s "http://$GW_ADMIN/metrics" | awk '/^switchyard_upstream_attempts_total/ && !/outcome="ok"/ {s+=$2} END {print s+0}')
-[ "$errors" = "0" ] || { echo "switchyard answered $errors non-200 responses" >&2; exit 1; }
+[ "$errors" = "0" ] || {
+  echo "switchyard answered $errors non-200 responses:" >&2
+  curl -s "http://$GW_ADMIN/metrics" | grep -E '^switchyard_(requests|errors)_total' | grep -v 'status="200"' >&2
+  exit 1
+}
 
 f() { awk -v v="$1" 'BEGIN { printf "%.0f", v }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f%%", 100*a/b; else print "-" }'; }

@@ -165,7 +165,8 @@ impl ProxyHttp for Gateway {
         e: &pingora::Error,
         ctx: &mut RequestCtx,
     ) -> FailToProxy {
-        if session.response_written().is_none() {
+        // A client that went away gets no answer, and is counted as 499, not as an error.
+        if session.response_written().is_none() && ctx.error != Some("client_closed") {
             // An error before anything was written (Pingora's own phases): still JSON.
             let err = GatewayError::Internal(e.etype().as_str().to_owned());
             let (status, body) = match e.esource() {

@@ -2,15 +2,12 @@
 //! chat request, translating a typical `message` body, translating one stream event (a text
 //! delta) into an OpenAI chunk.
 
-use std::hint::black_box;
 use std::time::SystemTime;
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion};
-use switchyard_benches::chat_request;
-use switchyard_providers::{
-    dialect_for, AuthStyle, Call, DialectKind, Endpoint, ProviderEndpoint, ProviderKind, Secret,
-};
+use switchyard_benches::{bench_dialect, DialectBench};
+use switchyard_providers::{AuthStyle, ProviderEndpoint, ProviderKind, Secret};
 
 /// A typical Anthropic answer, the same content as the OpenAI benchmark's response.
 const RESPONSE: &str = r#"{"id":"msg_01XFDUDYJgAACzvnptvVoYEL","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[{"type":"text","text":"It is sunny in Paris today, around 21 degrees, with a light breeze from the west."}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":57,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":19}}"#;
@@ -36,45 +33,19 @@ fn provider() -> ProviderEndpoint {
 }
 
 fn bench(c: &mut Criterion) {
-    let dialect = dialect_for(DialectKind::Anthropic);
-    let p = provider();
-    let plain = chat_request(false);
-    let streamed = chat_request(true);
-    let call = |body, stream| Call {
-        form: None,
-        endpoint: Endpoint::ChatCompletions,
-        body,
-        model: "claude-sonnet-4-5",
-        stream,
-        client_key: None,
-        now: SystemTime::UNIX_EPOCH,
-    };
-    let mut g = c.benchmark_group("anthropic");
-    g.bench_function("request/messages", |b| {
-        b.iter(|| dialect.build_request(&p, &call(&plain, false)))
-    });
-    g.bench_function("response/json", |b| {
-        let body = Bytes::from_static(RESPONSE.as_bytes());
-        b.iter(|| {
-            let mut t = dialect.response_translator(&p, &call(&plain, false));
-            let mut out = Vec::with_capacity(1);
-            let _ = t.push(body.clone(), &mut out);
-            let _ = t.finish(&mut out);
-            black_box((out, t.usage()))
-        })
-    });
-    g.bench_function("stream/event", |b| {
-        let event = Bytes::from_static(EVENT.as_bytes());
-        let mut t = dialect.response_translator(&p, &call(&streamed, true));
-        let mut out = Vec::with_capacity(2);
-        let _ = t.push(Bytes::from_static(STREAM_START.as_bytes()), &mut out);
-        b.iter(|| {
-            out.clear();
-            let _ = t.push(event.clone(), &mut out);
-            black_box(out.len())
-        })
-    });
-    g.finish();
+    bench_dialect(
+        c,
+        &DialectBench {
+            group: "anthropic",
+            request: "request/messages",
+            provider: provider(),
+            model: "claude-sonnet-4-5",
+            now: SystemTime::UNIX_EPOCH,
+            response: Bytes::from_static(RESPONSE.as_bytes()),
+            stream_prelude: Some(Bytes::from_static(STREAM_START.as_bytes())),
+            event: Bytes::from_static(EVENT.as_bytes()),
+        },
+    );
 }
 
 criterion_group!(benches, bench);

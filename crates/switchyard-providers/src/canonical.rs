@@ -650,23 +650,22 @@ impl ChunkWriter {
         self.finished
     }
 
-    /// One chunk event: the prefix, the delta's fields written by `delta` (after the role,
-    /// on the stream's first chunk), and the finish reason.
+    /// One chunk event: the prefix, the delta's fields written by `delta` (plus the role, on
+    /// the stream's first chunk that has any), and the finish reason.
     fn event(
         &mut self,
         extra: usize,
         finish: Option<FinishReason>,
         delta: impl FnOnce(&mut BytesMut),
     ) -> Bytes {
-        let mut b = BytesMut::with_capacity(self.prefix.len() + extra + 96);
+        let mut b = BytesMut::with_capacity(self.prefix.len() + extra + 112);
         b.put_slice(&self.prefix);
-        let mut fields = BytesMut::with_capacity(extra + 16);
-        delta(&mut fields);
-        if !self.role_sent && !fields.is_empty() {
+        let fields_start = b.len();
+        delta(&mut b);
+        if !self.role_sent && b.len() > fields_start {
             self.role_sent = true;
-            b.put_slice(b"\"role\":\"assistant\",");
+            b.put_slice(b",\"role\":\"assistant\"");
         }
-        b.put_slice(&fields);
         b.put_slice(b"},\"logprobs\":null,\"finish_reason\":");
         match finish {
             Some(r) => {

@@ -462,16 +462,28 @@ impl Gateway {
         )
     }
 
-    /// The Prometheus exposition.
+    /// The Prometheus exposition once every request has been accounted for. A request is
+    /// counted after its response is complete (Pingora's `logging` phase), so a client can
+    /// finish reading before the gateway records it: wait (bounded) until nothing is in
+    /// flight, then return what the gateway reports.
     pub async fn metrics(&self) -> String {
-        http()
-            .get(self.admin_url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let m = http()
+                .get(self.admin_url("/metrics"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            if metric(&m, "switchyard_inflight_requests", &[]) == 0.0
+                || std::time::Instant::now() > deadline
+            {
+                return m;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     /// Everything the gateway logged so far.

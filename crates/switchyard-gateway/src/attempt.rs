@@ -536,8 +536,13 @@ async fn commit(
                 chunk = ex.read_body() => chunk,
                 idle = session.read_body_or_idle(true) => {
                     match idle {
-                        // The client left: stop paying for tokens nobody will read.
-                        Err(e) => return Err(client_gone(ctx, e)),
+                        // The client left: stop paying for tokens nobody will read. What the
+                        // provider already reported (it may have sent everything, and the
+                        // client closed after the last event) is still counted.
+                        Err(e) => {
+                            ctx.usage = tr.usage();
+                            return Err(client_gone(ctx, e));
+                        }
                         Ok(_) => { watching_client = false; continue; }
                     }
                 }

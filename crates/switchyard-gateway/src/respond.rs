@@ -25,7 +25,9 @@ pub fn header(
     framing: Framing,
     ctx: &RequestCtx,
 ) -> pingora::Result<ResponseHeader> {
-    let mut h = ResponseHeader::build(status, Some(10))?;
+    // No case map: header names go out in lowercase, as HTTP/2 requires and HTTP/1.1 allows,
+    // and each insert skips a second map and a clone of the name.
+    let mut h = ResponseHeader::build_no_case(status, Some(12))?;
     h.insert_header(CONTENT_TYPE, content_type)?;
     match framing {
         Framing::Length(n) => h.insert_header(CONTENT_LENGTH, n)?,

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use pingora::apps::HttpServerOptions;
+use pingora::listeners::{L4BufferSettings, ListenerConfig, DEFAULT_L4_WRITE_BUFFER_SIZE};
 use pingora::proxy::ProxyServiceBuilder;
 use pingora::server::configuration::{Opt, ServerConf};
 use pingora::server::{RunArgs, Server};
@@ -70,7 +71,14 @@ pub fn run(config: Config, opts: RunOptions) -> Result<(), String> {
             o
         })
         .build();
-    gateway.add_tcp(&listen);
+    // No read buffer in front of client sockets: Pingora's default is a zero-filled 64 KiB
+    // buffer per connection, resident for the connection's whole life (64 KB for every open
+    // stream or idle keep-alive client), while its HTTP session already reads headers and
+    // bodies into buffers of its own. Writes keep the default small coalescing buffer.
+    gateway.endpoints().add_listener(
+        ListenerConfig::tcp(listen.clone())
+            .l4_buffer(L4BufferSettings::new(0, DEFAULT_L4_WRITE_BUFFER_SIZE)),
+    );
 
     let mut admin = Service::new("switchyard admin".to_owned(), Admin::new(state.clone()));
     admin.threads = Some(1);

@@ -15,10 +15,11 @@ use http::header::{CONTENT_LENGTH, HOST};
 use pingora::connectors::http::Connector;
 use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::protocols::http::client::HttpSession;
+use pingora::time::fast_timeout::fast_timeout;
 use pingora::upstreams::peer::{HttpPeer, PeerOptions};
 use switchyard_config::Timeouts;
 use switchyard_providers::UpstreamRequest;
-use tokio::time::{timeout_at, Instant};
+use tokio::time::Instant;
 
 use crate::dns::Resolver;
 use crate::error::UpstreamError;
@@ -112,9 +113,12 @@ impl Upstream {
         deadline: Instant,
     ) -> Result<Exchange, UpstreamError> {
         let total = timeouts.total;
-        let addr = timeout_at(deadline, self.resolver.resolve(&target.host, target.port))
-            .await
-            .map_err(|_| UpstreamError::TotalTimeout(total))??;
+        let addr = fast_timeout(
+            left(deadline),
+            self.resolver.resolve(&target.host, target.port),
+        )
+        .await
+        .map_err(|_| UpstreamError::TotalTimeout(total))??;
         let mut peer = HttpPeer::new(addr, target.tls, target.host.clone());
         peer.options = target.options.clone();
         if timeouts != &target.timeouts {
@@ -127,7 +131,7 @@ impl Upstream {
         let mut allow_fresh_retry = true;
         loop {
             let (mut session, reused) =
-                timeout_at(deadline, target.connector.get_http_session(&peer))
+                fast_timeout(left(deadline), target.connector.get_http_session(&peer))
                     .await
                     .map_err(|_| UpstreamError::TotalTimeout(total))?
                     .map_err(|e| {
@@ -139,8 +143,8 @@ impl Upstream {
             session.set_write_timeout(Some(timeouts.idle));
             let header = request_header(target, req, session.as_http2().is_some())
                 .map_err(|e| UpstreamError::Protocol(e.to_string()))?;
-            let sent = timeout_at(
-                deadline,
+            let sent = fast_timeout(
+                left(deadline),
                 write_and_read_head(&mut session, header, req.body.clone()),
             )
             .await
@@ -171,6 +175,16 @@ impl Upstream {
     }
 }
 
+/// What is left of an attempt's total deadline.
+///
+/// The deadlines use Pingora's timer wheel (`fast_timeout`, 10 ms resolution, armed only if
+/// the operation does not complete at once) rather than Tokio's timers: registering a Tokio
+/// timer that becomes the earliest one wakes the runtime's parked timer driver through an
+/// eventfd, a syscall and a cross-thread wake-up on every request and every stream read.
+fn left(deadline: Instant) -> Duration {
+    deadline.saturating_duration_since(Instant::now())
+}
+
 async fn write_and_read_head(
     session: &mut HttpSession,
     header: RequestHeader,
@@ -197,7 +211,9 @@ fn request_header(
     req: &UpstreamRequest,
     h2: bool,
 ) -> pingora::Result<RequestHeader> {
-    let mut h = RequestHeader::build(req.method, req.path.as_bytes(), Some(req.headers.len() + 2))?;
+    // Lowercase names (no case map), as HTTP/2 requires and every provider accepts.
+    let mut h =
+        RequestHeader::build_no_case(req.method, req.path.as_bytes(), Some(req.headers.len() + 2))?;
     if h2 {
         // HTTP/2 carries scheme and authority in the URI, not in a Host header.
         let uri = http::Uri::builder()
@@ -240,7 +256,7 @@ impl Exchange {
         }
         self.session.set_read_timeout(Some(self.idle));
         let idle = self.idle;
-        let chunk = timeout_at(self.deadline, self.session.read_response_body())
+        let chunk = fast_timeout(left(self.deadline), self.session.read_response_body())
             .await
             .map_err(|_| UpstreamError::TotalTimeout(self.total))?
             .map_err(|e| match e.etype() {
@@ -269,9 +285,13 @@ impl Exchange {
     pub async fn finish(mut self) {
         if self.done && self.session.response_done() {
             let idle = self.peer.options.idle_timeout;
-            self.connector
-                .release_http_session(self.session, &self.peer, idle)
-                .await;
+            // Boxed: the pool's future is ~5 KB, which would otherwise sit in every
+            // streaming response's state for the whole stream.
+            Box::pin(
+                self.connector
+                    .release_http_session(self.session, &self.peer, idle),
+            )
+            .await;
         } else {
             self.session.shutdown().await;
         }

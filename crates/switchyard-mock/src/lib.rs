@@ -54,6 +54,10 @@ pub struct MockOptions {
     pub record: usize,
     /// AWS credentials SigV4-signed requests must verify against: (access key id, secret).
     pub aws: Option<(String, String)>,
+    /// Streamed OpenAI chat content deltas carry their send time instead of text:
+    /// `"t=<unix microseconds> "`, taken just before each chunk is written, so a client on the
+    /// same machine can measure each event's one-way latency.
+    pub stamp: bool,
 }
 
 impl Default for MockOptions {
@@ -66,6 +70,7 @@ impl Default for MockOptions {
             dimensions: 8,
             record: 200,
             aws: None,
+            stamp: false,
         }
     }
 }
@@ -275,17 +280,19 @@ impl HttpServerApp for Mock {
                 .unwrap_or(&openai::DIALECT);
             (dialect.handle)(&req, &behaviour, &self.opts)
         };
-        wire::write(session, reply).await
+        wire::write(session, reply, self.opts.stamp).await
     }
 }
 
-/// Runs a mock server on `listen` (and `tls_listen` with a certificate) until killed.
+/// Runs a mock server on `listen` (and `tls_listen` with a certificate, offering HTTP/2 and
+/// HTTP/1.1 by ALPN) until killed.
 pub fn run(
     opts: MockOptions,
     listen: &str,
     tls: Option<(String, String, String)>,
     threads: usize,
 ) -> Result<(), String> {
+    use pingora::listeners::tls::TlsSettings;
     use pingora::server::configuration::{Opt, ServerConf};
     use pingora::server::Server;
     use pingora::services::listening::Service;
@@ -302,10 +309,140 @@ pub fn run(
     let mut service = Service::new("switchyard mock".to_owned(), Mock::new(opts));
     service.add_tcp(listen);
     if let Some((addr, cert, key)) = tls {
-        service
-            .add_tls(&addr, &cert, &key)
-            .map_err(|e| format!("TLS listener: {e}"))?;
+        // ALPN: h2 first, then http/1.1, as real providers do. Pingora hands every HTTP/2
+        // stream to `process_new_http` as its own `ServerSession`; keep-alive settings are
+        // no-ops there, and a reply broken off early (a script's reset or cut) drops the
+        // session, which resets just that stream (RST_STREAM), not the connection.
+        let mut settings =
+            TlsSettings::intermediate(&cert, &key).map_err(|e| format!("TLS listener: {e}"))?;
+        settings.enable_h2();
+        service.add_tls_with_settings(&addr, None, settings);
     }
     server.add_service(service);
     server.run_forever()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::TcpListener;
+    use std::path::PathBuf;
+
+    use bytes::Bytes;
+    use pingora::connectors::http::Connector;
+    use pingora::connectors::ConnectorOptions;
+    use pingora::http::RequestHeader;
+    use pingora::upstreams::peer::HttpPeer;
+
+    use super::*;
+
+    fn free_port() -> u16 {
+        TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+
+    /// One request over `session`: status and body, or the error that ended the body.
+    async fn exchange(
+        session: &mut pingora::protocols::http::client::HttpSession,
+        method: &str,
+        path: &str,
+        body: &[u8],
+    ) -> (u16, Vec<u8>, Option<String>) {
+        let mut req = RequestHeader::build(method, path.as_bytes(), None).unwrap();
+        req.insert_header("host", "127.0.0.1").unwrap();
+        req.insert_header("content-type", "application/json")
+            .unwrap();
+        req.insert_header("content-length", body.len()).unwrap();
+        session.write_request_header(Box::new(req)).await.unwrap();
+        session
+            .write_request_body(Bytes::copy_from_slice(body), true)
+            .await
+            .unwrap();
+        session.finish_request_body().await.unwrap();
+        session.read_response_header().await.unwrap();
+        let status = session.response_header().unwrap().status.as_u16();
+        let mut out = Vec::new();
+        loop {
+            match session.read_response_body().await {
+                Ok(Some(b)) => out.extend_from_slice(&b),
+                Ok(None) => return (status, out, None),
+                Err(e) => return (status, out, Some(e.to_string())),
+            }
+        }
+    }
+
+    /// The TLS listener speaks HTTP/2 (ALPN h2): streams, stamps and scripted mid-stream
+    /// resets work per HTTP/2 stream, and a reset leaves the connection usable.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn tls_listener_offers_http2() {
+        let fx = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/tls");
+        let (port, tls_port) = (free_port(), free_port());
+        let tls = Some((
+            format!("127.0.0.1:{tls_port}"),
+            fx.join("server.pem").display().to_string(),
+            fx.join("server.key").display().to_string(),
+        ));
+        let opts = MockOptions {
+            chunks: 3,
+            chunk_delay: Duration::from_millis(20),
+            stamp: true,
+            ..MockOptions::default()
+        };
+        std::thread::spawn(move || run(opts, &format!("127.0.0.1:{port}"), tls, 1));
+
+        let mut copts = ConnectorOptions::new(1);
+        copts.ca_file = Some(fx.join("ca.pem").display().to_string());
+        let connector = Connector::new(Some(copts));
+        let mut peer = HttpPeer::new(
+            format!("127.0.0.1:{tls_port}"),
+            true,
+            "127.0.0.1".to_owned(),
+        );
+        peer.options.set_http_version(2, 1);
+        peer.options.verify_cert = true;
+        peer.options.verify_hostname = true;
+        let mut session = None;
+        for _ in 0..100 {
+            if let Ok((s, _)) = connector.get_http_session(&peer).await {
+                session = Some(s);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let mut session = session.expect("the mock's TLS listener did not come up");
+        assert!(session.as_http2().is_some(), "ALPN did not select h2");
+
+        let chat =
+            br#"{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
+        let (status, body, err) =
+            exchange(&mut session, "POST", "/v1/chat/completions", chat).await;
+        let text = String::from_utf8_lossy(&body);
+        assert_eq!((status, err), (200, None), "{text}");
+        assert_eq!(text.matches("\"content\":\"t=").count(), 3, "{text}");
+        assert!(text.ends_with("data: [DONE]\n\n"), "{text}");
+        connector.release_http_session(session, &peer, None).await;
+
+        // A scripted mid-stream reset resets the stream after what was written, and the
+        // connection serves the next request.
+        let (mut session, reused) = connector.get_http_session(&peer).await.unwrap();
+        assert!(reused, "the h2 connection was not reused");
+        let script = br#"[{"reset_after_chunks":2}]"#;
+        let (status, _, err) = exchange(&mut session, "POST", "/__mock/script", script).await;
+        assert_eq!((status, err), (200, None));
+        connector.release_http_session(session, &peer, None).await;
+        let (mut session, _) = connector.get_http_session(&peer).await.unwrap();
+        let (status, body, err) =
+            exchange(&mut session, "POST", "/v1/chat/completions", chat).await;
+        let text = String::from_utf8_lossy(&body);
+        assert_eq!(status, 200);
+        assert!(err.is_some(), "the stream was not reset: {text}");
+        assert_eq!(text.matches("data: ").count(), 2, "{text}");
+        connector.release_http_session(session, &peer, None).await;
+        let (mut session, reused) = connector.get_http_session(&peer).await.unwrap();
+        assert!(reused, "the reset took the connection down");
+        let (status, _, err) = exchange(&mut session, "GET", "/__mock/health", b"").await;
+        assert_eq!((status, err), (200, None));
+    }
 }

@@ -34,6 +34,10 @@ struct Cli {
     /// Milliseconds before every response header.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
+    /// Streamed OpenAI chat content deltas carry their send time, `"t=<unix micros> "`, taken
+    /// just before each chunk is written (one-way latency measurements).
+    #[arg(long)]
+    stamp: bool,
     /// Worker threads.
     #[arg(long, default_value_t = 1)]
     threads: usize,
@@ -58,6 +62,7 @@ fn main() -> ExitCode {
         latency: Duration::from_millis(cli.latency_ms),
         record: cli.record,
         aws: cli.aws_access_key_id.zip(cli.aws_secret_access_key),
+        stamp: cli.stamp,
         ..MockOptions::default()
     };
     let tls = match (cli.tls_listen, cli.tls_cert, cli.tls_key) {

@@ -438,7 +438,12 @@ pub(crate) fn chat(body: &Value, model: &str, b: &Behaviour, opts: &MockOptions)
     } else {
         last_text
     };
-    let texts = pieces(&answer, chunks);
+    let texts = if stream && opts.stamp {
+        // Stamped at write time (`wire::write`): each content delta is its send time.
+        vec![crate::wire::STAMP_PLACEHOLDER.to_owned(); chunks]
+    } else {
+        pieces(&answer, chunks)
+    };
     let id = "chatcmpl-mock";
 
     if !stream {
@@ -666,4 +671,50 @@ pub(crate) fn embeddings(body: &Value, model: &str, opts: &MockOptions) -> Reply
     let tokens: u64 = inputs.iter().map(|t| count_tokens(t)).sum();
     let resp = json!({"object": "list", "data": data, "model": model, "usage": {"prompt_tokens": tokens, "total_tokens": tokens}});
     Reply::json(200, serde_json::to_vec(&resp).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stream_pieces(opts: &MockOptions) -> Vec<Bytes> {
+        let body = json!({"model": "gpt-4o-mini", "stream": true, "messages": [{"role": "user", "content": "hi"}]});
+        match chat(&body, "gpt-4o-mini", &Behaviour::default(), opts) {
+            Reply::Stream { pieces, .. } => pieces,
+            Reply::Body { .. } => panic!("expected a stream"),
+        }
+    }
+
+    #[test]
+    fn stamp_puts_a_send_time_placeholder_in_every_content_delta() {
+        let opts = MockOptions {
+            stamp: true,
+            chunks: 4,
+            ..MockOptions::default()
+        };
+        let pieces = stream_pieces(&opts);
+        // Role chunk, 4 content chunks, finish chunk, [DONE].
+        assert_eq!(pieces.len(), 7);
+        let stamped: Vec<&Bytes> = pieces
+            .iter()
+            .filter(|p| crate::wire::stamp_piece(p, 1).is_some())
+            .collect();
+        assert_eq!(stamped.len(), 4);
+        for p in stamped {
+            let line = std::str::from_utf8(p).unwrap();
+            let v: Value = serde_json::from_str(line.trim().trim_start_matches("data: ")).unwrap();
+            assert_eq!(
+                v["choices"][0]["delta"]["content"],
+                crate::wire::STAMP_PLACEHOLDER
+            );
+        }
+        // Without the option the text is the usual echo.
+        let plain = stream_pieces(&MockOptions::default());
+        assert!(plain
+            .iter()
+            .all(|p| crate::wire::stamp_piece(p, 1).is_none()));
+        assert!(std::str::from_utf8(&plain[1])
+            .unwrap()
+            .contains("You said: hi"));
+    }
 }

@@ -248,11 +248,9 @@ impl SsePassthrough {
             self.verdict = first_event_verdict(data);
         }
         let mut forward = true;
-        if memchr::memmem::find(data, b"\"usage\"").is_some() {
-            if let Some(u) = find_usage(data) {
-                self.usage = Some(u);
-                forward = !(self.strip_usage_chunk && has_no_choices(data));
-            }
+        if let Some(u) = find_usage(data) {
+            self.usage = Some(u);
+            forward = !(self.strip_usage_chunk && has_no_choices(data));
         }
         if self.strip_usage_chunk && forward {
             out.push(data_event(data));

@@ -1,5 +1,8 @@
 //! Token usage, as OpenAI reports it, and how to find it in a body without parsing all of it.
 
+use std::sync::LazyLock;
+
+use memchr::memmem;
 use serde::{Deserialize, Serialize};
 
 /// Token counts for one request.
@@ -66,25 +69,40 @@ impl From<WireUsage> for Usage {
 /// is the top-level one, which OpenAI writes after `choices`/`data`. Used on a bounded tail
 /// of passthrough bodies so that usage is counted without buffering or parsing the response.
 pub fn find_usage(json: &[u8]) -> Option<Usage> {
-    let finder = memchr::memmem::FinderRev::new(b"\"usage\"");
-    let mut end = json.len();
-    while let Some(at) = finder.rfind(&json[..end]) {
-        end = at;
-        let rest = &json[at + 7..];
-        let rest = skip_ws(rest);
-        let Some(rest) = rest.strip_prefix(b":") else {
-            continue;
-        };
-        let rest = skip_ws(rest);
-        if rest.first() != Some(&b'{') {
-            continue;
-        }
-        let mut stream = serde_json::Deserializer::from_slice(rest).into_iter::<WireUsage>();
-        if let Some(Ok(w)) = stream.next() {
-            return Some(w.into());
+    // A forward scan with a searcher built once: this runs on every event of an OpenAI stream
+    // with `include_usage` (each chunk carries `"usage":null`), where building a searcher
+    // per call and a reverse two-way scan cost more than the rest of the event's handling.
+    let mut last = None;
+    for at in USAGE_KEY.find_iter(json) {
+        if object_after_key(json, at).is_some() {
+            last = Some(at);
         }
     }
-    None
+    let mut end = last?;
+    loop {
+        if let Some(rest) = object_after_key(json, end) {
+            let mut stream = serde_json::Deserializer::from_slice(rest).into_iter::<WireUsage>();
+            if let Some(Ok(w)) = stream.next() {
+                return Some(w.into());
+            }
+        }
+        // The last candidate did not decode: look further back (rare: malformed usage).
+        end = USAGE_KEY_REV.rfind(&json[..end])?;
+    }
+}
+
+static USAGE_KEY: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new(USAGE_NEEDLE));
+static USAGE_KEY_REV: LazyLock<memmem::FinderRev<'static>> =
+    LazyLock::new(|| memmem::FinderRev::new(USAGE_NEEDLE));
+const USAGE_NEEDLE: &[u8] = b"\"usage\"";
+
+/// The bytes from the `{` of the object that follows the key found at `at`, if an object
+/// follows (`"usage": null` has none).
+fn object_after_key(json: &[u8], at: usize) -> Option<&[u8]> {
+    let rest = skip_ws(json.get(at + USAGE_NEEDLE.len()..)?);
+    let rest = skip_ws(rest.strip_prefix(b":")?);
+    (rest.first() == Some(&b'{')).then_some(rest)
 }
 
 fn skip_ws(b: &[u8]) -> &[u8] {

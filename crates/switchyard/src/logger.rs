@@ -46,7 +46,10 @@ impl Log for JsonLogger {
         line.push_str("\",\"target\":");
         push_json_str(&mut line, record.target());
         line.push_str(",\"msg\":");
-        push_json_str(&mut line, &record.args().to_string());
+        match record.args().as_str() {
+            Some(msg) => push_json_str(&mut line, msg),
+            None => push_json_str(&mut line, &record.args().to_string()),
+        }
         let _ = record.key_values().visit(&mut Fields(&mut line));
         line.push_str("}\n");
         let _ = std::io::stderr().lock().write_all(line.as_bytes());
@@ -83,6 +86,12 @@ impl<'kvs> VisitSource<'kvs> for Fields<'_> {
 
 fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
+    // Almost every value needs no escaping: copy it whole.
+    if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),

@@ -213,7 +213,7 @@ fn counts_against(status: u16) -> bool {
 /// does (minutes, for a slow stream). Inlined, the connect path (Pingora's connector, ~9 KB),
 /// the image fetcher (~21 KB) and the streaming loop made it 43 KB per request; the attempt,
 /// the fetcher and the commit are boxed instead, so each costs memory only while it runs and
-/// a streaming response holds ~6 KB of handler state plus its ~3 KB commit loop.
+/// a streaming response holds ~6 KB of handler state plus its ~5 KB commit loop.
 pub async fn run(
     state: &State,
     session: &mut Session,

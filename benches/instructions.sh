@@ -34,10 +34,8 @@ UPDATE=0
 
 cargo build --release --locked -p switchyard -p switchyard-mock -p switchyard-benches --bins >&2
 BIN=target/release
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
+. benches/lib.sh
+bench_setup
 
 $BIN/switchyard-mock --listen "$MOCK" --threads 1 --record 0 --chunks 5 >"$WORK/mock.log" 2>&1 & PIDS+=($!)
 $BIN/switchyard-mock --listen "$MOCK_LONG" --threads 1 --record 0 --chunks 55 >"$WORK/mock-long.log" 2>&1 & PIDS+=($!)
@@ -157,14 +155,5 @@ stamp=$(date -u +%Y-%m-%dT%H-%MZ)
 cat "benches/results/instructions-$stamp.md"
 
 if [ "$UPDATE" = 1 ]; then
-  python3 - "benches/results/instructions-$stamp.md" <<'PY'
-import sys, re
-text = open(sys.argv[1]).read().strip()
-doc = open("BENCHMARKS.md").read()
-new, n = re.subn(r"<!-- instructions:begin -->.*<!-- instructions:end -->", lambda m: "<!-- instructions:begin -->\n" + text + "\n<!-- instructions:end -->", doc, flags=re.S)
-if n == 0:
-    sys.exit("BENCHMARKS.md has no <!-- instructions:begin --> marker")
-open("BENCHMARKS.md", "w").write(new)
-PY
-  echo "BENCHMARKS.md updated" >&2
+  bench_update_section instructions "benches/results/instructions-$stamp.md"
 fi

@@ -32,14 +32,8 @@ UPDATE=0
 
 cargo build --release --locked -p switchyard -p switchyard-mock -p switchyard-benches --bins >&2
 BIN=target/release
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-# Optional pinning: the load generator on CPU 1, the servers on CPU 0 (PIN=1).
-srv=(); gen=()
-if [ "${PIN:-0}" = "1" ]; then srv=(taskset -c 0); gen=(taskset -c 1); fi
+. benches/lib.sh
+bench_setup   # PIN=1: the load generator on CPU 1, the servers on CPU 0
 
 "${srv[@]}" $BIN/switchyard-mock --listen "$MOCK" --threads 2 --record 0 >"$WORK/mock.log" 2>&1 & PIDS+=($!); MOCK_PID=$!
 "${srv[@]}" $BIN/switchyard-mock --listen "$BAD_MOCK" --threads 1 --record 0 >"$WORK/bad.log" 2>&1 & PIDS+=($!)
@@ -91,9 +85,6 @@ LUA
 done
 
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
-to_us() { # wrk prints e.g. 512.00us, 1.23ms, 2.00s
-  awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) print n; else if (v ~ /ms$/) print n*1000; else if (v ~ /s$/) print n*1000000; else print n }'
-}
 
 declare -A RPS P50 P99 RSS
 run() { # name url kind conns
@@ -185,14 +176,9 @@ stamp=$(date -u +%Y-%m-%dT%H-%MZ)
 cat "benches/results/load-$stamp.md"
 
 if [ "$UPDATE" = 1 ]; then
-  python3 - "benches/results/load-$stamp.md" <<'PY'
-import sys, re
-text = open(sys.argv[1]).read().strip()
-load, routing = text.split("<!-- routing -->")
-doc = open("BENCHMARKS.md").read()
-new = re.sub(r"<!-- load:begin -->.*<!-- load:end -->", lambda m: "<!-- load:begin -->\n" + load.strip() + "\n<!-- load:end -->", doc, flags=re.S)
-new = re.sub(r"<!-- routing:begin -->.*<!-- routing:end -->", lambda m: "<!-- routing:begin -->\n" + routing.strip() + "\n<!-- routing:end -->", new, flags=re.S)
-open("BENCHMARKS.md", "w").write(new)
-PY
-  echo "BENCHMARKS.md updated" >&2
+  f="benches/results/load-$stamp.md"
+  sed '/<!-- routing -->/,$d' "$f" >"$WORK/load.md"
+  sed '1,/<!-- routing -->/d' "$f" >"$WORK/routing.md"
+  bench_update_section load "$WORK/load.md"
+  bench_update_section routing "$WORK/routing.md"
 fi

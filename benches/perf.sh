@@ -37,24 +37,17 @@ PORTKEY=127.0.0.1:$((PORT_BASE + 4))
 LITELLM=127.0.0.1:$((PORT_BASE + 5))
 UPDATE=0
 [ "${1:-}" = "--update" ] && UPDATE=1
+for need in 1 32; do
+  case " $CONCURRENCY " in *" $need "*) ;; *) echo "CONCURRENCY must include 1 and 32: the targets are read off those cells" >&2; exit 2;; esac
+done
 
 cargo build --release --locked -p switchyard -p switchyard-mock -p switchyard-benches --bins >&2
 [ "$PEERS" = 1 ] && peers_install
 BIN=target/release
-WORK=$(mktemp -d)
-export WORK
-PIDS=()
-cleanup() {
-  [ "$PEERS" = 1 ] && peers_stop
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+. benches/lib.sh
+bench_pre_cleanup() { [ "$PEERS" = 1 ] && peers_stop; }
+bench_setup
 ulimit -n 65536 2>/dev/null || true
-
-srv=(); gen=()
-if [ "${PIN:-0}" = "1" ]; then srv=(taskset -c 0); gen=(taskset -c 1); fi
 
 "${srv[@]}" $BIN/switchyard-mock --listen "$MOCK" --threads 2 --record 0 >"$WORK/mock.log" 2>&1 & PIDS+=($!); MOCK_PID=$!
 "${srv[@]}" $BIN/pingora-floor --listen "$FLOOR" --upstream "$MOCK" --threads 2 >"$WORK/floor.log" 2>&1 & PIDS+=($!); FLOOR_PID=$!
@@ -107,9 +100,6 @@ cpu_ticks() { # utime + stime of the process tree, in clock ticks
   echo "$t"
 }
 TICKS=$(getconf CLK_TCK)
-to_us() { # wrk prints e.g. 512.00us, 1.23ms, 2.00s
-  awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) print n; else if (v ~ /ms$/) print n*1000; else if (v ~ /s$/) print n*1000000; else print n }'
-}
 
 declare -A RPS P50 P99 RSS CPU ERR
 NAMES=(direct floor switchyard anthropic)
@@ -153,13 +143,8 @@ gw_errors=$(echo "$gw_metrics" | awk '/^switchyard_requests_total/ && !/status="
 gw_abandoned=$(echo "$gw_metrics" | awk '/^switchyard_requests_total/ && /status="499"/ {s+=$2} END {print s+0}')
 versions="switchyard $(git rev-parse --short HEAD)$(git diff --quiet || echo '+changes')"
 [ "$PEERS" = 1 ] && versions="$versions, $(peers_versions)"
-cleanup_servers() {
-  [ "$PEERS" = 1 ] && peers_stop
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  PIDS=()
-}
-cleanup_servers
+[ "$PEERS" = 1 ] && peers_stop
+bench_stop_pids
 
 # The other parts start their own servers, one part at a time.
 STREAMS_MD=""; SOAK_MD=""; INSTR_MD=""
@@ -249,15 +234,6 @@ out="benches/results/perf-$stamp.md"
 cat "$out"
 
 if [ "$UPDATE" = 1 ]; then
-  python3 - "$out" <<'PY'
-import sys, re
-text = open(sys.argv[1]).read().strip()
-doc = open("BENCHMARKS.md").read()
-new, n = re.subn(r"<!-- perf:begin -->.*<!-- perf:end -->", lambda m: "<!-- perf:begin -->\n" + text + "\n<!-- perf:end -->", doc, flags=re.S)
-if n == 0:
-    sys.exit("BENCHMARKS.md has no <!-- perf:begin --> marker")
-open("BENCHMARKS.md", "w").write(new)
-PY
-  echo "BENCHMARKS.md updated" >&2
+  bench_update_section perf "$out"
 fi
 [ "$gw_errors" = 0 ] || { echo "switchyard answered $gw_errors non-200 responses" >&2; exit 1; }

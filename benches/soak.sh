@@ -49,20 +49,8 @@ BIN=target/release
 [ -x $BIN/switchyard ] || { echo "target/release/switchyard is missing (cargo build --release -p switchyard)" >&2; exit 1; }
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do
-    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$p" 2>/dev/null || true
-  done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-srv=(); gen=()
-if [ "${PIN:-0}" = "1" ]; then srv=(taskset -c 0); gen=(taskset -c 1); fi
+. benches/lib.sh
+bench_setup
 
 "${srv[@]}" $BIN/switchyard-mock --listen "$MOCK" --threads "$MOCK_THREADS" --record 0 >"$WORK/mock.log" 2>&1 & PIDS+=($!)
 "${srv[@]}" $BIN/switchyard-mock --listen "$BAD_MOCK" --threads 1 --record 0 >"$WORK/bad.log" 2>&1 & PIDS+=($!)

@@ -81,20 +81,8 @@ fi
 
 sources=$(seq 1 "$SOURCE_IPS" | sed 's/^/127.0.0./' | paste -sd, -)
 
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do
-    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$p" 2>/dev/null || true
-  done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-srv=(); gen=()
-if [ "${PIN:-0}" = "1" ]; then srv=(taskset -c 0); gen=(taskset -c 1); fi
+. benches/lib.sh
+bench_setup
 
 "${srv[@]}" $BIN/switchyard-mock --listen "$MOCK" "${mock_tls[@]}" --threads "$MOCK_THREADS" --record 0 --stamp \
   --chunks "$CHUNKS" --chunk-delay-ms "$CHUNK_DELAY_MS" >"$WORK/mock.log" 2>&1 & PIDS+=($!); MOCK_PID=$!

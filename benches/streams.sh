@@ -25,7 +25,10 @@
 #   SETTLE_SECS=5          wait after the gateway run before "RSS after"
 #   PIN=0                  1: servers on CPU 0, load generator on CPU 1 (taskset)
 #   UPSTREAM=h2            gateway → mock: h2 (HTTPS, HTTP/2 by ALPN) or h1 (plain HTTP/1.1)
-#   PORT_BASE=18200        mock +0, gateway +1, admin +2, mock TLS +3
+#   FLOOR=0                1: also run the streams through a bare Pingora proxy (benches/floor.rs,
+#                          HTTP/1.1 to the mock: 2 open files per stream) and report what
+#                          switchyard adds over it
+#   PORT_BASE=18200        mock +0, gateway +1, admin +2, mock TLS +3, floor +4
 # Writes benches/results/streams-<date>.md (plus the two runs' JSON reports next to it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,6 +45,8 @@ MOCK_THREADS=${MOCK_THREADS:-2}
 SETTLE_SECS=${SETTLE_SECS:-5}
 PORT_BASE=${PORT_BASE:-18200}
 UPSTREAM=${UPSTREAM:-h2}
+FLOOR=${FLOOR:-0}
+FLOOR_ADDR=127.0.0.1:$((PORT_BASE + 4))
 MOCK=127.0.0.1:$((PORT_BASE + 0))
 GW=127.0.0.1:$((PORT_BASE + 1))
 GW_ADMIN=127.0.0.1:$((PORT_BASE + 2))
@@ -86,6 +91,10 @@ bench_setup
 
 "${srv[@]}" $BIN/switchyard-mock --listen "$MOCK" "${mock_tls[@]}" --threads "$MOCK_THREADS" --record 0 --stamp \
   --chunks "$CHUNKS" --chunk-delay-ms "$CHUNK_DELAY_MS" >"$WORK/mock.log" 2>&1 & PIDS+=($!); MOCK_PID=$!
+if [ "$FLOOR" = 1 ]; then
+  "${srv[@]}" $BIN/pingora-floor --listen "$FLOOR_ADDR" --upstream "$MOCK" --threads "$GW_THREADS" \
+    >"$WORK/floor.log" 2>&1 & PIDS+=($!); FLOOR_PID=$!
+fi
 
 stream_secs=$((CHUNKS * CHUNK_DELAY_MS / 1000))
 cat >"$WORK/switchyard.yaml" <<YAML
@@ -107,7 +116,8 @@ $BIN/switchyard check --config "$WORK/switchyard.yaml" >&2
 
 ready=0
 for _ in $(seq 1 100); do
-  if curl -sf "http://$MOCK/__mock/health" >/dev/null && curl -sf "http://$GW_ADMIN/ready" >/dev/null; then
+  if curl -sf "http://$MOCK/__mock/health" >/dev/null && curl -sf "http://$GW_ADMIN/ready" >/dev/null &&
+    { [ "$FLOOR" = 0 ] || curl -sf "http://$FLOOR_ADDR/__mock/health" >/dev/null; }; then
     ready=1; break
   fi
   sleep 0.1
@@ -151,6 +161,10 @@ sample_gateway() {
 run direct "http://$MOCK" "mock=$MOCK_PID"
 sleep "$SETTLE_SECS"
 MOCK_AFTER_DIRECT=$(rss_kb "$MOCK_PID")
+if [ "$FLOOR" = 1 ]; then
+  run floor "http://$FLOOR_ADDR" "floor=$FLOOR_PID" "mock=$MOCK_PID"
+  sleep "$SETTLE_SECS"
+fi
 IDLE_FDS=$(ls "/proc/$GW_PID/fd" | wc -l)
 sample_gateway & SAMPLER_PID=$!; PIDS+=("$SAMPLER_PID")
 run gateway "http://$GW" "gateway=$GW_PID" "mock=$MOCK_PID"
@@ -178,22 +192,23 @@ if [ -s "$WORK/switchyard.log" ]; then
 fi
 cp "$WORK/direct.json" "benches/results/streams-$stamp-direct.json" 2>/dev/null || true
 cp "$WORK/gateway.json" "benches/results/streams-$stamp-gateway.json" 2>/dev/null || true
+cp "$WORK/floor.json" "benches/results/streams-$stamp-floor.json" 2>/dev/null || true
 
 export BY_STATUS="$by_status" GW_ERRORS="$gw_errors"
-python3 - "$WORK/direct.json" "$WORK/gateway.json" >"$out" <<PY || echo "report generation failed" >&2
+python3 - "$WORK/direct.json" "$WORK/gateway.json" "$WORK/floor.json" >"$out" <<PY || echo "report generation failed" >&2
 import json, os, sys
 def load(p):
     try:
         return json.load(open(p))
     except Exception as e:
         return None
-d, g = load(sys.argv[1]), load(sys.argv[2])
+d, g, f = load(sys.argv[1]), load(sys.argv[2]), load(sys.argv[3])
 mb = lambda kb: "-" if kb in (None, "") else "%.1f" % (int(kb) / 1024)
 print("Run $stamp on $(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(uname -r); "
       "$STREAMS streams × $CHUNKS chunks every $CHUNK_DELAY_MS ms, ramp $RAMP_SECS s, "
       "switchyard $GW_THREADS threads, mock $MOCK_THREADS threads, loadgen $LOADGEN_THREADS thread(s), "
       "$SOURCE_IPS source addresses, $FD_NOTE, pinning: ${PIN:-0}.")
-print("Command: \`STREAMS=$STREAMS CHUNKS=$CHUNKS CHUNK_DELAY_MS=$CHUNK_DELAY_MS RAMP_SECS=$RAMP_SECS UPSTREAM=$UPSTREAM benches/streams.sh\`.")
+print("Command: \`STREAMS=$STREAMS CHUNKS=$CHUNKS CHUNK_DELAY_MS=$CHUNK_DELAY_MS RAMP_SECS=$RAMP_SECS UPSTREAM=$UPSTREAM FLOOR=$FLOOR benches/streams.sh\`.")
 print()
 print("Upstream (switchyard → mock): **$UPSTREAM**, $UPSTREAM_DESC. Clients → switchyard and the direct run: plain HTTP/1.1.")
 print()
@@ -204,7 +219,8 @@ def fails(r):
     if r.get("statuses"):
         errs["status"] = ", ".join("%s×%s" % (k, v) for k, v in r["statuses"].items())
     return str(r["failed"]) + ("" if not errs else " (" + ", ".join("%s: %s" % kv for kv in errs.items()) + ")")
-for name, r in (("direct", d), ("switchyard", g)):
+rows = [("direct", d)] + ([("floor (bare Pingora, HTTP/1.1 upstream)", f)] if "$FLOOR" == "1" else []) + [("switchyard", g)]
+for name, r in rows:
     if r is None:
         print("| %s | run failed | | | | | | | | | | |" % name); continue
     l, gp, t = r["latency_us"], r["gap_us"], r["ttfb_us"]
@@ -215,6 +231,11 @@ if d and g:
     print("Added by switchyard: event latency p50 +%d µs, p99 +%d µs; TTFB p50 +%d µs." % (
         g["latency_us"]["p50"] - d["latency_us"]["p50"], g["latency_us"]["p99"] - d["latency_us"]["p99"],
         g["ttfb_us"]["p50"] - d["ttfb_us"]["p50"]))
+    print()
+if f and g:
+    print("Added by switchyard over the bare Pingora floor: event latency p50 %+d µs, p99 %+d µs (the floor adds p50 %+d µs, p99 %+d µs over direct)." % (
+        g["latency_us"]["p50"] - f["latency_us"]["p50"], g["latency_us"]["p99"] - f["latency_us"]["p99"],
+        f["latency_us"]["p50"] - (d or f)["latency_us"]["p50"], f["latency_us"]["p99"] - (d or f)["latency_us"]["p99"]))
     print()
 gw = (g or {}).get("watch", {}).get("gateway", {})
 mk = (d or {}).get("watch", {}).get("mock", {})

@@ -84,19 +84,13 @@ wrk.body = '${!var}'
 LUA
 done
 
-rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
-declare -A RPS P50 P99 RSS
+declare -A RPS P50 P99 ERR RSS
 run() { # name url kind conns
-  local name=$1 url=$2 kind=$3 c=$4 threads=1 pid
-  [ "$c" -gt 1 ] && threads=2
-  "${gen[@]}" wrk -t"$threads" -c"$c" -d"$WARMUP" -s "$WORK/$kind.lua" "$url/v1/chat/completions" >/dev/null
-  local out; out=$("${gen[@]}" wrk -t"$threads" -c"$c" -d"$DURATION" --latency -s "$WORK/$kind.lua" "$url/v1/chat/completions")
-  if echo "$out" | grep -q "Non-2xx"; then echo "$name $kind c=$c: non-2xx responses:" >&2; echo "$out" >&2; exit 1; fi
-  local key="$name/$kind/$c"
-  RPS[$key]=$(echo "$out" | awk '/Requests\/sec/ {printf "%.0f", $2}')
-  P50[$key]=$(to_us "$(echo "$out" | awk '$1=="50%" {print $2}')")
-  P99[$key]=$(to_us "$(echo "$out" | awk '$1=="99%" {print $2}')")
+  local name=$1 url=$2 kind=$3 c=$4 pid key="$1/$3/$4"
+  wrk_warm "$WORK/$kind.lua" "$url/v1/chat/completions" "$c"
+  wrk_measure "$key" "$WORK/$kind.lua" "$url/v1/chat/completions" "$c"
+  if echo "$WRK_OUT" | grep -q "Non-2xx"; then echo "$name $kind c=$c: non-2xx responses:" >&2; echo "$WRK_OUT" >&2; exit 1; fi
   case $name in direct) pid=$MOCK_PID;; floor) pid=$FLOOR_PID;; switchyard) pid=$GW_PID;; esac
   RSS[$key]=$(rss_kb "$pid")
   echo "$key: ${RPS[$key]} req/s p50 ${P50[$key]}us p99 ${P99[$key]}us rss ${RSS[$key]}kB" >&2

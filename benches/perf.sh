@@ -93,7 +93,6 @@ for kind in plain stream; do
   fi
 done
 
-rss_kb() { if [ "$1" = "$PORTKEY_PID" ] || [ "$1" = "$LITELLM_PID" ]; then peer_rss_kb "$1"; else awk '/^VmRSS/ {print $2}' "/proc/$1/status"; fi; }
 cpu_ticks() { # utime + stime of the process tree, in clock ticks
   local t=0 p
   for p in $(tree_pids "$1"); do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done
@@ -107,29 +106,22 @@ NAMES=(direct floor switchyard anthropic)
 url_of() { case $1 in direct) echo "http://$MOCK";; floor) echo "http://$FLOOR";; switchyard|anthropic) echo "http://$GW";; portkey) echo "http://$PORTKEY";; litellm) echo "http://$LITELLM";; esac; }
 pid_of() { case $1 in direct) echo "$MOCK_PID";; floor) echo "$FLOOR_PID";; switchyard|anthropic) echo "$GW_PID";; portkey) echo "$PORTKEY_PID";; litellm) echo "$LITELLM_PID";; esac; }
 script_of() { case $1 in switchyard|direct|floor) echo "$WORK/$2.lua";; *) echo "$WORK/$1-$2.lua";; esac; }
+WRK_EXTRA=(--timeout 10s) # LiteLLM takes seconds per request at c=256
 run() { # name kind conns
-  local name=$1 kind=$2 c=$3 threads=1 pid url script
-  [ "$c" -gt 1 ] && threads=2
+  local name=$1 kind=$2 c=$3 pid url script t0 t1 key="$1/$2/$3"
   pid=$(pid_of "$name"); url=$(url_of "$name"); script=$(script_of "$name" "$kind")
-  "${gen[@]}" wrk -t"$threads" -c"$c" -d"$WARMUP" --timeout 10s -s "$script" "$url/v1/chat/completions" >/dev/null
-  local t0 t1 out
+  wrk_warm "$script" "$url/v1/chat/completions" "$c"
   t0=$(cpu_ticks "$pid")
-  out=$("${gen[@]}" wrk -t"$threads" -c"$c" -d"$DURATION" --timeout 10s --latency -s "$script" "$url/v1/chat/completions")
+  wrk_measure "$key" "$script" "$url/v1/chat/completions" "$c"
   t1=$(cpu_ticks "$pid")
-  local key="$name/$kind/$c" n
-  n=$(echo "$out" | awk '/requests in/ {print $1}')
-  RPS[$key]=$(echo "$out" | awk '/Requests\/sec/ {printf "%.0f", $2}')
-  P50[$key]=$(to_us "$(echo "$out" | awk '$1=="50%" {print $2}')")
-  P99[$key]=$(to_us "$(echo "$out" | awk '$1=="99%" {print $2}')")
-  ERR[$key]=$(echo "$out" | awk '/Non-2xx/ {e+=$NF} /Socket errors/ {gsub(/,/, ""); e+=$4+$6+$8+$10} END {print e+0}')
-  CPU[$key]=$(awk -v d=$((t1 - t0)) -v hz="$TICKS" -v n="$n" 'BEGIN { if (n > 0) printf "%.3f", d / hz / n * 1000; else print "-" }')
-  RSS[$key]=$(rss_kb "$pid")
+  CPU[$key]=$(awk -v d=$((t1 - t0)) -v hz="$TICKS" -v n="$WRK_REQUESTS" 'BEGIN { if (n > 0) printf "%.3f", d / hz / n * 1000; else print "-" }')
+  RSS[$key]=$(peer_rss_kb "$pid") # the whole process tree
   echo "$key: ${RPS[$key]} req/s p50 ${P50[$key]}us p99 ${P99[$key]}us cpu ${CPU[$key]}s/1k rss ${RSS[$key]}kB errors ${ERR[$key]}" >&2
 }
 
 IDLE_GW=$(rss_kb "$GW_PID"); IDLE_FLOOR=$(rss_kb "$FLOOR_PID")
 IDLE_PORTKEY=-; IDLE_LITELLM=-
-[ "$PEERS" = 1 ] && { IDLE_PORTKEY=$(rss_kb "$PORTKEY_PID"); IDLE_LITELLM=$(rss_kb "$LITELLM_PID"); }
+[ "$PEERS" = 1 ] && { IDLE_PORTKEY=$(peer_rss_kb "$PORTKEY_PID"); IDLE_LITELLM=$(peer_rss_kb "$LITELLM_PID"); }
 PEAK32_GW=""
 for c in $CONCURRENCY; do
   for kind in plain stream; do

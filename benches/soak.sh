@@ -110,7 +110,7 @@ JSON
 EXPECTED_STATUSES='200 400 404 405'
 
 echo "== soak: $CONNS connections for ${DURATION}s (warm-up ${WARMUP}s, RSS every ${SAMPLE_SECS}s)" >&2
-IDLE_GW=$(awk '/^VmRSS/ {print $2}' "/proc/$GW_PID/status")
+IDLE_GW=$(rss_kb "$GW_PID")
 rc=0
 timeout $((${DURATION%.*} + 120)) "${gen[@]}" $BIN/switchyard-loadgen --threads "$LOADGEN_THREADS" soak \
   --base "http://$GW" --conns "$CONNS" --duration-secs "$DURATION" --mix "$WORK/mix.json" \

@@ -124,7 +124,6 @@ for _ in $(seq 1 100); do
 done
 [ "$ready" = 1 ] || { echo "servers did not come up" >&2; cat "$WORK"/*.log >&2; exit 1; }
 
-rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
 
 # One short stream through the gateway: it must end with [DONE] (and warms the connection pool

@@ -1,10 +1,13 @@
 //! Operating the gateway: the admin listener, metrics, graceful shutdown, HTTPS upstreams,
 //! logs.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use switchyard_tests::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[tokio::test]
 async fn health_ready_and_metrics() {
@@ -92,8 +95,7 @@ async fn access_log_lines_are_json() {
     let gw = Gateway::start(&single_provider(&mock)).await;
     gw.post("/v1/chat/completions", &chat("fast", "log me"))
         .await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let logs = gw.logs();
+    let logs = gw.logs_with(|l| l.contains("\"target\":\"access\"")).await;
     let line = logs
         .lines()
         .find(|l| l.contains("\"target\":\"access\""))
@@ -132,7 +134,19 @@ async fn sigterm_lets_in_flight_requests_finish_and_refuses_new_ones() {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         gw.proc.signal(signal);
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        // The listener closes as shutdown begins.
+        let port = gw.port;
+        wait_until(
+            "the listener to close",
+            Duration::from_secs(5),
+            || async move {
+                tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .is_err()
+                    .then_some(())
+            },
+        )
+        .await;
         let refused = http()
             .post(gw.url("/v1/models"))
             .timeout(Duration::from_secs(2))
@@ -199,17 +213,38 @@ async fn expect_100_continue_is_answered() {
     let mock = MockServer::start().await;
     let gw = Gateway::start(&single_provider(&mock)).await;
     let body = serde_json::to_vec(&chat("fast", "continue")).unwrap();
-    let started = Instant::now();
-    let r = http()
-        .post(gw.url("/v1/chat/completions"))
-        .header("expect", "100-continue")
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
+    // A client sending `Expect: 100-continue` waits for the interim answer before it sends
+    // the body: the gateway must send it (curl would otherwise stall for a second).
+    let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", gw.port))
         .await
         .unwrap();
-    assert_eq!(r.status(), 200);
-    assert!(started.elapsed() < Duration::from_millis(900));
+    let head = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\ncontent-type: application/json\r\ncontent-length: {}\r\nexpect: 100-continue\r\n\r\n",
+        body.len()
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    let mut interim = [0u8; 25];
+    tokio::time::timeout(Duration::from_secs(10), conn.read_exact(&mut interim))
+        .await
+        .expect("no interim response")
+        .unwrap();
+    assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+    conn.write_all(&body).await.unwrap();
+    let mut reply = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&reply).contains("chat.completion") {
+        let n = tokio::time::timeout(Duration::from_secs(10), conn.read(&mut buf))
+            .await
+            .expect("no answer")
+            .unwrap();
+        assert!(n > 0, "closed early: {}", String::from_utf8_lossy(&reply));
+        reply.extend_from_slice(&buf[..n]);
+    }
+    assert!(
+        reply.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&reply)
+    );
 }
 
 #[tokio::test]
@@ -229,6 +264,8 @@ async fn a_graceful_upgrade_swaps_config_without_failing_a_request() {
 
     // Requests on fresh connections, all through the swap (bounded in count and time).
     let url = old.url("/v1/chat/completions");
+    let started = Arc::new(AtomicUsize::new(0));
+    let progress = started.clone();
     let load = tokio::spawn(async move {
         let client = reqwest::Client::builder()
             .pool_max_idle_per_host(0)
@@ -247,14 +284,30 @@ async fn a_graceful_upgrade_swaps_config_without_failing_a_request() {
                 Ok(r) => failed.push(format!("status {}", r.status())),
                 Err(e) => failed.push(e.to_string()),
             }
+            progress.fetch_add(1, Ordering::Relaxed);
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         (ok, failed)
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The load is running before the upgrade starts.
+    wait_until("the load to start", Duration::from_secs(10), || {
+        let n = started.load(Ordering::Relaxed);
+        async move { (n >= 20).then_some(()) }
+    })
+    .await;
     let mut new = old.start_upgrade(&new_config);
-    // Give the new process a moment to wait on the upgrade socket, then hand over.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The new process binds the upgrade socket to wait for the listeners; hand over once it
+    // has (connecting to probe it would be taken for the hand-over itself).
+    let sock = dir.0.join("upgrade.sock");
+    wait_until(
+        "the new process to bind the upgrade socket",
+        Duration::from_secs(20),
+        || {
+            let exists = sock.exists();
+            async move { exists.then_some(()) }
+        },
+    )
+    .await;
     old.proc.signal("QUIT");
     let status = old
         .proc

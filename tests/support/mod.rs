@@ -491,9 +491,35 @@ impl Gateway {
         self.proc.output()
     }
 
+    /// The log once a line satisfying `pred` has been written (the access log is written after
+    /// the response), within 10 s.
+    pub async fn logs_with(&self, pred: impl Fn(&str) -> bool) -> String {
+        wait_until("a matching log line", Duration::from_secs(10), || {
+            let logs = self.logs();
+            async move { logs.lines().any(&pred).then_some(logs) }
+        })
+        .await
+    }
+
     /// POSTs JSON to a gateway path.
     pub async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
         http().post(self.url(path)).json(body).send().await.unwrap()
+    }
+}
+
+/// Polls `check` every 10 ms until it returns `Some`, failing the test after `timeout`.
+pub async fn wait_until<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let end = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(Instant::now() < end, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 

@@ -29,6 +29,18 @@ pub struct Config {
     pub circuit_breaker: CircuitBreaker,
     /// Fetching image URLs for providers that need images inline.
     pub images: ImageFetch,
+    /// Compiled-in plugins to run, in order.
+    pub plugins: Vec<PluginUse>,
+}
+
+/// A plugin the config turns on (`plugins: [ { use: NAME, with: {…} } ]`). Whether `name` is
+/// compiled in, and whether `settings` suit it, is checked when the gateway is built.
+#[derive(Debug, Clone)]
+pub struct PluginUse {
+    /// The plugin's name.
+    pub name: String,
+    /// Its `with:` settings (`null` when absent).
+    pub settings: serde_json::Value,
 }
 
 /// `images:`: how the gateway fetches `http(s)` image URLs for providers (Gemini, Bedrock)

@@ -39,6 +39,21 @@ pub struct RawConfig {
     /// Fetching image URLs for providers that need images inline.
     #[serde(default)]
     pub images: RawImages,
+    /// Compiled-in plugins to run, in order.
+    #[serde(default)]
+    pub plugins: Vec<RawPlugin>,
+}
+
+/// One entry of `plugins:`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPlugin {
+    /// The plugin's name, as compiled into the binary.
+    #[serde(rename = "use")]
+    pub name: Spanned<String>,
+    /// Its settings, handed to the plugin as JSON.
+    #[serde(default, rename = "with")]
+    pub settings: Option<Spanned<serde_json::Value>>,
 }
 
 /// `health:`

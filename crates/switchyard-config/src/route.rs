@@ -49,6 +49,22 @@ pub struct TargetSpec {
     pub model: Option<String>,
 }
 
+impl TargetSpec {
+    /// The one rule for the model an attempt at this target asks for: the target's own
+    /// `model`, else the nearest `override_params.model` in force above it (`overridden`),
+    /// else `None` — the client's model.
+    pub fn model_or<'a>(&'a self, overridden: Option<&'a str>) -> Option<&'a str> {
+        self.model.as_deref().or(overridden)
+    }
+}
+
+impl NodeSettings {
+    /// This node's own `override_params.model`, if it sets one.
+    pub fn model_override(&self) -> Option<&str> {
+        self.override_params.get("model").and_then(Value::as_str)
+    }
+}
+
 /// The provider of a leaf.
 #[derive(Debug, Clone)]
 pub enum TargetProvider {

@@ -106,7 +106,7 @@ impl ServeHttp for Admin {
             "/metrics" => {
                 self.state
                     .metrics
-                    .observe_health(&self.state.health.report());
+                    .observe_health(&self.state.health.report(self.state.clock.now()));
                 response(
                     StatusCode::OK,
                     "text/plain; version=0.0.4; charset=utf-8",
@@ -117,7 +117,7 @@ impl ServeHttp for Admin {
                 let targets: Vec<serde_json::Value> = self
                     .state
                     .health
-                    .report()
+                    .report(self.state.clock.now())
                     .into_iter()
                     .map(|r| {
                         serde_json::json!({

@@ -1,37 +1,38 @@
-//! The attempt loop and the commit point.
+//! The attempt loop.
 //!
 //! The router's [`Walk`] says which target to try next and after what delay; this module makes
-//! each attempt and reports how it went. An attempt fails (and the walk may retry it or move
-//! on) on a connect error, a timeout before the response header, an error status, or a 2xx
-//! response whose content is an error (a stream whose first event is an error). Outcomes feed
-//! the target's circuit breaker. Nothing reaches the client until one attempt is judged good:
-//! that moment is [`commit`], the one place where a 2xx response header is written. After it,
-//! a failure can only end the stream with an error event (SSE) or tear the connection down.
+//! each attempt and reports how it went. Per attempt: the target's body edits are applied
+//! (`override_params`, inlined images), its dialect builds the provider request — a target
+//! whose dialect cannot express the request is skipped, not fatal —, the `before_attempt`
+//! stages run, the request is sent, and a 2xx answer is read until its translator reaches a
+//! verdict. An attempt fails (and the walk may retry it or move on) on a connect error, a
+//! timeout before the response header, an error status, or a 2xx response whose content is
+//! an error. Outcomes feed the target's circuit breaker and the `after_attempt` stages. The
+//! first answer judged good goes to [`commit`].
 
 use std::time::{Duration, SystemTime};
 
-use bytes::Bytes;
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use pingora::http::ResponseHeader;
 use pingora::proxy::Session;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use serde_json::{Map, Value};
-use switchyard_config::route::{Facts, RouteNode, TargetProvider, TargetSpec};
+use switchyard_config::route::TargetProvider;
 use switchyard_config::Timeouts;
-use switchyard_providers::envelope::Edit;
+use switchyard_pipeline::{AttemptCx, AttemptFlow, AttemptReport, Hooks, RequestBody};
+use switchyard_providers::edit::{self, ImageUrls};
 use switchyard_providers::{
-    sse, Call, Endpoint, ErrorBody, JsonEnvelope, Output, ResponseTranslator, UpstreamRequest,
-    Verdict,
+    Call, Endpoint, ErrorBody, JsonEnvelope, Output, UpstreamRequest, Verdict,
 };
-use switchyard_router::{Attempt, Next, Outcome, TargetState, Walk, WalkContext};
+use switchyard_router::{Next, Outcome, Walk};
 use tokio::time::Instant;
 
+use crate::commit::{self, client_gone, forwarded, Judged};
 use crate::ctx::RequestCtx;
 use crate::error::{GatewayError, UpstreamError};
-use crate::handler::{self, Failure, Prepared};
+use crate::facts::{RequestFacts, WalkView};
+use crate::failure::{final_failure, Attempted, Failure};
 use crate::images;
-use crate::respond::{self, Framing};
+use crate::plan::{self, Plan};
 use crate::state::{ProviderRuntime, State};
 use crate::upstream::Exchange;
 
@@ -42,137 +43,18 @@ const ERROR_BODY_LIMIT: usize = 1024 * 1024;
 /// committed as soon as it is complete or this much is held.
 const PRECOMMIT_LIMIT: usize = 64 * 1024 * 1024;
 
-/// Upstream response headers passed on to the client.
-const FORWARDED_HEADERS: &[&str] = &[
-    "x-request-id",
-    "openai-processing-ms",
-    "openai-version",
-    "openai-organization",
-    "x-ratelimit-limit-requests",
-    "x-ratelimit-limit-tokens",
-    "x-ratelimit-remaining-requests",
-    "x-ratelimit-remaining-tokens",
-    "x-ratelimit-reset-requests",
-    "x-ratelimit-reset-tokens",
-    "retry-after",
-    "retry-after-ms",
-];
-
-/// One failed attempt, kept so the final answer can say what happened everywhere.
-enum Attempted {
-    /// The provider answered with an error.
-    Answer {
-        status: u16,
-        body: ErrorBody,
-        headers: Vec<(&'static str, String)>,
-    },
-    /// The exchange itself failed.
-    Transport(UpstreamError),
-}
-
-/// What conditional rules can read about the request.
-struct RequestFacts<'a> {
-    body: &'a JsonEnvelope,
-    metadata: Option<&'a Map<String, Value>>,
-    path: &'a str,
-}
-
-impl Facts for RequestFacts<'_> {
-    fn lookup(&self, path: &[String]) -> Option<Value> {
-        let (root, rest) = path.split_first()?;
-        let (first, rest) = rest.split_first()?;
-        let mut value = match root.as_str() {
-            "params" => serde_json::from_str::<Value>(self.body.get_raw(first)?).ok()?,
-            "metadata" => self.metadata?.get(first)?.clone(),
-            "url" if first == "pathname" && rest.is_empty() => {
-                return Some(Value::String(self.path.to_owned()))
-            }
-            _ => return None,
-        };
-        for key in rest {
-            value = match value {
-                Value::Object(mut m) => m.remove(key)?,
-                Value::Array(mut a) => {
-                    let i: usize = key.parse().ok()?;
-                    (i < a.len()).then(|| a.swap_remove(i))?
-                }
-                _ => return None,
-            };
-        }
-        Some(value)
-    }
-}
-
-/// The walk's view of the gateway: request facts and target health.
-struct Context<'a> {
-    state: &'a State,
-    facts: RequestFacts<'a>,
-    client_model: &'a str,
-    now: u64,
-}
-
-impl WalkContext for Context<'_> {
-    fn facts(&self) -> &dyn Facts {
-        &self.facts
-    }
-
-    fn target_state(&self, target: &TargetSpec, node: &RouteNode) -> TargetState {
-        let healthy = TargetState {
-            healthy: true,
-            badness: 0.0,
-            latency_us: 0.0,
-            inflight: 0,
-        };
-        let TargetProvider::Configured(id) = target.provider else {
-            return healthy;
-        };
-        let model = target
-            .model
-            .as_deref()
-            .or_else(|| {
-                node.settings
-                    .override_params
-                    .get("model")
-                    .and_then(Value::as_str)
-            })
-            .unwrap_or(self.client_model);
-        self.state
-            .health
-            .target(id, Some(model))
-            .map_or(healthy, |h| h.state(self.now))
-    }
-}
-
-/// The model an attempt asks for: the target's, else an `override_params.model`, else the
-/// client's.
-fn attempt_model<'a>(a: &'a Attempt<'_>, client: &'a str) -> &'a str {
-    a.target
-        .model
-        .as_deref()
-        .or_else(|| {
-            a.settings
-                .override_params
-                .get("model")
-                .and_then(Value::as_str)
-        })
-        .unwrap_or(client)
-}
-
-/// The body with `override_params` applied (all but `model`, which the dialect sets).
-fn overridden(
-    body: &JsonEnvelope,
-    overrides: &Map<String, Value>,
-) -> Result<Option<JsonEnvelope>, GatewayError> {
-    let encoded: Vec<(&str, Vec<u8>)> = overrides
-        .iter()
-        .filter(|(k, _)| k.as_str() != "model")
-        .map(|(k, v)| (k.as_str(), serde_json::to_vec(v).unwrap_or_default()))
-        .collect();
-    if encoded.is_empty() {
-        return Ok(None);
-    }
-    let edits: Vec<Edit<'_>> = encoded.iter().map(|(k, v)| Edit::Set(k, v)).collect();
-    Ok(Some(JsonEnvelope::parse(body.rewrite(&edits))?))
+/// A parsed, planned request, ready for its attempts.
+pub struct Attempts<'a> {
+    /// The endpoint.
+    pub endpoint: Endpoint,
+    /// The body, parsed once.
+    pub body: &'a RequestBody,
+    /// The client's `model`.
+    pub model: &'a str,
+    /// The route tree and the client's own provider key.
+    pub plan: Plan,
+    /// The request path, for conditional routing.
+    pub path: &'a str,
 }
 
 /// The provider's `retry-after-ms`, `x-ms-retry-after-ms` or `retry-after` (seconds).
@@ -206,35 +88,38 @@ fn counts_against(status: u16) -> bool {
     status == 429 || status >= 500
 }
 
-/// Runs the attempts for a prepared request and writes the response.
+/// Runs the attempts for a planned request and writes the response.
 ///
 /// Future sizes: an `async fn` is one state machine as large as its largest await point, and
 /// the whole request handler is allocated once per request and lives as long as the response
-/// does (minutes, for a slow stream). Inlined, the connect path (Pingora's connector, ~9 KB),
-/// the image fetcher (~21 KB) and the streaming loop made it 43 KB per request; the attempt,
-/// the fetcher and the commit are boxed instead, so each costs memory only while it runs and
-/// a streaming response holds ~6 KB of handler state plus its ~5 KB commit loop.
+/// does (minutes, for a slow stream). The attempt, the image fetcher and the commit are boxed,
+/// so each costs memory only while it runs.
 pub async fn run(
     state: &State,
     session: &mut Session,
     ctx: &mut RequestCtx,
-    req: Prepared,
+    req: Attempts<'_>,
 ) -> Result<(), Failure> {
+    let pipeline = &state.pipeline;
+    let stream = ctx.stream;
     let mut failures: Vec<(String, String)> = Vec::new();
     let mut last: Option<Attempted> = None;
-    let cx = Context {
+    // Why the first target that could not serve the request could not.
+    let mut unservable: Option<GatewayError> = None;
+    let metadata = ctx.metadata.clone();
+    let view = WalkView {
         state,
         facts: RequestFacts {
-            body: &req.body,
-            metadata: req.metadata.as_ref(),
-            path: &req.path,
+            body: &req.body.json,
+            metadata: metadata.as_deref(),
+            path: req.path,
         },
-        client_model: &req.model,
-        now: state.health.now(),
+        client_model: req.model,
+        now: state.clock.now(),
     };
     // A per-request generator: `ThreadRng` cannot be held across the awaits below.
     let mut rng = StdRng::seed_from_u64(rand::random());
-    let (mut walk, mut next) = Walk::start(&req.root, &cx, &mut rng);
+    let (mut walk, mut next) = Walk::start(&req.plan.root, &view, &mut rng);
     // Image URLs fetched for providers that need inline images: not yet (`None`), none in
     // the request (`Some(None)`), or the rewritten body.
     let mut inlined: Option<Option<JsonEnvelope>> = None;
@@ -255,60 +140,96 @@ pub async fn run(
         if !a.delay.is_zero() {
             tokio::time::sleep(a.delay).await;
         }
-        let provider = handler::runtime(state, &a.target.provider)?;
-        let model = attempt_model(&a, &req.model);
-        ctx.attempts += 1;
-        ctx.provider = provider.label.clone();
-        ctx.option_path = Some(a.node.path.clone());
-        ctx.retries = a.retry;
+        let provider = plan::runtime(state, &a.target.provider)?;
+        let model = a
+            .target
+            .model_or(a.settings.model_override())
+            .unwrap_or(req.model);
         // Providers that take only image bytes get image URLs fetched, once per request.
-        if provider.dialect.needs_inline_images()
-            && req.endpoint == Endpoint::ChatCompletions
-            && inlined.is_none()
-        {
-            // Boxed: the fetcher's state is large and most requests never need it (see
-            // `run`'s note on future sizes).
-            inlined =
-                Some(Box::pin(images::inline(state, &req.body, &provider.endpoint.name)).await?);
+        let needs_images =
+            provider.dialect.needs_inline_images() && req.endpoint == Endpoint::ChatCompletions;
+        if needs_images && inlined.is_none() {
+            inlined = Some(match ImageUrls::find(&req.body.json) {
+                None => None,
+                // Boxed: the fetcher's state is large and most requests never need it (see
+                // `run`'s note on future sizes).
+                Some(found) => Some(
+                    Box::pin(images::inline(
+                        state,
+                        &req.body.json,
+                        found,
+                        &provider.endpoint.name,
+                    ))
+                    .await?,
+                ),
+            });
         }
         let base = match &inlined {
-            Some(Some(body)) if provider.dialect.needs_inline_images() => body,
-            _ => &req.body,
+            Some(Some(body)) if needs_images => body,
+            _ => &req.body.json,
         };
-        let body_override = overridden(base, &a.settings.override_params)?;
+        let edited = edit::with_overrides(base, &a.settings.override_params);
         let inline_key = match &a.target.provider {
             TargetProvider::Inline { api_key, .. } if !api_key.is_empty() => Some(api_key.expose()),
             _ => None,
         };
         let call = Call {
             endpoint: req.endpoint,
-            body: body_override.as_ref().unwrap_or(base),
-            form: req.form.as_ref(),
+            body: edited.as_ref().unwrap_or(base),
+            form: req.body.form.as_ref(),
             model,
-            stream: req.stream,
-            client_key: inline_key.or(req.client_key.as_deref()),
+            stream,
+            client_key: inline_key.or(req.plan.client_key.as_deref()),
             now: SystemTime::now(),
         };
-        // A request the dialect cannot express is the client's problem, not the provider's:
-        // nothing else is tried.
-        let upstream_req = provider
-            .dialect
-            .build_request(&provider.endpoint, &call)
-            .map_err(GatewayError::from)?;
+        // A target whose dialect cannot express the request is skipped; if none can, the
+        // client hears why the first one could not.
+        let mut upstream_req = match provider.dialect.build_request(&provider.endpoint, &call) {
+            Ok(r) => r,
+            Err(e) => {
+                unservable.get_or_insert(GatewayError::from(e));
+                next = walk.next(&Outcome::skipped(), &view, &mut rng);
+                continue;
+            }
+        };
+        if pipeline.uses(Hooks::BEFORE_ATTEMPT) {
+            let mut attempt = AttemptCx {
+                provider: &provider.label,
+                kind: provider.endpoint.kind,
+                model,
+                target_path: &a.node.path,
+                retry: a.retry,
+                request: &mut upstream_req,
+            };
+            match pipeline.before_attempt(ctx, &mut attempt) {
+                AttemptFlow::Continue => {}
+                AttemptFlow::Skip(e) => {
+                    unservable.get_or_insert(e);
+                    next = walk.next(&Outcome::skipped(), &view, &mut rng);
+                    continue;
+                }
+                AttemptFlow::Fail(e) => return Err(e.into()),
+            }
+        }
+        ctx.attempts += 1;
+        ctx.provider = provider.label.clone();
+        ctx.option_path = Some(a.node.path.clone());
+        ctx.retries = a.retry;
         let timeouts = a.settings.timeouts.resolve(provider.target.timeouts);
         let health = match &a.target.provider {
             TargetProvider::Configured(id) => state.health.target(*id, Some(model)),
             TargetProvider::Inline { .. } => None,
         };
         if let Some(h) = health {
-            h.begin(state.health.now());
+            h.begin(state.clock.now());
         }
+        let hold_whole = !stream && pipeline.uses(Hooks::ON_RESPONSE_BODY);
         let started = Instant::now();
         // Generation can take minutes before the first byte: if the client leaves meanwhile,
         // stop the attempt (dropping the exchange closes the provider connection) rather than
         // pay for an answer nobody will read.
         let result = tokio::select! {
-            r = Box::pin(try_once(state, &provider, &timeouts, &upstream_req, &call)) => r,
+            r = Box::pin(try_once(state, &provider, &timeouts, &upstream_req, &call, hold_whole)) => r,
             gone = client_left(session) => {
                 if let Some(h) = health {
                     h.neutral();
@@ -316,18 +237,23 @@ pub async fn run(
                 return Err(client_gone(ctx, gone));
             }
         };
+        let mut report = AttemptReport {
+            provider: &provider.label,
+            model,
+            outcome: "ok",
+            status: None,
+            elapsed: started.elapsed(),
+        };
         let outcome = match result {
-            Ok(Tried::Good {
-                ex,
-                tr,
-                held,
-                ended,
-            }) => {
+            Ok(Tried::Good(judged)) => {
                 if let Some(h) = health {
-                    h.success(started.elapsed());
+                    h.success(report.elapsed);
                 }
-                count_attempt(state, ctx, "ok");
-                return Box::pin(commit(session, ctx, *ex, tr, held, ended)).await;
+                report.status = Some(judged.ex.status());
+                if pipeline.uses(Hooks::AFTER_ATTEMPT) {
+                    pipeline.after_attempt(ctx, &report);
+                }
+                return Box::pin(commit::commit(session, pipeline, ctx, *judged)).await;
             }
             Ok(Tried::Answer {
                 status,
@@ -335,7 +261,8 @@ pub async fn run(
                 headers,
                 retry_after,
             }) => {
-                count_attempt(state, ctx, status_outcome(status));
+                report.outcome = status_outcome(status);
+                report.status = Some(status);
                 failures.push((
                     provider.label.to_string(),
                     format!("HTTP {status}: {}", body.message),
@@ -345,14 +272,11 @@ pub async fn run(
                     body,
                     headers,
                 });
-                Outcome {
-                    status,
-                    retry_after,
-                    retryable: true,
-                }
+                Outcome::failed(status, retry_after)
             }
             Ok(Tried::ErrorInStream { status, error }) => {
-                count_attempt(state, ctx, "error_in_stream");
+                report.outcome = "error_in_stream";
+                report.status = Some(status);
                 failures.push((
                     provider.label.to_string(),
                     format!("error in response: {}", error.message),
@@ -362,34 +286,29 @@ pub async fn run(
                     body: error.with_provider(provider.label.to_string()),
                     headers: Vec::new(),
                 });
-                Outcome {
-                    status,
-                    retry_after: None,
-                    retryable: true,
-                }
+                Outcome::failed(status, None)
             }
             Err(e) => {
-                count_attempt(state, ctx, e.label());
+                report.outcome = e.label();
                 failures.push((provider.label.to_string(), e.to_string()));
                 let status = e.status();
                 last = Some(Attempted::Transport(e));
-                Outcome {
-                    status,
-                    retry_after: None,
-                    retryable: true,
-                }
+                Outcome::failed(status, None)
             }
         };
+        if pipeline.uses(Hooks::AFTER_ATTEMPT) {
+            pipeline.after_attempt(ctx, &report);
+        }
         if let Some(h) = health {
             if counts_against(outcome.status) {
-                h.failure(state.health.now());
+                h.failure(state.clock.now());
             } else {
                 h.neutral();
             }
         }
-        next = walk.next(&outcome, &cx, &mut rng);
+        next = walk.next(&outcome, &view, &mut rng);
     }
-    Err(final_failure(last, &failures))
+    Err(final_failure(last, &failures, unservable))
 }
 
 /// Resolves when the client closes its connection (never, if it only sends a pipelined
@@ -407,12 +326,7 @@ async fn client_left(session: &mut Session) -> Box<pingora::Error> {
 /// The result of one attempt that reached the provider.
 enum Tried {
     /// A 2xx judged good: ready to commit.
-    Good {
-        ex: Box<Exchange>,
-        tr: Box<dyn ResponseTranslator>,
-        held: Output,
-        ended: bool,
-    },
+    Good(Box<Judged>),
     /// The provider answered with an error status.
     Answer {
         status: u16,
@@ -424,12 +338,15 @@ enum Tried {
     ErrorInStream { status: u16, error: ErrorBody },
 }
 
+/// One exchange: send, read the header, and for a 2xx read until the verdict (or, with
+/// `hold_whole`, to the end of the body).
 async fn try_once(
     state: &State,
     provider: &ProviderRuntime,
     timeouts: &Timeouts,
     upstream_req: &UpstreamRequest,
     call: &Call<'_>,
+    hold_whole: bool,
 ) -> Result<Tried, UpstreamError> {
     let deadline = Instant::now() + timeouts.total;
     let mut ex = state
@@ -456,28 +373,29 @@ async fn try_once(
         .dialect
         .response_translator(&provider.endpoint, call);
     let mut held: Output = Vec::new();
-    let ended = judge(&mut ex, tr.as_mut(), &mut held).await?;
+    let ended = judge(&mut ex, tr.as_mut(), &mut held, hold_whole).await?;
     if let Verdict::Failed { status, error } = tr.verdict() {
         ex.finish().await;
         return Ok(Tried::ErrorInStream { status, error });
     }
-    Ok(Tried::Good {
-        ex: Box::new(ex),
+    Ok(Tried::Good(Box::new(Judged {
+        ex,
         tr,
         held,
         ended,
-    })
+    })))
 }
 
-/// Reads a 2xx response until its translator reaches a verdict, holding the output back.
-/// Returns whether the upstream body has ended.
+/// Reads a 2xx response until its translator reaches a verdict (with `whole`, to its end),
+/// holding the output back. Returns whether the upstream body has ended.
 async fn judge(
     ex: &mut Exchange,
-    tr: &mut dyn ResponseTranslator,
+    tr: &mut dyn switchyard_providers::ResponseTranslator,
     held: &mut Output,
+    whole: bool,
 ) -> Result<bool, UpstreamError> {
     let mut held_bytes = 0usize;
-    while tr.verdict() == Verdict::Pending && held_bytes < PRECOMMIT_LIMIT {
+    while (whole || tr.verdict() == Verdict::Pending) && held_bytes < PRECOMMIT_LIMIT {
         match ex.read_body().await? {
             Some(chunk) => {
                 held_bytes += chunk.len();
@@ -494,218 +412,10 @@ async fn judge(
     Ok(false)
 }
 
-/// The commit point: the response header goes out, then whatever was held back, then the
-/// rest of the body as it arrives.
-async fn commit(
-    session: &mut Session,
-    ctx: &mut RequestCtx,
-    mut ex: Exchange,
-    mut tr: Box<dyn ResponseTranslator>,
-    held: Output,
-    mut ended: bool,
-) -> Result<(), Failure> {
-    let status = ex.status();
-    let upstream_type = ex
-        .header()
-        .and_then(|h| h.headers.get(CONTENT_TYPE))
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let content_type = match (&upstream_type, tr.is_passthrough()) {
-        (Some(t), true) => t.as_str(),
-        _ => tr.content_type(),
-    };
-    let framing = match ex
-        .header()
-        .and_then(|h| h.headers.get(CONTENT_LENGTH))
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok())
-    {
-        Some(n) if tr.is_passthrough() => Framing::Length(n),
-        _ if ended => Framing::Length(held.iter().map(Bytes::len).sum()),
-        _ => Framing::Chunked,
-    };
-    let is_sse = content_type.starts_with("text/event-stream");
-    let mut header = respond::header(status, content_type, framing, ctx).map_err(Failure::Abort)?;
-    for (name, value) in forwarded(&ex) {
-        header.insert_header(name, value).map_err(Failure::Abort)?;
-    }
-    ctx.status = status;
-    ctx.first_byte = Some(ctx.start.elapsed());
-    session
-        .write_response_header(Box::new(header), false)
-        .await
-        .map_err(|e| client_gone(ctx, e))?;
-    if let Some(chunk) = coalesce(held) {
-        write(session, ctx, chunk).await?;
-    }
-    let mut out: Output = Vec::new();
-    let mut watching_client = true;
-    while !ended {
-        let next = if watching_client {
-            tokio::select! {
-                chunk = ex.read_body() => chunk,
-                idle = session.read_body_or_idle(true) => {
-                    match idle {
-                        // The client left: stop paying for tokens nobody will read. What the
-                        // provider already reported (it may have sent everything, and the
-                        // client closed after the last event) is still counted.
-                        Err(e) => {
-                            ctx.usage = tr.usage();
-                            return Err(client_gone(ctx, e));
-                        }
-                        Ok(_) => { watching_client = false; continue; }
-                    }
-                }
-            }
-        } else {
-            ex.read_body().await
-        };
-        let result = match next {
-            Ok(Some(chunk)) => tr.push(chunk, &mut out),
-            Ok(None) => {
-                ended = true;
-                tr.finish(&mut out)
-            }
-            Err(e) => return broken_stream(session, ctx, is_sse, e.label(), &e.to_string()).await,
-        };
-        if let Err(e) = result {
-            return broken_stream(
-                session,
-                ctx,
-                is_sse,
-                "bad_upstream_response",
-                &e.to_string(),
-            )
-            .await;
-        }
-        if let Some(chunk) = coalesce(std::mem::take(&mut out)) {
-            write(session, ctx, chunk).await?;
-        }
-    }
-    ctx.usage = tr.usage();
-    session
-        .write_response_body(None, true)
-        .await
-        .map_err(|e| client_gone(ctx, e))?;
-    ex.finish().await;
-    Ok(())
-}
-
-/// The translator's output for one upstream read as one buffer: a translated stream yields an
-/// event per `Bytes`, and writing each separately would cost a syscall and a chunk header per
-/// event instead of per read.
-fn coalesce(chunks: Output) -> Option<Bytes> {
-    match chunks.len() {
-        0 => None,
-        1 => chunks.into_iter().next(),
-        _ => Some(Bytes::from(chunks.concat())),
-    }
-}
-
-async fn write(session: &mut Session, ctx: &mut RequestCtx, chunk: Bytes) -> Result<(), Failure> {
-    if chunk.is_empty() {
-        return Ok(());
-    }
-    session
-        .write_response_body(Some(chunk), false)
-        .await
-        .map_err(|e| client_gone(ctx, e))
-}
-
-fn client_gone(ctx: &mut RequestCtx, e: Box<pingora::Error>) -> Failure {
-    ctx.status = 499;
-    ctx.error = Some("client_closed");
-    Failure::Abort(e)
-}
-
-/// The upstream failed after the commit point. A stream ends with an OpenAI-shaped error
-/// event, which SDKs raise, and a clean end of body; any other body cannot be completed, so
-/// the connection is torn down and the client sees it broken rather than silently short.
-async fn broken_stream(
-    session: &mut Session,
-    ctx: &mut RequestCtx,
-    is_sse: bool,
-    code: &'static str,
-    reason: &str,
-) -> Result<(), Failure> {
-    ctx.error = Some(code);
-    let message = format!("the provider's response broke off: {reason}");
-    if !is_sse {
-        return Err(Failure::Abort(pingora::Error::explain(
-            pingora::ErrorType::Custom("upstream response broke off"),
-            message,
-        )));
-    }
-    let event = sse::error_event(&ErrorBody::new(message, "upstream_error", Some(code)));
-    session
-        .write_response_body(Some(event), false)
-        .await
-        .map_err(|e| client_gone(ctx, e))?;
-    session
-        .write_response_body(None, true)
-        .await
-        .map_err(|e| client_gone(ctx, e))
-}
-
-fn forwarded(ex: &Exchange) -> Vec<(&'static str, String)> {
-    let Some(h) = ex.header() else {
-        return Vec::new();
-    };
-    // One pass over the provider's few headers, matching names as strings: cheaper than a
-    // hashed lookup (which parses the name) for each of the dozen forwarded names.
-    h.headers
-        .iter()
-        .filter_map(|(name, value)| {
-            let name = *FORWARDED_HEADERS.iter().find(|n| **n == name.as_str())?;
-            Some((name, value.to_str().ok()?.to_owned()))
-        })
-        .collect()
-}
-
 fn status_outcome(status: u16) -> &'static str {
     match status {
         429 => "http_429",
         400..=499 => "http_4xx",
         _ => "http_5xx",
-    }
-}
-
-fn count_attempt(state: &State, ctx: &RequestCtx, outcome: &str) {
-    state
-        .metrics
-        .attempts
-        .with_label_values(&[&*ctx.provider, outcome])
-        .inc();
-}
-
-/// The answer when no attempt succeeded: the last provider's own error when it gave one,
-/// otherwise a gateway error naming every attempt's cause.
-fn final_failure(last: Option<Attempted>, failures: &[(String, String)]) -> Failure {
-    match last {
-        Some(Attempted::Answer {
-            status,
-            body,
-            headers,
-        }) => Failure::Respond {
-            status,
-            code: "upstream_error_status",
-            body,
-            headers,
-        },
-        Some(Attempted::Transport(e)) => {
-            let summary = if failures.len() == 1 {
-                format!("provider `{}` failed: {}", failures[0].0, failures[0].1)
-            } else {
-                let parts: Vec<String> =
-                    failures.iter().map(|(p, r)| format!("{p}: {r}")).collect();
-                format!(
-                    "all {} attempts failed: {}",
-                    failures.len(),
-                    parts.join("; ")
-                )
-            };
-            GatewayError::Upstream { last: e, summary }.into()
-        }
-        None => GatewayError::Internal("the route has no targets".into()).into(),
     }
 }

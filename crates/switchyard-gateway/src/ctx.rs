@@ -1,46 +1,17 @@
-//! Per-request state (Pingora's `CTX`): what happened, for metrics and the access log.
+//! Pingora's per-request `CTX`: the stages' [`RequestCx`] plus what only the gateway keeps.
 
+use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use prometheus::IntGauge;
-use switchyard_providers::{Endpoint, Usage};
+use switchyard_pipeline::RequestCx;
 
-/// Label used before a route or provider is known.
-pub const NONE: &str = "none";
+pub use switchyard_pipeline::NONE;
 
-/// The state of one request.
+/// The state of one request. Derefs to the [`RequestCx`] the stages see.
 pub struct RequestCtx {
-    /// When the request arrived.
-    pub start: Instant,
-    /// Our id for it (`x-switchyard-request-id`).
-    pub request_id: String,
-    /// The endpoint, once matched.
-    pub endpoint: Option<Endpoint>,
-    /// Route label.
-    pub route: Arc<str>,
-    /// Label of the provider that answered (or was tried last).
-    pub provider: Arc<str>,
-    /// The client's `model`.
-    pub model: Option<String>,
-    /// The gateway key's name, when keys are configured.
-    pub key_name: Option<String>,
-    /// The client asked for a stream.
-    pub stream: bool,
-    /// Upstream attempts made.
-    pub attempts: u32,
-    /// Path of the route node that answered (`config.targets[1]`).
-    pub option_path: Option<String>,
-    /// Retries of the target that answered.
-    pub retries: u32,
-    /// The status sent to the client (0 until a header is written; 499 if the client left).
-    pub status: u16,
-    /// The error code, when the request failed.
-    pub error: Option<&'static str>,
-    /// Token usage reported by the provider.
-    pub usage: Option<Usage>,
-    /// Time until the response header was written.
-    pub first_byte: Option<Duration>,
+    /// What stages see.
+    pub cx: RequestCx,
     _inflight: InflightGuard,
 }
 
@@ -48,23 +19,22 @@ impl RequestCtx {
     /// A new context; counts the request as in flight until it is dropped.
     pub fn new(inflight: &IntGauge, none: &Arc<str>) -> Self {
         Self {
-            start: Instant::now(),
-            request_id: String::new(),
-            endpoint: None,
-            route: none.clone(),
-            provider: none.clone(),
-            model: None,
-            key_name: None,
-            stream: false,
-            attempts: 0,
-            option_path: None,
-            retries: 0,
-            status: 0,
-            error: None,
-            usage: None,
-            first_byte: None,
+            cx: RequestCx::new(none),
             _inflight: InflightGuard::new(inflight),
         }
+    }
+}
+
+impl Deref for RequestCtx {
+    type Target = RequestCx;
+    fn deref(&self) -> &RequestCx {
+        &self.cx
+    }
+}
+
+impl DerefMut for RequestCtx {
+    fn deref_mut(&mut self) -> &mut RequestCx {
+        &mut self.cx
     }
 }
 

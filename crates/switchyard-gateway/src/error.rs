@@ -1,94 +1,25 @@
-//! Every error the gateway itself produces, and the one place that maps each to an HTTP
-//! status, an OpenAI-shaped body, a retry decision and a metric label.
+//! Errors: the types live in `switchyard-pipeline` (stages return them); this module adds
+//! what needs Pingora — classifying its errors.
 
 use std::time::Duration;
 
-use switchyard_providers::{EnvelopeError, ErrorBody, TranslateError};
+pub use switchyard_pipeline::{GatewayError, UpstreamError};
 
-/// A failure talking to a provider, classified by what it means for the request.
-#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
-pub enum UpstreamError {
-    /// The provider's host name did not resolve.
-    #[error("cannot resolve {host}: {reason}")]
-    Resolve {
-        /// The host.
-        host: String,
-        /// Why.
-        reason: String,
-    },
-    /// The connection could not be made (refused, unreachable, TLS failure).
-    #[error("cannot connect: {0}")]
-    Connect(String),
-    /// TCP or TLS connect took too long.
-    #[error("connect timed out after {0:?}")]
-    ConnectTimeout(Duration),
-    /// No response header in time.
-    #[error("no response within {0:?}")]
-    FirstByteTimeout(Duration),
-    /// The response body stalled.
-    #[error("response stalled for {0:?}")]
-    IdleTimeout(Duration),
-    /// The whole exchange took too long.
-    #[error("request exceeded its total timeout of {0:?}")]
-    TotalTimeout(Duration),
-    /// The connection closed or failed while in use.
-    #[error("connection lost: {0}")]
-    Closed(String),
-    /// The provider spoke broken HTTP.
-    #[error("invalid HTTP from provider: {0}")]
-    Protocol(String),
-}
-
-impl UpstreamError {
-    /// The status a client sees when this is the final outcome.
-    pub fn status(&self) -> u16 {
-        match self {
-            Self::ConnectTimeout(_)
-            | Self::FirstByteTimeout(_)
-            | Self::IdleTimeout(_)
-            | Self::TotalTimeout(_) => 504,
-            _ => 502,
+/// Classifies a Pingora error from the connect/send/header phase.
+pub fn from_pingora(e: &pingora::Error, first_byte: Duration, connect: Duration) -> UpstreamError {
+    use pingora::ErrorType::*;
+    let reason = describe(e);
+    match e.etype() {
+        ConnectTimedout | TLSHandshakeTimedout => UpstreamError::ConnectTimeout(connect),
+        ConnectRefused | ConnectNoRoute | TLSWantX509Lookup | TLSHandshakeFailure | InvalidCert
+        | HandshakeError | ConnectError | BindError | SocketError | ConnectProxyFailure => {
+            UpstreamError::Connect(reason)
         }
-    }
-
-    /// A bounded label for metrics.
-    pub fn label(&self) -> &'static str {
-        match self {
-            Self::Resolve { .. } => "resolve_error",
-            Self::Connect(_) => "connect_error",
-            Self::ConnectTimeout(_) => "connect_timeout",
-            Self::FirstByteTimeout(_) => "first_byte_timeout",
-            Self::IdleTimeout(_) => "idle_timeout",
-            Self::TotalTimeout(_) => "total_timeout",
-            Self::Closed(_) => "connection_closed",
-            Self::Protocol(_) => "protocol_error",
+        ReadTimedout | WriteTimedout => UpstreamError::FirstByteTimeout(first_byte),
+        InvalidHTTPHeader | H1Error | H2Error | H2Downgrade | InvalidH2 => {
+            UpstreamError::Protocol(reason)
         }
-    }
-
-    /// True when nothing can have reached the provider, so the same request can be sent
-    /// again even to the same place.
-    pub fn before_send(&self) -> bool {
-        matches!(
-            self,
-            Self::Resolve { .. } | Self::Connect(_) | Self::ConnectTimeout(_)
-        )
-    }
-
-    /// Classifies a Pingora error from the connect/send/header phase.
-    pub fn from_pingora(e: &pingora::Error, first_byte: Duration, connect: Duration) -> Self {
-        use pingora::ErrorType::*;
-        let reason = describe(e);
-        match e.etype() {
-            ConnectTimedout | TLSHandshakeTimedout => Self::ConnectTimeout(connect),
-            ConnectRefused | ConnectNoRoute | TLSWantX509Lookup | TLSHandshakeFailure
-            | InvalidCert | HandshakeError | ConnectError | BindError | SocketError
-            | ConnectProxyFailure => Self::Connect(reason),
-            ReadTimedout | WriteTimedout => Self::FirstByteTimeout(first_byte),
-            InvalidHTTPHeader | H1Error | H2Error | H2Downgrade | InvalidH2 => {
-                Self::Protocol(reason)
-            }
-            _ => Self::Closed(reason),
-        }
+        _ => UpstreamError::Closed(reason),
     }
 }
 
@@ -101,203 +32,5 @@ pub fn describe(e: &pingora::Error) -> String {
         root
     } else {
         format!("{kind}: {}", root.trim())
-    }
-}
-
-/// Everything that can go wrong in a request, as the client will be told.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum GatewayError {
-    /// The body is not valid JSON or has a wrong field.
-    #[error("{0}")]
-    InvalidBody(#[from] EnvelopeError),
-    /// The request cannot be served as asked.
-    #[error("{message}")]
-    InvalidRequest {
-        /// What is wrong.
-        message: String,
-        /// The field at fault.
-        param: Option<String>,
-    },
-    /// No `model` in the body.
-    #[error("you must provide a model parameter")]
-    MissingModel,
-    /// The model is not routed by this gateway.
-    #[error("the model `{0}` does not exist or is not routed by this gateway")]
-    ModelNotFound(String),
-    /// No such path.
-    #[error("unknown URL: {method} {path}")]
-    NotFound {
-        /// Method.
-        method: String,
-        /// Path.
-        path: String,
-    },
-    /// The path exists with another method.
-    #[error("{path} takes {allowed}, not {method}")]
-    MethodNotAllowed {
-        /// Method used.
-        method: String,
-        /// Path.
-        path: String,
-        /// The method it takes.
-        allowed: &'static str,
-    },
-    /// The body exceeds `server.max_body_size`.
-    #[error("request body exceeds the gateway's limit of {limit} bytes")]
-    BodyTooLarge {
-        /// The limit.
-        limit: usize,
-    },
-    /// A gateway key is required and was missing or wrong.
-    #[error("{0}")]
-    Unauthorized(&'static str),
-    /// The client stopped sending the body or sent it too slowly.
-    #[error("could not read the request body: {0}")]
-    ClientRead(String),
-    /// Talking to the provider failed, after every attempt.
-    #[error("{summary}")]
-    Upstream {
-        /// The last attempt's failure.
-        last: UpstreamError,
-        /// Every attempt's failure, for the message.
-        summary: String,
-    },
-    /// The provider's answer could not be translated.
-    #[error("{0}")]
-    BadUpstreamResponse(String),
-    /// A bug or an impossible state.
-    #[error("internal error: {0}")]
-    Internal(String),
-}
-
-impl From<TranslateError> for GatewayError {
-    fn from(e: TranslateError) -> Self {
-        match e {
-            TranslateError::InvalidRequest { message, param } => {
-                GatewayError::InvalidRequest { message, param }
-            }
-            TranslateError::UnsupportedEndpoint { .. } => GatewayError::InvalidRequest {
-                message: e.to_string(),
-                param: None,
-            },
-            TranslateError::BadResponse(m) => GatewayError::BadUpstreamResponse(m),
-        }
-    }
-}
-
-impl GatewayError {
-    /// The HTTP status.
-    pub fn status(&self) -> u16 {
-        match self {
-            Self::InvalidBody(_) | Self::InvalidRequest { .. } | Self::MissingModel => 400,
-            Self::ClientRead(_) => 400,
-            Self::Unauthorized(_) => 401,
-            Self::ModelNotFound(_) | Self::NotFound { .. } => 404,
-            Self::MethodNotAllowed { .. } => 405,
-            Self::BodyTooLarge { .. } => 413,
-            Self::Upstream { last, .. } => last.status(),
-            Self::BadUpstreamResponse(_) => 502,
-            Self::Internal(_) => 500,
-        }
-    }
-
-    /// A bounded label for metrics and logs.
-    pub fn label(&self) -> &'static str {
-        match self {
-            Self::InvalidBody(_) => "invalid_json",
-            Self::InvalidRequest { .. } => "invalid_request",
-            Self::MissingModel => "missing_model",
-            Self::ModelNotFound(_) => "model_not_found",
-            Self::NotFound { .. } => "unknown_url",
-            Self::MethodNotAllowed { .. } => "method_not_allowed",
-            Self::BodyTooLarge { .. } => "body_too_large",
-            Self::Unauthorized(_) => "invalid_api_key",
-            Self::ClientRead(_) => "client_read_error",
-            Self::Upstream { last, .. } => last.label(),
-            Self::BadUpstreamResponse(_) => "bad_upstream_response",
-            Self::Internal(_) => "internal_error",
-        }
-    }
-
-    /// The OpenAI-shaped body.
-    pub fn body(&self) -> ErrorBody {
-        let status = self.status();
-        let kind = match self {
-            Self::Upstream { .. } | Self::BadUpstreamResponse(_) => "upstream_error",
-            Self::Internal(_) => "api_error",
-            _ => ErrorBody::kind_for_status(status),
-        };
-        let mut body = ErrorBody::new(self.to_string(), kind, Some(self.label()));
-        match self {
-            Self::InvalidBody(EnvelopeError::WrongType { field, .. }) => {
-                body = body.with_param(field.clone());
-            }
-            Self::InvalidRequest { param: Some(p), .. } => body = body.with_param(p.clone()),
-            Self::MissingModel | Self::ModelNotFound(_) => body = body.with_param("model"),
-            _ => {}
-        }
-        body
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn statuses_and_labels() {
-        let cases: Vec<(GatewayError, u16, &str)> = vec![
-            (GatewayError::MissingModel, 400, "missing_model"),
-            (
-                GatewayError::ModelNotFound("x".into()),
-                404,
-                "model_not_found",
-            ),
-            (
-                GatewayError::NotFound {
-                    method: "GET".into(),
-                    path: "/x".into(),
-                },
-                404,
-                "unknown_url",
-            ),
-            (
-                GatewayError::MethodNotAllowed {
-                    method: "GET".into(),
-                    path: "/v1/chat/completions".into(),
-                    allowed: "POST",
-                },
-                405,
-                "method_not_allowed",
-            ),
-            (
-                GatewayError::BodyTooLarge { limit: 10 },
-                413,
-                "body_too_large",
-            ),
-            (
-                GatewayError::Upstream {
-                    last: UpstreamError::Connect("refused".into()),
-                    summary: "connection refused by provider p".into(),
-                },
-                502,
-                "connect_error",
-            ),
-            (
-                GatewayError::Upstream {
-                    last: UpstreamError::FirstByteTimeout(Duration::from_secs(1)),
-                    summary: "provider p did not answer in time".into(),
-                },
-                504,
-                "first_byte_timeout",
-            ),
-        ];
-        for (e, status, label) in cases {
-            assert_eq!(e.status(), status, "{e:?}");
-            assert_eq!(e.label(), label);
-            let v: serde_json::Value = serde_json::from_slice(&e.body().to_json()).unwrap();
-            assert_eq!(v["error"]["code"], label);
-            assert!(v["error"]["message"].as_str().unwrap().len() > 3);
-        }
     }
 }

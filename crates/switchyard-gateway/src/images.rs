@@ -13,8 +13,8 @@ use base64::Engine;
 use bytes::{Bytes, BytesMut};
 use http::header::{ACCEPT, CONTENT_TYPE};
 use http::HeaderValue;
-use serde_json::Value;
 use switchyard_config::Timeouts;
+use switchyard_providers::edit::ImageUrls;
 use switchyard_providers::{JsonEnvelope, UpstreamRequest};
 use tokio::time::Instant;
 
@@ -32,91 +32,31 @@ fn bad(message: String) -> GatewayError {
     }
 }
 
-/// The body with every `http(s)` image URL in `messages` replaced by a `data:` URL, or `None`
-/// when it has none. `provider` names the provider in errors.
+/// `body` with every remote image URL `found` in it replaced by a `data:` URL fetched here.
+/// `provider` names the provider in errors.
 pub async fn inline(
     state: &State,
     body: &JsonEnvelope,
+    found: ImageUrls,
     provider: &str,
-) -> Result<Option<JsonEnvelope>, GatewayError> {
-    let Some(raw) = body.get_raw("messages") else {
-        return Ok(None);
-    };
-    // Most requests carry no image URL: skip the parse.
-    let bytes = raw.as_bytes();
-    if memchr::memmem::find(bytes, b"image_url").is_none()
-        || memchr::memmem::find(bytes, b"http").is_none()
-    {
-        return Ok(None);
-    }
-    let Ok(mut messages) = serde_json::from_str::<Vec<Value>>(raw) else {
-        // The dialect reports malformed messages with a precise error.
-        return Ok(None);
-    };
-    let mut urls: Vec<String> = Vec::new();
-    for_each_image_url(&mut messages, &mut |url| {
-        if is_remote(url) && !urls.iter().any(|u| u == url) {
-            urls.push(url.clone());
-        }
-    });
-    if urls.is_empty() {
-        return Ok(None);
-    }
+) -> Result<JsonEnvelope, GatewayError> {
     let policy = state.config.images;
     if !policy.enabled {
         return Err(bad(format!(
             "provider {provider} only accepts inline images and this gateway does not fetch image URLs (images.fetch): send the image as a data: URL"
         )));
     }
-    if urls.len() > MAX_IMAGES {
+    if found.urls.len() > MAX_IMAGES {
         return Err(bad(format!(
             "at most {MAX_IMAGES} image URLs per request can be fetched for provider {provider}"
         )));
     }
-    let mut fetched: Vec<(String, String)> = Vec::with_capacity(urls.len());
-    for url in urls {
-        let data = fetch(state, &url).await?;
-        fetched.push((url, data));
+    let mut fetched: Vec<(String, String)> = Vec::with_capacity(found.urls.len());
+    for url in &found.urls {
+        let data = fetch(state, url).await?;
+        fetched.push((url.clone(), data));
     }
-    for_each_image_url(&mut messages, &mut |url| {
-        if let Some((_, data)) = fetched.iter().find(|(u, _)| u == url) {
-            *url = data.clone();
-        }
-    });
-    let encoded = serde_json::to_vec(&messages)
-        .map_err(|e| GatewayError::Internal(format!("re-encoding messages: {e}")))?;
-    let rewritten = body.rewrite(&[switchyard_providers::envelope::Edit::Set(
-        "messages", &encoded,
-    )]);
-    Ok(Some(JsonEnvelope::parse(rewritten)?))
-}
-
-fn is_remote(url: &str) -> bool {
-    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
-    lower.starts_with("http://") || lower.starts_with("https://")
-}
-
-/// Calls `f` on every `image_url.url` string of every message's content parts.
-fn for_each_image_url(messages: &mut [Value], f: &mut impl FnMut(&mut String)) {
-    for m in messages {
-        let Some(Value::Array(parts)) = m.get_mut("content") else {
-            continue;
-        };
-        for part in parts {
-            if part.get("type").and_then(Value::as_str) != Some("image_url") {
-                continue;
-            }
-            match part.get_mut("image_url") {
-                Some(Value::Object(o)) => {
-                    if let Some(Value::String(url)) = o.get_mut("url") {
-                        f(url);
-                    }
-                }
-                Some(Value::String(url)) => f(url),
-                _ => {}
-            }
-        }
-    }
+    Ok(found.inline(body, &fetched)?)
 }
 
 /// Fetches one image and returns it as a `data:` URL.
@@ -300,21 +240,5 @@ mod tests {
         assert_eq!(sniff(b"GIF89a.."), Some("image/gif"));
         assert_eq!(sniff(b"RIFF\0\0\0\0WEBPVP8 "), Some("image/webp"));
         assert_eq!(sniff(b"<html>"), None);
-    }
-
-    #[test]
-    fn image_urls_are_found_in_content_parts_only() {
-        let mut m: Vec<Value> = serde_json::from_str(
-            r#"[{"role":"user","content":"http://not-an-image"},
-                {"role":"user","content":[{"type":"text","text":"http://x"},
-                  {"type":"image_url","image_url":{"url":"https://a/b.png","detail":"low"}},
-                  {"type":"image_url","image_url":"http://c/d.jpg"}]}]"#,
-        )
-        .unwrap();
-        let mut seen = Vec::new();
-        for_each_image_url(&mut m, &mut |u| seen.push(u.clone()));
-        assert_eq!(seen, ["https://a/b.png", "http://c/d.jpg"]);
-        assert!(is_remote("HTTPS://A/B"));
-        assert!(!is_remote("data:image/png;base64,xx"));
     }
 }

@@ -1,8 +1,12 @@
 //! Switchyard's Pingora side: the only crate that touches sockets.
 //!
 //! - [`proxy::Gateway`]: the `ProxyHttp` implementation; `request_filter` runs the request.
-//! - [`handler`]: endpoint matching, gateway keys, body reading, planning.
-//! - [`attempt`]: the attempt loop and the commit point.
+//! - [`request`]: one request from arrival to completion — the pipeline's stages in order.
+//! - [`intake`]: endpoint matching, headers, the body read and parsed once.
+//! - [`plan`]: which route tree a request walks; how a target's provider is reached.
+//! - [`attempt`]: the attempt loop; [`commit`]: the commit point and the response body.
+//! - [`stages`]: the built-in stages (gateway keys, metrics, access log) and their
+//!   registration from config.
 //! - [`upstream`]: one exchange with a provider over Pingora's pooled connector.
 //! - [`images`]: image URLs fetched and inlined for providers that take only image bytes.
 //! - [`admin`]: `/health`, `/ready`, `/metrics`.
@@ -13,18 +17,25 @@
 
 pub mod admin;
 pub mod attempt;
+pub mod commit;
 pub mod ctx;
 pub mod dns;
 pub mod error;
-pub mod handler;
+pub mod facts;
+pub mod failure;
 pub mod health;
 pub mod images;
+pub mod intake;
 pub mod metrics;
+pub mod plan;
 pub mod proxy;
+pub mod request;
 pub mod respond;
 pub mod server;
 pub mod shutdown;
+pub mod stages;
 pub mod state;
 pub mod upstream;
 
-pub use server::{run, RunOptions};
+pub use server::{check, run, RunOptions};
+pub use switchyard_pipeline::Plugin;

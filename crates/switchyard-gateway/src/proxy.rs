@@ -1,31 +1,26 @@
-//! Switchyard's `ProxyHttp` implementation.
+//! Switchyard's `ProxyHttp` implementation: the seam between Pingora and the request pipeline.
 //!
-//! `request_filter` does the whole job — match the endpoint, authenticate, read and parse the
-//! body, plan, run the attempts and write the response — and returns `Ok(true)`, so Pingora's
-//! own upstream phases never run (`upstream_peer` is unreachable). `logging` records metrics
-//! and the access log from what the request left in its [`RequestCtx`]; `fail_to_proxy`
-//! guarantees that any error Pingora surfaces still reaches the client as OpenAI-shaped JSON.
+//! `request_filter` runs the whole request ([`request::serve`]) and returns `Ok(true)`, so
+//! Pingora's own upstream phases never run (`upstream_peer` is unreachable; see
+//! ARCHITECTURE.md, "The attempt loop"). `logging` runs the `on_complete` stages (metrics,
+//! access log, …) from what the request left in its context; `fail_to_proxy` guarantees that
+//! any error Pingora surfaces still reaches the client as OpenAI-shaped JSON.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 use pingora::upstreams::peer::HttpPeer;
-use switchyard_providers::endpoint::BodyEncoding;
-use switchyard_providers::{Endpoint, ErrorBody, Form, JsonEnvelope};
+use switchyard_pipeline::Hooks;
+use switchyard_providers::ErrorBody;
 
-use crate::attempt;
 use crate::ctx::{RequestCtx, NONE};
 use crate::error::GatewayError;
-use crate::handler::{self, Failure, Prepared};
+use crate::failure::Failure;
+use crate::request::{self, CLIENT_IO_TIMEOUT};
 use crate::respond;
 use crate::state::State;
-
-/// How long a client may take between two reads of its request body, and the response
-/// writes may stall, before the connection is dropped.
-const CLIENT_IO_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The gateway.
 pub struct Gateway {
@@ -41,66 +36,6 @@ impl Gateway {
             none: Arc::from(NONE),
         }
     }
-
-    async fn handle(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<(), Failure> {
-        let state = &*self.state;
-        let endpoint = handler::match_endpoint(session)?;
-        ctx.endpoint = Some(endpoint);
-        let creds = handler::authenticate(state, session, ctx)?;
-        if endpoint == Endpoint::Models {
-            let body = state.models_body.clone();
-            return respond::json(session, ctx, 200, body, &[])
-                .await
-                .map_err(Failure::Abort);
-        }
-        session.set_read_timeout(Some(CLIENT_IO_TIMEOUT));
-        let raw = handler::read_body(session, state.config.server.max_body_size).await?;
-        let (body, form) = match endpoint.encoding() {
-            BodyEncoding::Json => (JsonEnvelope::parse(raw)?, None),
-            BodyEncoding::Multipart => {
-                let content_type = session
-                    .req_header()
-                    .headers
-                    .get(http::header::CONTENT_TYPE)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default();
-                let form =
-                    Form::parse(content_type, raw).map_err(|e| GatewayError::InvalidRequest {
-                        message: e.to_string(),
-                        param: None,
-                    })?;
-                (form.fields_envelope(), Some(form))
-            }
-        };
-        let model = body
-            .get_str("model")?
-            .filter(|m| !m.trim().is_empty())
-            .ok_or(GatewayError::MissingModel)?;
-        let stream = endpoint.can_stream() && streaming(&body, form.is_some())?;
-        ctx.model = Some(model.clone());
-        ctx.stream = stream;
-        let planned = handler::plan(state, session, ctx, &model, &creds)?;
-        let prepared = Prepared {
-            endpoint,
-            body,
-            form,
-            model,
-            stream,
-            root: planned.root,
-            client_key: planned.client_key,
-            metadata: planned.metadata,
-            path: session.req_header().uri.path().to_owned(),
-        };
-        attempt::run(state, session, ctx, prepared).await
-    }
-}
-
-/// The `stream` parameter: a JSON boolean, or in a form the text `true`.
-fn streaming(body: &JsonEnvelope, form: bool) -> Result<bool, GatewayError> {
-    if form {
-        return Ok(body.get_str("stream")?.as_deref() == Some("true"));
-    }
-    Ok(body.get_bool("stream")?.unwrap_or(false))
 }
 
 #[async_trait]
@@ -126,7 +61,7 @@ impl ProxyHttp for Gateway {
         if self.state.draining.load(Ordering::Relaxed) {
             session.set_keepalive(None);
         }
-        match self.handle(session, ctx).await {
+        match request::serve(&self.state, session, ctx).await {
             Ok(()) => Ok(true),
             Err(Failure::Respond {
                 status,
@@ -140,7 +75,7 @@ impl ProxyHttp for Gateway {
                     // request.
                     session.set_keepalive(None);
                 }
-                respond::error(session, ctx, status, &body, &headers).await?;
+                respond::error(session, &self.state.pipeline, ctx, status, &body, &headers).await?;
                 Ok(true)
             }
             Err(Failure::Abort(e)) => Err(e),
@@ -181,7 +116,7 @@ impl ProxyHttp for Gateway {
                 _ => (500, err.body()),
             };
             ctx.error.get_or_insert("internal_error");
-            let _ = respond::error(session, ctx, status, &body, &[]).await;
+            let _ = respond::error(session, &self.state.pipeline, ctx, status, &body, &[]).await;
         }
         FailToProxy {
             error_code: ctx.status,
@@ -195,7 +130,7 @@ impl ProxyHttp for Gateway {
         _ctx: &RequestCtx,
         _error: &pingora::Error,
     ) -> bool {
-        // Every request is logged once, by `logging`, without secrets.
+        // Every request is logged once, by the access log stage, without secrets.
         true
     }
 
@@ -205,70 +140,12 @@ impl ProxyHttp for Gateway {
         e: Option<&pingora::Error>,
         ctx: &mut RequestCtx,
     ) {
-        let m = &self.state.metrics;
-        let status = if ctx.status == 0 { 499 } else { ctx.status };
-        let status_label = http::StatusCode::from_u16(status)
-            .map(|s| s.as_str().to_owned())
-            .unwrap_or_else(|_| "other".into());
-        m.requests
-            .with_label_values(&[&*ctx.route, &*ctx.provider, &status_label])
-            .inc();
-        let elapsed = ctx.start.elapsed();
-        m.duration
-            .with_label_values(&[&*ctx.route, &*ctx.provider])
-            .observe(elapsed.as_secs_f64());
-        if let Some(t) = ctx.first_byte {
-            m.time_to_first_byte
-                .with_label_values(&[&*ctx.route, &*ctx.provider])
-                .observe(t.as_secs_f64());
+        if let Some(e) = e {
+            ctx.detail = Some(e.etype().as_str());
         }
-        if let Some(u) = ctx.usage {
-            let tokens = |kind: &str, n: u64| {
-                if n > 0 {
-                    m.tokens
-                        .with_label_values(&[&*ctx.route, &*ctx.provider, kind])
-                        .inc_by(n);
-                }
-            };
-            tokens("prompt", u.prompt_tokens);
-            tokens("completion", u.completion_tokens);
-            tokens("cached", u.cached_tokens);
+        let pipeline = &self.state.pipeline;
+        if pipeline.uses(Hooks::ON_COMPLETE) {
+            pipeline.on_complete(&mut ctx.cx, session.req_header());
         }
-        if let Some(code) = ctx.error {
-            m.errors.with_label_values(&[code]).inc();
-        }
-        if !self.state.config.log.access_log
-            || !log::log_enabled!(target: "access", log::Level::Info)
-        {
-            return;
-        }
-        let req = session.req_header();
-        let model: String = ctx
-            .model
-            .as_deref()
-            .unwrap_or("")
-            .chars()
-            .take(200)
-            .collect();
-        let usage = ctx.usage.unwrap_or_default();
-        let detail = e.map(|e| e.etype().as_str()).unwrap_or("");
-        log::info!(target: "access",
-            request_id = ctx.request_id.as_str(),
-            method = req.method.as_str(),
-            path = req.uri.path(),
-            status = status,
-            route = &*ctx.route,
-            provider = &*ctx.provider,
-            model = model.as_str(),
-            stream = ctx.stream,
-            attempts = ctx.attempts,
-            duration_ms = elapsed.as_secs_f64() * 1000.0,
-            ttfb_ms = ctx.first_byte.map_or(0.0, |t| t.as_secs_f64() * 1000.0),
-            prompt_tokens = usage.prompt_tokens,
-            completion_tokens = usage.completion_tokens,
-            error = ctx.error.unwrap_or(""),
-            detail = detail,
-            key = ctx.key_name.as_deref().unwrap_or("");
-            "request");
     }
 }

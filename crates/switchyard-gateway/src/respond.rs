@@ -1,13 +1,14 @@
-//! Writing responses to the client. Every response carries the request id; error responses
-//! are OpenAI-shaped JSON with an exact `Content-Length`.
+//! Writing responses to the client. Every response carries the request id and the headers
+//! stages added; error responses are OpenAI-shaped JSON with an exact `Content-Length`.
 
 use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
 use pingora::http::ResponseHeader;
 use pingora::proxy::Session;
+use switchyard_pipeline::{Hooks, Pipeline, Reply, RequestCx};
 use switchyard_providers::ErrorBody;
 
-use crate::ctx::RequestCtx;
+use crate::ctx::NONE;
 
 /// How the body that follows a header is framed.
 #[derive(Clone, Copy, Debug)]
@@ -18,31 +19,36 @@ pub enum Framing {
     Chunked,
 }
 
-/// A response header with the gateway's own headers.
+/// A response header with the gateway's own headers and the stages'. Runs the
+/// `on_response_head` stages first, so they can still add headers.
 pub fn header(
+    pipeline: &Pipeline,
     status: u16,
     content_type: &str,
     framing: Framing,
-    ctx: &RequestCtx,
+    cx: &mut RequestCx,
 ) -> pingora::Result<ResponseHeader> {
+    if pipeline.uses(Hooks::ON_RESPONSE_HEAD) {
+        pipeline.on_response_head(cx, status);
+    }
     // No case map: header names go out in lowercase, as HTTP/2 requires and HTTP/1.1 allows,
     // and each insert skips a second map and a clone of the name.
-    let mut h = ResponseHeader::build_no_case(status, Some(12))?;
+    let mut h = ResponseHeader::build_no_case(status, Some(12 + cx.response_headers.len()))?;
     h.insert_header(CONTENT_TYPE, content_type)?;
     match framing {
         Framing::Length(n) => h.insert_header(CONTENT_LENGTH, n)?,
         Framing::Chunked => h.insert_header(TRANSFER_ENCODING, "chunked")?,
     }
-    h.insert_header("x-switchyard-request-id", ctx.request_id.as_str())?;
-    if &*ctx.route != crate::ctx::NONE {
-        h.insert_header("x-switchyard-route", &*ctx.route)?;
+    h.insert_header("x-switchyard-request-id", cx.request_id.as_str())?;
+    if &*cx.route != NONE {
+        h.insert_header("x-switchyard-route", &*cx.route)?;
     }
-    if ctx.attempts > 0 {
-        h.insert_header("x-switchyard-provider", &*ctx.provider)?;
-        h.insert_header("x-switchyard-attempts", ctx.attempts)?;
+    if cx.attempts > 0 {
+        h.insert_header("x-switchyard-provider", &*cx.provider)?;
+        h.insert_header("x-switchyard-attempts", cx.attempts)?;
         // Portkey's equivalents, for clients migrating from it.
-        h.insert_header("x-portkey-retry-attempt-count", ctx.retries)?;
-        if let Some(path) = &ctx.option_path {
+        h.insert_header("x-portkey-retry-attempt-count", cx.retries)?;
+        if let Some(path) = &cx.option_path {
             h.insert_header("x-switchyard-target", path.as_str())?;
             h.insert_header("x-portkey-last-used-option-index", path.as_str())?;
         }
@@ -52,23 +58,34 @@ pub fn header(
         // Tell buffering reverse proxies in front of us not to hold events back.
         h.insert_header("x-accel-buffering", "no")?;
     }
+    for (name, value) in &cx.response_headers {
+        h.append_header(name.clone(), value.clone())?;
+    }
     Ok(h)
 }
 
-/// Writes a complete JSON response.
-pub async fn json(
+/// Writes a complete response.
+pub async fn whole(
     session: &mut Session,
-    ctx: &mut RequestCtx,
+    pipeline: &Pipeline,
+    cx: &mut RequestCx,
     status: u16,
+    content_type: &str,
     body: Bytes,
     extra: &[(&'static str, String)],
 ) -> pingora::Result<()> {
-    let mut h = header(status, "application/json", Framing::Length(body.len()), ctx)?;
+    let mut h = header(
+        pipeline,
+        status,
+        content_type,
+        Framing::Length(body.len()),
+        cx,
+    )?;
     for (name, value) in extra {
         h.insert_header(*name, value.as_str())?;
     }
-    ctx.status = status;
-    ctx.first_byte = Some(ctx.start.elapsed());
+    cx.status = status;
+    cx.first_byte = Some(cx.start.elapsed());
     session.write_response_header(Box::new(h), false).await?;
     session.write_response_body(Some(body), true).await
 }
@@ -76,10 +93,39 @@ pub async fn json(
 /// Writes an OpenAI-shaped error.
 pub async fn error(
     session: &mut Session,
-    ctx: &mut RequestCtx,
+    pipeline: &Pipeline,
+    cx: &mut RequestCx,
     status: u16,
     body: &ErrorBody,
     extra: &[(&'static str, String)],
 ) -> pingora::Result<()> {
-    json(session, ctx, status, body.to_json(), extra).await
+    whole(
+        session,
+        pipeline,
+        cx,
+        status,
+        "application/json",
+        body.to_json(),
+        extra,
+    )
+    .await
+}
+
+/// Writes a stage's own answer.
+pub async fn reply(
+    session: &mut Session,
+    pipeline: &Pipeline,
+    cx: &mut RequestCx,
+    reply: Reply,
+) -> pingora::Result<()> {
+    whole(
+        session,
+        pipeline,
+        cx,
+        reply.status,
+        reply.content_type,
+        reply.body,
+        &[],
+    )
+    .await
 }

@@ -10,6 +10,7 @@ use pingora::server::{RunArgs, Server};
 use pingora::services::background::background_service;
 use pingora::services::listening::Service;
 use switchyard_config::Config;
+use switchyard_pipeline::Plugin;
 
 use crate::admin::Admin;
 use crate::health;
@@ -49,8 +50,17 @@ pub fn server_conf(config: &Config) -> ServerConf {
     }
 }
 
-/// Builds the server with both services and runs it until shutdown.
-pub fn run(config: Config, opts: RunOptions) -> Result<(), String> {
+/// Checks what `switchyard check` cannot see in the config alone: that the plugins it turns
+/// on are compiled in and accept their settings.
+pub fn check(config: &Config, plugins: &[Plugin]) -> Result<(), String> {
+    let metrics =
+        std::sync::Arc::new(crate::metrics::Metrics::new().map_err(|e| format!("metrics: {e}"))?);
+    crate::stages::pipeline(config, &metrics, plugins).map(|_| ())
+}
+
+/// Builds the server with both services and runs it until shutdown. `plugins` are the
+/// plugins compiled into the binary (the config decides which run).
+pub fn run(config: Config, opts: RunOptions, plugins: &[Plugin]) -> Result<(), String> {
     let conf = server_conf(&config);
     let listen = config.server.listen.to_string();
     let admin_listen = config.server.admin_listen.to_string();
@@ -61,7 +71,7 @@ pub fn run(config: Config, opts: RunOptions) -> Result<(), String> {
     };
     let mut server = Server::new_with_opt_and_conf(opt, conf);
     server.bootstrap();
-    let state = State::new(config, &server.configuration)?;
+    let state = State::new(config, &server.configuration, plugins)?;
 
     let mut gateway = ProxyServiceBuilder::new(&server.configuration, Gateway::new(state.clone()))
         .name("switchyard gateway")
@@ -99,6 +109,7 @@ pub fn run(config: Config, opts: RunOptions) -> Result<(), String> {
         admin = admin_listen.as_str(),
         providers = state.providers.len(),
         routes = state.config.routes.len(),
+        stages = state.pipeline.names().join(",").as_str(),
         threads = state.config.server.threads;
         "switchyard starting"
     );

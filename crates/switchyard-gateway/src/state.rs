@@ -1,18 +1,20 @@
 //! The runtime snapshot built once from a validated config: providers with their dialects and
-//! connection settings, the routing table, the `/v1/models` answer and the metrics. Nothing in
-//! it changes while requests run; a reload starts a new process with a new snapshot.
+//! connection settings, the routing table, the pipeline of stages, the `/v1/models` answer and
+//! the metrics. Nothing in it changes while requests run; a reload starts a new process with
+//! a new snapshot.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use pingora::connectors::http::Connector;
 use pingora::connectors::ConnectorOptions;
 use pingora::server::configuration::ServerConf;
 use switchyard_config::{BaseUrl, Config, Provider, ProviderId, Timeouts};
+use switchyard_pipeline::{Pipeline, Plugin};
 use switchyard_providers::{dialect_for, Dialect, ProviderEndpoint, ProviderKind, Secret};
 use switchyard_router::{BreakerPolicy, HealthRegistry, Router};
 
@@ -44,7 +46,11 @@ pub struct State {
     /// The upstream client.
     pub upstream: Upstream,
     /// Metrics.
-    pub metrics: Metrics,
+    pub metrics: Arc<Metrics>,
+    /// The stages every request goes through.
+    pub pipeline: Pipeline,
+    /// The clock health decisions use.
+    pub clock: Clock,
     /// Set when shutdown begins: connections stop being kept alive.
     pub draining: AtomicBool,
     /// The pool for providers that trust the system's CAs.
@@ -59,9 +65,15 @@ pub struct State {
 }
 
 impl State {
-    /// Builds the snapshot. `server_conf` supplies pool sizes.
-    pub fn new(config: Config, server_conf: &ServerConf) -> Result<Arc<Self>, String> {
-        let metrics = Metrics::new().map_err(|e| format!("metrics: {e}"))?;
+    /// Builds the snapshot. `server_conf` supplies pool sizes; `plugins` are the plugins
+    /// compiled into the binary, which the config may turn on.
+    pub fn new(
+        config: Config,
+        server_conf: &ServerConf,
+        plugins: &[Plugin],
+    ) -> Result<Arc<Self>, String> {
+        let metrics = Arc::new(Metrics::new().map_err(|e| format!("metrics: {e}"))?);
+        let pipeline = crate::stages::pipeline(&config, &metrics, plugins)?;
         let mut connectors: HashMap<Option<PathBuf>, Arc<Connector>> = HashMap::new();
         let base_opts = ConnectorOptions::from_server_conf(server_conf);
         let default_connector = Arc::new(Connector::new(Some(base_opts.clone())));
@@ -106,6 +118,8 @@ impl State {
             zero_config,
             upstream: Upstream::default(),
             metrics,
+            pipeline,
+            clock: Clock::new(),
             draining: AtomicBool::new(false),
             default_connector,
             models_body,
@@ -219,6 +233,25 @@ fn models_body(config: &Config) -> Bytes {
     }
     let body = serde_json::json!({ "object": "list", "data": data });
     Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
+}
+
+/// Microseconds since the gateway started: the clock every health decision reads (the
+/// router itself reads none).
+pub struct Clock {
+    epoch: Instant,
+}
+
+impl Clock {
+    fn new() -> Self {
+        Self {
+            epoch: Instant::now(),
+        }
+    }
+
+    /// Now, in microseconds since start.
+    pub fn now(&self) -> u64 {
+        self.epoch.elapsed().as_micros() as u64
+    }
 }
 
 struct RequestIds {

@@ -22,7 +22,7 @@ use switchyard_providers::UpstreamRequest;
 use tokio::time::Instant;
 
 use crate::dns::Resolver;
-use crate::error::UpstreamError;
+use crate::error::{from_pingora, UpstreamError};
 
 /// Where one provider lives and how to reach it; built once per config load.
 pub struct UpstreamTarget {
@@ -130,25 +130,24 @@ impl Upstream {
         // case is retried once on a fresh connection (nothing reached the provider).
         let mut allow_fresh_retry = true;
         loop {
-            let (mut session, reused) =
-                fast_timeout(left(deadline), target.connector.get_http_session(&peer))
-                    .await
-                    .map_err(|_| UpstreamError::TotalTimeout(total))?
-                    .map_err(|e| {
-                        UpstreamError::from_pingora(&e, timeouts.first_byte, timeouts.connect)
-                    })?;
+            // Pingora's connector future is ~9 KB: pinned in a box once, so that only the
+            // pointer moves through `fast_timeout` and the await below (moving the future
+            // itself copied it several times per request).
+            let connect = Box::pin(target.connector.get_http_session(&peer));
+            let (mut session, reused) = fast_timeout(left(deadline), connect)
+                .await
+                .map_err(|_| UpstreamError::TotalTimeout(total))?
+                .map_err(|e| from_pingora(&e, timeouts.first_byte, timeouts.connect))?;
             // The connector does not carry PeerOptions' read/write timeouts over to the
             // session (Pingora's proxy loop sets them itself), so they are set here.
             session.set_read_timeout(Some(timeouts.first_byte));
             session.set_write_timeout(Some(timeouts.idle));
             let header = request_header(target, req, session.as_http2().is_some())
                 .map_err(|e| UpstreamError::Protocol(e.to_string()))?;
-            let sent = fast_timeout(
-                left(deadline),
-                write_and_read_head(&mut session, header, req.body.clone()),
-            )
-            .await
-            .map_err(|_| UpstreamError::TotalTimeout(total))?;
+            let exchange = Box::pin(write_and_read_head(&mut session, header, req.body.clone()));
+            let sent = fast_timeout(left(deadline), exchange)
+                .await
+                .map_err(|_| UpstreamError::TotalTimeout(total))?;
             match sent {
                 Ok(()) => {
                     return Ok(Exchange {
@@ -162,8 +161,7 @@ impl Upstream {
                     })
                 }
                 Err(e) => {
-                    let err =
-                        UpstreamError::from_pingora(&e, timeouts.first_byte, timeouts.connect);
+                    let err = from_pingora(&e, timeouts.first_byte, timeouts.connect);
                     if reused && allow_fresh_retry && matches!(err, UpstreamError::Closed(_)) {
                         allow_fresh_retry = false;
                         continue;
@@ -261,7 +259,7 @@ impl Exchange {
             .map_err(|_| UpstreamError::TotalTimeout(self.total))?
             .map_err(|e| match e.etype() {
                 pingora::ErrorType::ReadTimedout => UpstreamError::IdleTimeout(idle),
-                _ => UpstreamError::from_pingora(&e, idle, idle),
+                _ => from_pingora(&e, idle, idle),
             })?;
         if chunk.is_none() {
             self.done = true;

@@ -159,6 +159,63 @@ impl JsonEnvelope {
         }
     }
 
+    /// The envelope with `edits` applied, indexed as it is written: no second parse. Each
+    /// `Set` value must already be one valid JSON value (it is copied as is). With no
+    /// effective edit the envelope is cloned (the buffer is shared, not copied).
+    pub fn apply(&self, edits: &[Edit<'_>]) -> JsonEnvelope {
+        let touches = edits.iter().any(|e| match e {
+            Edit::Set(..) => true,
+            Edit::Remove(k) => self.fields.iter().any(|f| &*f.key == *k),
+        });
+        if !touches {
+            return self.clone();
+        }
+        let extra: usize = edits
+            .iter()
+            .map(|e| match e {
+                Edit::Set(k, v) => k.len() + v.len() + 8,
+                Edit::Remove(_) => 0,
+            })
+            .sum();
+        let mut out = BytesMut::with_capacity(self.raw.len() + extra);
+        let mut fields = Vec::with_capacity(self.fields.len() + edits.len());
+        out.put_u8(b'{');
+        let mut applied = vec![false; edits.len()];
+        for field in &self.fields {
+            let edit = edits.iter().position(|e| e.key() == &*field.key);
+            let value: &[u8] = match edit.map(|i| (i, edits[i])) {
+                Some((i, Edit::Set(_, v))) => {
+                    applied[i] = true;
+                    v
+                }
+                Some((_, Edit::Remove(_))) => continue,
+                None => &self.raw[field.value.clone()],
+            };
+            let range = put_indexed(&mut out, fields.is_empty(), &field.key, value);
+            fields.push(Field {
+                key: field.key.clone(),
+                value: range,
+            });
+        }
+        for (i, edit) in edits.iter().enumerate() {
+            if let (Edit::Set(k, v), false) = (edit, applied[i]) {
+                if fields.iter().any(|f| &*f.key == *k) {
+                    continue;
+                }
+                let range = put_indexed(&mut out, fields.is_empty(), k, v);
+                fields.push(Field {
+                    key: (*k).into(),
+                    value: range,
+                });
+            }
+        }
+        out.put_u8(b'}');
+        JsonEnvelope {
+            raw: out.freeze(),
+            fields,
+        }
+    }
+
     /// Top-level keys in body order.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.fields.iter().map(|f| &*f.key)
@@ -206,6 +263,18 @@ impl JsonEnvelope {
         out.put_u8(b'}');
         out.freeze()
     }
+}
+
+/// Writes one member and returns the byte range of its value.
+fn put_indexed(out: &mut BytesMut, first: bool, key: &str, value: &[u8]) -> Range<usize> {
+    if !first {
+        out.put_u8(b',');
+    }
+    put_json_string(out, key);
+    out.put_u8(b':');
+    let start = out.len();
+    out.put_slice(value);
+    start..out.len()
 }
 
 fn put_member(out: &mut BytesMut, first: &mut bool, key: &str, value: &[u8]) {
@@ -300,6 +369,28 @@ mod tests {
 
     fn env(s: &str) -> JsonEnvelope {
         JsonEnvelope::parse(Bytes::copy_from_slice(s.as_bytes())).unwrap()
+    }
+
+    #[test]
+    fn apply_indexes_without_reparsing() {
+        let e = env(r#"{"model":"a","n":1,"stream":true}"#);
+        let applied = e.apply(&[
+            Edit::Set("n", b"2"),
+            Edit::Remove("stream"),
+            Edit::Set("user", b"\"u\""),
+        ]);
+        assert_eq!(applied.raw().as_ref(), br#"{"model":"a","n":2,"user":"u"}"#);
+        assert_eq!(applied.get_raw("n"), Some("2"));
+        assert_eq!(applied.get_str("user").unwrap().as_deref(), Some("u"));
+        assert_eq!(applied.get_raw("stream"), None);
+        let reparsed = JsonEnvelope::parse(applied.raw().clone()).unwrap();
+        assert_eq!(
+            reparsed.keys().collect::<Vec<_>>(),
+            applied.keys().collect::<Vec<_>>()
+        );
+        // No effective edit: the same buffer.
+        let same = e.apply(&[Edit::Remove("absent")]);
+        assert_eq!(same.raw().as_ptr(), e.raw().as_ptr());
     }
 
     #[test]

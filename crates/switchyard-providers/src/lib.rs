@@ -21,6 +21,7 @@ pub mod canonical;
 pub mod cohere;
 pub mod compat;
 pub mod dialect;
+pub mod edit;
 pub mod endpoint;
 pub mod envelope;
 pub mod error;

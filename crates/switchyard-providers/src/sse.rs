@@ -173,8 +173,128 @@ pub fn error_event(err: &ErrorBody) -> Bytes {
     data_event(&err.to_json())
 }
 
+/// Splits an SSE byte stream written by the gateway's translators into whole events, one
+/// `Bytes` per event (its lines and the blank line that ends it), for stages that look at
+/// each event. Zero-copy when an event lies within one chunk; any split of the input gives
+/// the same events. Line ends may be LF, CRLF or CR, as in [`SseFramer`].
+#[derive(Debug, Default)]
+pub struct EventSplitter {
+    /// The start of an event whose end is in a later chunk.
+    pending: BytesMut,
+    /// No byte but line ends since the last line end.
+    line_empty: bool,
+    /// The last byte seen was a CR (a following LF belongs to it).
+    prev_cr: bool,
+    /// An event ended on a CR whose LF comes next: emit after the LF.
+    end_after_lf: bool,
+}
+
+impl EventSplitter {
+    /// A new splitter.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feeds a chunk; appends each event it completes to `out`.
+    pub fn push(&mut self, chunk: Bytes, out: &mut Vec<Bytes>) {
+        let mut start = 0;
+        let mut i = 0;
+        while let Some(off) = memchr::memchr2(b'\n', b'\r', &chunk[i..]) {
+            let at = i + off;
+            if off > 0 {
+                self.line_empty = false;
+                self.prev_cr = false;
+            }
+            let b = chunk[at];
+            i = at + 1;
+            if b == b'\n' && self.prev_cr {
+                // The LF of a CRLF: not a line end of its own.
+                self.prev_cr = false;
+                if std::mem::take(&mut self.end_after_lf) {
+                    self.emit(&chunk, start, i, out);
+                    start = i;
+                }
+                continue;
+            }
+            self.prev_cr = b == b'\r';
+            if !self.line_empty {
+                self.line_empty = true;
+                continue;
+            }
+            // A blank line: the event ends here (after the LF, when a CR has one next).
+            self.line_empty = false;
+            if b == b'\r' && chunk.get(i) == Some(&b'\n') {
+                self.end_after_lf = true;
+                continue;
+            }
+            self.emit(&chunk, start, i, out);
+            start = i;
+        }
+        if i < chunk.len() {
+            self.line_empty = false;
+            self.prev_cr = false;
+        }
+        if start < chunk.len() {
+            self.pending.extend_from_slice(&chunk[start..]);
+        }
+    }
+
+    /// The input ended: whatever is left (an event without its blank line), if anything.
+    pub fn finish(&mut self) -> Option<Bytes> {
+        self.line_empty = false;
+        self.prev_cr = false;
+        self.end_after_lf = false;
+        (!self.pending.is_empty()).then(|| self.pending.split().freeze())
+    }
+
+    fn emit(&mut self, chunk: &Bytes, start: usize, end: usize, out: &mut Vec<Bytes>) {
+        if self.pending.is_empty() {
+            out.push(chunk.slice(start..end));
+        } else {
+            self.pending.extend_from_slice(&chunk[start..end]);
+            out.push(self.pending.split().freeze());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn splitter_yields_whole_events_for_any_split() {
+        let text: &[u8] =
+            b"data: {\"a\":1}\n\nevent: x\r\ndata: 2\r\n\r\ndata: 3\r\rdata: [DONE]\n\n";
+        let whole = {
+            let mut s = EventSplitter::new();
+            let mut out = Vec::new();
+            s.push(Bytes::from_static(text), &mut out);
+            assert_eq!(s.finish(), None);
+            out
+        };
+        assert_eq!(
+            whole,
+            vec![
+                Bytes::from_static(b"data: {\"a\":1}\n\n"),
+                Bytes::from_static(b"event: x\r\ndata: 2\r\n\r\n"),
+                Bytes::from_static(b"data: 3\r\r"),
+                Bytes::from_static(b"data: [DONE]\n\n"),
+            ]
+        );
+        for a in 0..text.len() {
+            for b in a..text.len() {
+                let mut s = EventSplitter::new();
+                let mut out = Vec::new();
+                for part in [&text[..a], &text[a..b], &text[b..]] {
+                    s.push(Bytes::copy_from_slice(part), &mut out);
+                }
+                out.extend(s.finish());
+                let joined: Vec<u8> = out.concat();
+                assert_eq!(joined, text, "split {a}/{b}");
+                // The same event boundaries (a CR-ended event may lend its LF to the next).
+                assert_eq!(out.len(), whole.len(), "split {a}/{b}: {out:?}");
+            }
+        }
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use switchyard_config::route::{NodeKind, RouteNode, TargetProvider};
 use switchyard_config::{Config, ProviderId};
@@ -187,9 +187,9 @@ struct ProviderHealth {
     by_model: HashMap<Box<str>, Arc<TargetHealth>>,
 }
 
-/// Every target's health.
+/// Every target's health. Times are microseconds on the caller's clock (the gateway's
+/// `Clock`): this crate reads no clock.
 pub struct HealthRegistry {
-    epoch: Instant,
     providers: Vec<ProviderHealth>,
     names: Vec<String>,
 }
@@ -243,35 +243,28 @@ impl HealthRegistry {
                 add(ProviderId(i), m);
             }
         }
-        fn walk(n: &RouteNode, add: &mut dyn FnMut(ProviderId, &str)) {
+        fn walk(n: &RouteNode, overridden: Option<&str>, add: &mut dyn FnMut(ProviderId, &str)) {
+            let overridden = n.settings.model_override().or(overridden);
             match &n.kind {
                 NodeKind::Target(t) => {
-                    let model = t.model.as_deref().or_else(|| {
-                        n.settings
-                            .override_params
-                            .get("model")
-                            .and_then(|m| m.as_str())
-                    });
-                    if let (TargetProvider::Configured(id), Some(m)) = (&t.provider, model) {
+                    if let (TargetProvider::Configured(id), Some(m)) =
+                        (&t.provider, t.model_or(overridden))
+                    {
                         add(*id, m);
                     }
                 }
-                NodeKind::Group { children, .. } => children.iter().for_each(|c| walk(c, add)),
+                NodeKind::Group { children, .. } => {
+                    children.iter().for_each(|c| walk(c, overridden, add))
+                }
             }
         }
         for r in &config.routes {
-            walk(&r.node, &mut add);
+            walk(&r.node, None, &mut add);
         }
         Self {
-            epoch: Instant::now(),
             providers,
             names: config.providers.iter().map(|p| p.name.clone()).collect(),
         }
-    }
-
-    /// Microseconds since the registry was built: the clock every health decision uses.
-    pub fn now(&self) -> u64 {
-        self.epoch.elapsed().as_micros() as u64
     }
 
     /// The health entry for a target: the (provider, model) one when the config names that
@@ -286,9 +279,8 @@ impl HealthRegistry {
         self.providers.get(provider.0).map(|p| &p.up)
     }
 
-    /// Every entry, for reporting.
-    pub fn report(&self) -> Vec<TargetReport> {
-        let now = self.now();
+    /// Every entry as of `now`, for reporting.
+    pub fn report(&self, now: u64) -> Vec<TargetReport> {
         let mut out = Vec::new();
         for (i, p) in self.providers.iter().enumerate() {
             let name = self.names.get(i).cloned().unwrap_or_default();

@@ -10,7 +10,8 @@
 //!   balance policy; **single** and **conditional** groups never move on;
 //! - unhealthy children are tried after healthy ones, least bad first, so a request still has
 //!   a chance when everything is unhealthy;
-//! - a gateway error (the request itself is bad) stops the walk at once.
+//! - a target that cannot serve the request at all is skipped: never retried, and every
+//!   fallback or load-balancing group moves past it whatever its status set.
 
 use std::time::Duration;
 
@@ -26,8 +27,9 @@ use crate::health::TargetState;
 pub trait WalkContext {
     /// Request facts for conditional rules.
     fn facts(&self) -> &dyn Facts;
-    /// The health of a target (healthy when unknown).
-    fn target_state(&self, target: &TargetSpec, node: &RouteNode) -> TargetState;
+    /// The health of a target (healthy when unknown); `model` is the one it would be asked
+    /// for when known from the route ([`TargetSpec::model_or`]), else the client's applies.
+    fn target_state(&self, target: &TargetSpec, model: Option<&str>) -> TargetState;
 }
 
 /// Settings in force at a node: its own over its ancestors'.
@@ -42,6 +44,11 @@ pub struct Effective {
 }
 
 impl Effective {
+    /// The `override_params.model` in force, if any.
+    pub fn model_override(&self) -> Option<&str> {
+        self.override_params.get("model").and_then(Value::as_str)
+    }
+
     fn under(&self, node: &RouteNode) -> Effective {
         let mut override_params = self.override_params.clone();
         for (k, v) in &node.settings.override_params {
@@ -78,8 +85,30 @@ pub struct Outcome {
     pub status: u16,
     /// The provider's `Retry-After`, if any.
     pub retry_after: Option<Duration>,
-    /// False for the gateway's own errors (a bad request): nothing more is tried.
-    pub retryable: bool,
+    /// The target could not serve the request at all (its dialect cannot express it, or a
+    /// stage ruled it out): it is not retried, and every fallback or load-balancing group
+    /// above it moves on whatever its status set.
+    pub skipped: bool,
+}
+
+impl Outcome {
+    /// A failed attempt with this status.
+    pub fn failed(status: u16, retry_after: Option<Duration>) -> Self {
+        Self {
+            status,
+            retry_after,
+            skipped: false,
+        }
+    }
+
+    /// A target that cannot serve the request.
+    pub fn skipped() -> Self {
+        Self {
+            status: 400,
+            retry_after: None,
+            skipped: true,
+        }
+    }
 }
 
 /// What to do next.
@@ -133,10 +162,6 @@ impl<'p> Walk<'p> {
         cx: &dyn WalkContext,
         rng: &mut impl Rng,
     ) -> Next<'p> {
-        if !outcome.retryable {
-            self.stack.clear();
-            return Next::Exhausted;
-        }
         self.propagate(Some(outcome), cx, rng)
     }
 
@@ -153,7 +178,10 @@ impl<'p> Walk<'p> {
                     if let (Some(o), Some(policy), NodeKind::Target(target)) =
                         (outcome, &frame.eff.retry, &node.kind)
                     {
-                        if *tries < policy.attempts && policy.on_status.contains(o.status) {
+                        if !o.skipped
+                            && *tries < policy.attempts
+                            && policy.on_status.contains(o.status)
+                        {
                             if let Some(delay) = retry_delay(policy, *tries, o.retry_after, rng) {
                                 *tries += 1;
                                 return Next::Try(Attempt {
@@ -177,7 +205,7 @@ impl<'p> Walk<'p> {
                                 ..
                             },
                             Some(o),
-                        ) => on_status.contains(o.status),
+                        ) => o.skipped || on_status.contains(o.status),
                         // An empty child (nothing to try) never blocks its siblings.
                         (
                             NodeKind::Group {
@@ -237,14 +265,15 @@ impl<'p> Walk<'p> {
                 })
             }
             NodeKind::Group { mode, children } => {
+                let overridden = eff.model_override();
                 let order = match mode {
                     Mode::Single => vec![0],
                     Mode::Fallback { .. } => {
-                        health_order(children, (0..children.len()).collect(), cx)
+                        health_order(children, (0..children.len()).collect(), overridden, cx)
                     }
                     Mode::LoadBalance { balance, .. } => {
-                        let drawn = balance_order(children, *balance, cx, rng);
-                        health_order(children, drawn, cx)
+                        let drawn = balance_order(children, *balance, overridden, cx, rng);
+                        health_order(children, drawn, overridden, cx)
                     }
                     Mode::Conditional { rules, default } => {
                         let facts = cx.facts();
@@ -294,10 +323,15 @@ enum Descend<'p> {
 }
 
 /// Healthy subtrees first in the given order, then unhealthy ones least bad first.
-fn health_order(children: &[RouteNode], order: Vec<usize>, cx: &dyn WalkContext) -> Vec<usize> {
+fn health_order(
+    children: &[RouteNode],
+    order: Vec<usize>,
+    overridden: Option<&str>,
+    cx: &dyn WalkContext,
+) -> Vec<usize> {
     let states: Vec<(usize, TargetState)> = order
         .into_iter()
-        .map(|i| (i, subtree_state(&children[i], cx)))
+        .map(|i| (i, subtree_state(&children[i], overridden, cx)))
         .collect();
     let (mut healthy, mut sick): (Vec<_>, Vec<_>) =
         states.into_iter().partition(|(_, s)| s.healthy);
@@ -307,12 +341,14 @@ fn health_order(children: &[RouteNode], order: Vec<usize>, cx: &dyn WalkContext)
 }
 
 /// A subtree is healthy when any target in it is; its badness is its least bad target's.
-fn subtree_state(node: &RouteNode, cx: &dyn WalkContext) -> TargetState {
+/// `overridden` is the `override_params.model` in force above `node`.
+fn subtree_state(node: &RouteNode, overridden: Option<&str>, cx: &dyn WalkContext) -> TargetState {
+    let overridden = node.settings.model_override().or(overridden);
     match &node.kind {
-        NodeKind::Target(t) => cx.target_state(t, node),
+        NodeKind::Target(t) => cx.target_state(t, t.model_or(overridden)),
         NodeKind::Group { children, .. } => children
             .iter()
-            .map(|c| subtree_state(c, cx))
+            .map(|c| subtree_state(c, overridden, cx))
             .reduce(|a, b| TargetState {
                 healthy: a.healthy || b.healthy,
                 badness: a.badness.min(b.badness),
@@ -335,6 +371,7 @@ fn subtree_state(node: &RouteNode, cx: &dyn WalkContext) -> TargetState {
 fn balance_order(
     children: &[RouteNode],
     balance: Balance,
+    overridden: Option<&str>,
     cx: &dyn WalkContext,
     rng: &mut impl Rng,
 ) -> Vec<usize> {
@@ -347,8 +384,8 @@ fn balance_order(
             let draw = u.powf(1.0 / c.weight);
             let metric = match balance {
                 Balance::Weighted => 0.0,
-                Balance::LeastLatency => subtree_state(c, cx).latency_us,
-                Balance::LeastInflight => subtree_state(c, cx).inflight as f64,
+                Balance::LeastLatency => subtree_state(c, overridden, cx).latency_us,
+                Balance::LeastInflight => subtree_state(c, overridden, cx).inflight as f64,
             };
             (i, metric, draw)
         })
@@ -402,7 +439,7 @@ mod tests {
         fn facts(&self) -> &dyn Facts {
             &self.facts
         }
-        fn target_state(&self, t: &TargetSpec, _: &RouteNode) -> TargetState {
+        fn target_state(&self, t: &TargetSpec, _: Option<&str>) -> TargetState {
             let TargetProvider::Configured(ProviderId(id)) = t.provider else {
                 unreachable!()
             };
@@ -436,11 +473,7 @@ mod tests {
     }
 
     fn fail(status: u16) -> Outcome {
-        Outcome {
-            status,
-            retry_after: None,
-            retryable: true,
-        }
+        Outcome::failed(status, None)
     }
 
     /// Runs the walk with every attempt failing with `statuses` in turn; returns providers tried.
@@ -479,11 +512,7 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(1);
         let (mut w, _) = Walk::start(&r, &cx(), &mut rng);
         let Next::Try(a) = w.next(
-            &Outcome {
-                status: 429,
-                retry_after: Some(Duration::from_millis(1500)),
-                retryable: true,
-            },
+            &Outcome::failed(429, Some(Duration::from_millis(1500))),
             &cx(),
             &mut rng,
         ) else {
@@ -492,11 +521,7 @@ mod tests {
         assert_eq!((a.delay, a.retry), (Duration::from_millis(1500), 1));
         // A Retry-After beyond the cap gives the target up.
         let Next::Try(a) = w.next(
-            &Outcome {
-                status: 429,
-                retry_after: Some(Duration::from_secs(3600)),
-                retryable: true,
-            },
+            &Outcome::failed(429, Some(Duration::from_secs(3600))),
             &cx(),
             &mut rng,
         ) else {
@@ -506,20 +531,28 @@ mod tests {
     }
 
     #[test]
-    fn a_gateway_error_stops_everything() {
-        let r = route("    targets: [ {provider: p0}, {provider: p1} ]\n");
+    fn a_target_that_cannot_serve_is_skipped_not_retried() {
+        // A fallback moving on only for 429 still moves past a skipped target, and the
+        // skipped one is not retried even though its retry policy covers every status.
+        let r = route("    strategy: { mode: fallback, on_status_codes: [429] }\n    retry: { attempts: 3, on_status_codes: [400, 429] }\n    targets: [ {provider: p0}, {provider: p1}, {provider: p2} ]\n");
         let mut rng = StdRng::seed_from_u64(1);
-        let (mut w, _) = Walk::start(&r, &cx(), &mut rng);
+        let (mut w, first) = Walk::start(&r, &cx(), &mut rng);
+        let Next::Try(a) = first else { panic!() };
+        assert_eq!(provider(&a), 0);
+        let Next::Try(a) = w.next(&Outcome::skipped(), &cx(), &mut rng) else {
+            panic!()
+        };
+        assert_eq!((provider(&a), a.retry), (1, 0));
+        // A plain 400 from the provider is retried per the policy, and does not fall back.
+        let Next::Try(a) = w.next(&fail(400), &cx(), &mut rng) else {
+            panic!()
+        };
+        assert_eq!((provider(&a), a.retry), (1, 1));
+        // A single-target route has nothing to move on to.
+        let single = route("    targets: [ {provider: p0} ]\n");
+        let (mut w, _) = Walk::start(&single, &cx(), &mut rng);
         assert!(matches!(
-            w.next(
-                &Outcome {
-                    status: 400,
-                    retry_after: None,
-                    retryable: false
-                },
-                &cx(),
-                &mut rng
-            ),
+            w.next(&Outcome::skipped(), &cx(), &mut rng),
             Next::Exhausted
         ));
     }
@@ -559,7 +592,7 @@ mod tests {
             fn facts(&self) -> &dyn Facts {
                 unreachable!()
             }
-            fn target_state(&self, t: &TargetSpec, _: &RouteNode) -> TargetState {
+            fn target_state(&self, t: &TargetSpec, _: Option<&str>) -> TargetState {
                 let TargetProvider::Configured(ProviderId(id)) = t.provider else {
                     unreachable!()
                 };

@@ -3,6 +3,7 @@
 //! All gateway behaviour lives in `switchyard-gateway`; this file only wires it up.
 
 mod logger;
+mod plugins;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,6 +38,8 @@ enum Command {
         #[arg(long)]
         daemon: bool,
     },
+    /// List the plugins compiled into this binary.
+    Plugins,
     /// Validate a configuration file and exit: 0 when valid, 1 with every problem listed.
     Check {
         /// Configuration file (YAML).
@@ -49,8 +52,18 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Plugins => {
+            for p in plugins::PLUGINS {
+                println!("{:<24} {}", p.name, p.about);
+            }
+            ExitCode::SUCCESS
+        }
         Command::Check { config } => match switchyard_config::load_file(&config) {
             Ok(c) => {
+                if let Err(e) = switchyard_gateway::check(&c, plugins::PLUGINS) {
+                    eprintln!("{}: {e}", config.display());
+                    return ExitCode::FAILURE;
+                }
                 println!(
                     "{}: OK ({} providers, {} routes)",
                     config.display(),
@@ -92,6 +105,7 @@ fn main() -> ExitCode {
             match switchyard_gateway::run(
                 config,
                 switchyard_gateway::RunOptions { upgrade, daemon },
+                plugins::PLUGINS,
             ) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {

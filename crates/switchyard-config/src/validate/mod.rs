@@ -158,11 +158,30 @@ pub(crate) fn validate(
         }
     }
 
+    let plugins = raw
+        .plugins
+        .iter()
+        .filter_map(|p| {
+            if p.name.value.trim().is_empty() {
+                cx.err(&p.name, "plugins[].use", "must name a plugin");
+                return None;
+            }
+            Some(PluginUse {
+                name: p.name.value.clone(),
+                settings: p
+                    .settings
+                    .as_ref()
+                    .map_or(serde_json::Value::Null, |s| s.value.clone()),
+            })
+        })
+        .collect();
+
     if !cx.errors.is_empty() {
         cx.errors.sort_by_key(|e| (e.line, e.column));
         return Err(ConfigErrors(cx.errors));
     }
     Ok(Config {
+        plugins,
         server,
         log,
         auth,

@@ -1,0 +1,290 @@
+//! The commit point: the one place a successful response header is written. Before it,
+//! every failure may fall over to another target; after it, a failure can only end a stream
+//! with an OpenAI-shaped error event, or tear down a body that cannot be completed.
+
+use bytes::Bytes;
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use pingora::proxy::Session;
+use switchyard_pipeline::{EventFlow, Flow, Hooks, Pipeline, RequestCx};
+use switchyard_providers::sse::{self, EventSplitter};
+use switchyard_providers::{ErrorBody, Output, ResponseTranslator};
+
+use crate::ctx::RequestCtx;
+use crate::failure::Failure;
+use crate::respond::{self, Framing};
+use crate::upstream::Exchange;
+
+/// Upstream response headers passed on to the client.
+const FORWARDED_HEADERS: &[&str] = &[
+    "x-request-id",
+    "openai-processing-ms",
+    "openai-version",
+    "openai-organization",
+    "x-ratelimit-limit-requests",
+    "x-ratelimit-limit-tokens",
+    "x-ratelimit-remaining-requests",
+    "x-ratelimit-remaining-tokens",
+    "x-ratelimit-reset-requests",
+    "x-ratelimit-reset-tokens",
+    "retry-after",
+    "retry-after-ms",
+];
+
+/// The provider's headers the client gets.
+pub fn forwarded(ex: &Exchange) -> Vec<(&'static str, String)> {
+    let Some(h) = ex.header() else {
+        return Vec::new();
+    };
+    // One pass over the provider's few headers, matching names as strings: cheaper than a
+    // hashed lookup (which parses the name) for each of the dozen forwarded names.
+    h.headers
+        .iter()
+        .filter_map(|(name, value)| {
+            let name = *FORWARDED_HEADERS.iter().find(|n| **n == name.as_str())?;
+            Some((name, value.to_str().ok()?.to_owned()))
+        })
+        .collect()
+}
+
+/// A 2xx answer judged good, with what the translator produced while it was judged.
+pub struct Judged {
+    /// The exchange, its header read and possibly some of its body.
+    pub ex: Exchange,
+    /// The translator.
+    pub tr: Box<dyn ResponseTranslator>,
+    /// Output held back until now.
+    pub held: Output,
+    /// The upstream body has ended.
+    pub ended: bool,
+}
+
+/// Commits: the response header goes out, then whatever was held back, then the rest of the
+/// body as it arrives.
+pub async fn commit(
+    session: &mut Session,
+    pipeline: &Pipeline,
+    ctx: &mut RequestCtx,
+    judged: Judged,
+) -> Result<(), Failure> {
+    let Judged {
+        mut ex,
+        mut tr,
+        mut held,
+        mut ended,
+    } = judged;
+    let status = ex.status();
+    let upstream_type = ex
+        .header()
+        .and_then(|h| h.headers.get(CONTENT_TYPE))
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let content_type = match (&upstream_type, tr.is_passthrough()) {
+        (Some(t), true) => t.as_str(),
+        _ => tr.content_type(),
+    };
+    let is_sse = content_type.starts_with("text/event-stream");
+    let watch_events = is_sse && pipeline.uses(Hooks::ON_EVENT);
+    // A whole answer the stages inspect before any byte of it is sent.
+    let inspected = !is_sse && pipeline.uses(Hooks::ON_RESPONSE_BODY);
+    if inspected && !ended {
+        // Larger than the gateway holds back: it cannot be inspected, so it is not sent.
+        ex.finish().await;
+        return Err(switchyard_pipeline::GatewayError::BadUpstreamResponse(
+            "the provider's answer is too large to be checked before it is sent".into(),
+        )
+        .into());
+    }
+    if inspected {
+        let mut body = coalesce(std::mem::take(&mut held)).unwrap_or_default();
+        match pipeline.on_response_body(ctx, &mut body).await {
+            Flow::Continue => held = vec![body],
+            Flow::Respond(reply) => {
+                ex.finish().await;
+                return respond::reply(session, pipeline, ctx, reply)
+                    .await
+                    .map_err(Failure::Abort);
+            }
+            Flow::Fail(e) => {
+                ex.finish().await;
+                return Err(e.into());
+            }
+        }
+    }
+    let mut events = watch_events.then(EventSplitter::new);
+    if let Some(splitter) = &mut events {
+        // Events held while judging go through the stages like the rest.
+        if let Err(e) = stage_events(pipeline, ctx, splitter, &mut held, ended) {
+            ex.finish().await;
+            return Err(e.into());
+        }
+    }
+    let upstream_length = ex
+        .header()
+        .and_then(|h| h.headers.get(CONTENT_LENGTH))
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let framing = match upstream_length {
+        // The provider's length holds only for its bytes unchanged.
+        Some(n) if tr.is_passthrough() && !watch_events && !inspected => Framing::Length(n),
+        _ if ended => Framing::Length(held.iter().map(Bytes::len).sum()),
+        _ => Framing::Chunked,
+    };
+    let mut header =
+        respond::header(pipeline, status, content_type, framing, ctx).map_err(Failure::Abort)?;
+    for (name, value) in forwarded(&ex) {
+        header.insert_header(name, value).map_err(Failure::Abort)?;
+    }
+    ctx.status = status;
+    ctx.first_byte = Some(ctx.start.elapsed());
+    session
+        .write_response_header(Box::new(header), false)
+        .await
+        .map_err(|e| client_gone(ctx, e))?;
+    if let Some(chunk) = coalesce(held) {
+        write(session, ctx, chunk).await?;
+    }
+    let mut out: Output = Vec::new();
+    let mut watching_client = true;
+    while !ended {
+        let next = if watching_client {
+            tokio::select! {
+                chunk = ex.read_body() => chunk,
+                idle = session.read_body_or_idle(true) => {
+                    match idle {
+                        // The client left: stop paying for tokens nobody will read. What the
+                        // provider already reported (it may have sent everything, and the
+                        // client closed after the last event) is still counted.
+                        Err(e) => {
+                            ctx.usage = tr.usage();
+                            return Err(client_gone(ctx, e));
+                        }
+                        Ok(_) => { watching_client = false; continue; }
+                    }
+                }
+            }
+        } else {
+            ex.read_body().await
+        };
+        let result = match next {
+            Ok(Some(chunk)) => tr.push(chunk, &mut out),
+            Ok(None) => {
+                ended = true;
+                tr.finish(&mut out)
+            }
+            Err(e) => {
+                let body = broken(e.label(), &e.to_string());
+                return broken_stream(session, ctx, is_sse, e.label(), body).await;
+            }
+        };
+        if let Err(e) = result {
+            let body = broken("bad_upstream_response", &e.to_string());
+            return broken_stream(session, ctx, is_sse, "bad_upstream_response", body).await;
+        }
+        if let Some(splitter) = &mut events {
+            if let Err(e) = stage_events(pipeline, ctx, splitter, &mut out, ended) {
+                let label = e.label();
+                return broken_stream(session, ctx, is_sse, label, e.body()).await;
+            }
+        }
+        if let Some(chunk) = coalesce(std::mem::take(&mut out)) {
+            write(session, ctx, chunk).await?;
+        }
+    }
+    ctx.usage = tr.usage();
+    session
+        .write_response_body(None, true)
+        .await
+        .map_err(|e| client_gone(ctx, e))?;
+    ex.finish().await;
+    Ok(())
+}
+
+/// Splits `out` into whole events and runs the `on_event` stages on each; `out` is replaced
+/// by the events as the stages left them.
+fn stage_events(
+    pipeline: &Pipeline,
+    cx: &mut RequestCx,
+    splitter: &mut EventSplitter,
+    out: &mut Output,
+    ended: bool,
+) -> Result<(), switchyard_pipeline::GatewayError> {
+    let mut events = Vec::with_capacity(out.len());
+    for chunk in out.drain(..) {
+        splitter.push(chunk, &mut events);
+    }
+    if ended {
+        events.extend(splitter.finish());
+    }
+    for event in &mut events {
+        if let EventFlow::End(e) = pipeline.on_event(cx, event) {
+            return Err(e);
+        }
+    }
+    *out = events;
+    Ok(())
+}
+
+/// The translator's output for one upstream read as one buffer: a translated stream yields an
+/// event per `Bytes`, and writing each separately would cost a syscall and a chunk header per
+/// event instead of per read.
+fn coalesce(chunks: Output) -> Option<Bytes> {
+    match chunks.len() {
+        0 => None,
+        1 => chunks.into_iter().next(),
+        _ => Some(Bytes::from(chunks.concat())),
+    }
+}
+
+async fn write(session: &mut Session, ctx: &mut RequestCtx, chunk: Bytes) -> Result<(), Failure> {
+    if chunk.is_empty() {
+        return Ok(());
+    }
+    session
+        .write_response_body(Some(chunk), false)
+        .await
+        .map_err(|e| client_gone(ctx, e))
+}
+
+/// The client went away: counted as 499, never answered.
+pub fn client_gone(ctx: &mut RequestCtx, e: Box<pingora::Error>) -> Failure {
+    ctx.status = 499;
+    ctx.error = Some("client_closed");
+    Failure::Abort(e)
+}
+
+fn broken(code: &'static str, reason: &str) -> ErrorBody {
+    ErrorBody::new(
+        format!("the provider's response broke off: {reason}"),
+        "upstream_error",
+        Some(code),
+    )
+}
+
+/// The response cannot be completed after the commit point. A stream ends with an
+/// OpenAI-shaped error event, which SDKs raise, and a clean end of body; any other body cannot
+/// be completed, so the connection is torn down and the client sees it broken rather than
+/// silently short.
+async fn broken_stream(
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+    is_sse: bool,
+    code: &'static str,
+    body: ErrorBody,
+) -> Result<(), Failure> {
+    ctx.error = Some(code);
+    if !is_sse {
+        return Err(Failure::Abort(pingora::Error::explain(
+            pingora::ErrorType::Custom("response broke off"),
+            body.message,
+        )));
+    }
+    let event = sse::error_event(&body);
+    session
+        .write_response_body(Some(event), false)
+        .await
+        .map_err(|e| client_gone(ctx, e))?;
+    session
+        .write_response_body(None, true)
+        .await
+        .map_err(|e| client_gone(ctx, e))
+}

@@ -1,0 +1,126 @@
+//! The request as it arrives: which endpoint it is for, its headers, and its body read once
+//! within the size limit and parsed once.
+
+use bytes::{Bytes, BytesMut};
+use http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, EXPECT};
+use pingora::proxy::Session;
+use switchyard_pipeline::RequestBody;
+use switchyard_providers::endpoint::{BodyEncoding, PathMatch};
+use switchyard_providers::{Endpoint, Form, JsonEnvelope};
+
+use crate::error::GatewayError;
+
+/// Matches method and path.
+pub fn match_endpoint(req: &http::request::Parts) -> Result<Endpoint, GatewayError> {
+    let method = req.method.as_str();
+    let path = req.uri.path();
+    match Endpoint::match_request(method, path) {
+        PathMatch::Found(e) => Ok(e),
+        PathMatch::WrongMethod(e) => Err(GatewayError::MethodNotAllowed {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            allowed: e.method(),
+        }),
+        PathMatch::NotFound => Err(GatewayError::NotFound {
+            method: method.to_owned(),
+            path: path.chars().take(200).collect(),
+        }),
+    }
+}
+
+/// A header's value, trimmed; `None` when absent, empty or not text.
+pub fn header_str<'a>(head: &'a http::request::Parts, name: &str) -> Option<&'a str> {
+    head.headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+/// The first of `names` present.
+pub fn first_header<'a>(head: &'a http::request::Parts, names: &[&str]) -> Option<&'a str> {
+    names.iter().find_map(|n| header_str(head, n))
+}
+
+/// The `Authorization: Bearer` token.
+pub fn bearer(head: &http::request::Parts) -> Option<&str> {
+    let v = header_str(head, AUTHORIZATION.as_str())?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// Reads the whole request body, refusing more than `limit` bytes.
+pub async fn read_body(session: &mut Session, limit: usize) -> Result<Bytes, GatewayError> {
+    let declared = header_str(session.req_header(), CONTENT_LENGTH.as_str())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(GatewayError::BodyTooLarge { limit });
+    }
+    if header_str(session.req_header(), EXPECT.as_str())
+        .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"))
+    {
+        session
+            .write_continue_response()
+            .await
+            .map_err(|e| GatewayError::ClientRead(e.to_string()))?;
+    }
+    let mut first: Option<Bytes> = None;
+    let mut buf = BytesMut::new();
+    while let Some(chunk) = session
+        .read_request_body()
+        .await
+        .map_err(|e| GatewayError::ClientRead(e.to_string()))?
+    {
+        let held = first.as_ref().map_or(0, Bytes::len) + buf.len();
+        if held + chunk.len() > limit {
+            return Err(GatewayError::BodyTooLarge { limit });
+        }
+        // The common case is one chunk: keep it as is instead of copying.
+        match first.take() {
+            None if buf.is_empty() => first = Some(chunk),
+            prior => {
+                if let Some(p) = prior {
+                    buf.reserve(declared.unwrap_or(p.len() + chunk.len()));
+                    buf.extend_from_slice(&p);
+                }
+                buf.extend_from_slice(&chunk);
+            }
+        }
+    }
+    Ok(first.unwrap_or_else(|| buf.freeze()))
+}
+
+/// Parses the body once: JSON, or for multipart endpoints the form (its text fields become the
+/// JSON envelope routing and overrides read).
+pub fn parse_body(
+    endpoint: Endpoint,
+    head: &http::request::Parts,
+    raw: Bytes,
+) -> Result<RequestBody, GatewayError> {
+    Ok(match endpoint.encoding() {
+        BodyEncoding::Json => RequestBody {
+            json: JsonEnvelope::parse(raw)?,
+            form: None,
+        },
+        BodyEncoding::Multipart => {
+            let content_type = header_str(head, CONTENT_TYPE.as_str()).unwrap_or_default();
+            let form =
+                Form::parse(content_type, raw).map_err(|e| GatewayError::InvalidRequest {
+                    message: e.to_string(),
+                    param: None,
+                })?;
+            RequestBody {
+                json: form.fields_envelope(),
+                form: Some(form),
+            }
+        }
+    })
+}
+
+/// The `stream` parameter: a JSON boolean, or in a form the text `true`.
+pub fn streaming(body: &RequestBody) -> Result<bool, GatewayError> {
+    if body.form.is_some() {
+        return Ok(body.json.get_str("stream")?.as_deref() == Some("true"));
+    }
+    Ok(body.json.get_bool("stream")?.unwrap_or(false))
+}

@@ -1,0 +1,244 @@
+//! From a parsed request to a plan: which route tree to walk — a per-request config header,
+//! a zero-config provider header, or the router (alias, `provider/model`, catalog name) —
+//! and how a target's provider is reached.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+use switchyard_config::route::{RouteNode, TargetProvider};
+use switchyard_config::{BaseUrl, Flavor};
+use switchyard_pipeline::{RequestCx, RequestHead};
+use switchyard_providers::{ProviderKind, Secret};
+use switchyard_router::single_target;
+
+use crate::error::GatewayError;
+use crate::intake::{bearer, first_header, header_str};
+use crate::state::{zero_config_runtime, ProviderRuntime, State};
+
+/// A provider runtime, shared from the config snapshot or built for this request.
+pub enum ProviderRef<'s> {
+    /// From the snapshot.
+    Shared(&'s ProviderRuntime),
+    /// Built from zero-config headers.
+    Owned(Box<ProviderRuntime>),
+}
+
+impl Deref for ProviderRef<'_> {
+    type Target = ProviderRuntime;
+    fn deref(&self) -> &ProviderRuntime {
+        match self {
+            ProviderRef::Shared(p) => p,
+            ProviderRef::Owned(p) => p,
+        }
+    }
+}
+
+/// The route tree a request walks: shared from the config or built for this request.
+pub enum Root {
+    /// A configured route (or a direct/catalog plan).
+    Shared(Arc<RouteNode>),
+    /// Built from request headers.
+    Owned(Box<RouteNode>),
+}
+
+impl Deref for Root {
+    type Target = RouteNode;
+    fn deref(&self) -> &RouteNode {
+        match self {
+            Root::Shared(n) => n,
+            Root::Owned(n) => n,
+        }
+    }
+}
+
+/// What a request resolved to.
+pub struct Plan {
+    /// The tree to walk.
+    pub root: Root,
+    /// The client's provider key, in zero-config mode.
+    pub client_key: Option<String>,
+}
+
+/// Resolves what to try for this request: a per-request config header first, then the
+/// zero-config provider header, then the router.
+/// Sets `cx.route` and `cx.metadata`.
+pub fn plan(
+    state: &State,
+    head: &RequestHead,
+    cx: &mut RequestCx,
+    model: &str,
+) -> Result<Plan, GatewayError> {
+    cx.metadata = metadata(head)?.map(Arc::new);
+    let root = if let Some((header, value)) = config_header(head) {
+        request_config(state, cx, header, value)?
+    } else if let Some(name) = first_header(head, &["x-switchyard-provider", "x-portkey-provider"])
+    {
+        // The client's own provider key, unless `Authorization` carried the gateway key.
+        let key = (!cx.authorization_is_gateway_key)
+            .then(|| bearer(head).map(str::to_owned))
+            .flatten();
+        let (root, key) = zero_config(state, head, cx, name, key)?;
+        return Ok(Plan {
+            root,
+            client_key: key,
+        });
+    } else {
+        let plan = state
+            .router
+            .resolve(model)
+            .ok_or_else(|| GatewayError::ModelNotFound(model.chars().take(200).collect()))?;
+        cx.route = plan.label.clone();
+        Root::Shared(plan.root)
+    };
+    Ok(Plan {
+        root,
+        client_key: None,
+    })
+}
+
+fn metadata(head: &RequestHead) -> Result<Option<Map<String, Value>>, GatewayError> {
+    let Some(raw) = first_header(head, &["x-switchyard-metadata", "x-portkey-metadata"]) else {
+        return Ok(None);
+    };
+    match serde_json::from_str::<Value>(raw) {
+        Ok(Value::Object(m)) => Ok(Some(m)),
+        _ => Err(GatewayError::InvalidRequest {
+            message: "the metadata header must be a JSON object".into(),
+            param: None,
+        }),
+    }
+}
+
+fn config_header(head: &RequestHead) -> Option<(&'static str, &str)> {
+    ["x-switchyard-config", "x-portkey-config"]
+        .into_iter()
+        .find_map(|h| header_str(head, h).map(|v| (h, v)))
+}
+
+/// A per-request config: JSON (Switchyard's route schema, or Portkey's under
+/// `x-portkey-config`) or the name of a configured route.
+fn request_config(
+    state: &State,
+    cx: &mut RequestCx,
+    header: &'static str,
+    value: &str,
+) -> Result<Root, GatewayError> {
+    if !value.starts_with('{') {
+        let plan = state
+            .router
+            .route(value)
+            .ok_or_else(|| GatewayError::InvalidRequest {
+                message: format!(
+                    "{header}: no stored config (route) named `{}`",
+                    value.chars().take(100).collect::<String>()
+                ),
+                param: None,
+            })?;
+        cx.route = plan.label.clone();
+        return Ok(Root::Shared(plan.root));
+    }
+    let flavor = if header == "x-portkey-config" {
+        Flavor::Portkey
+    } else {
+        Flavor::Switchyard
+    };
+    let node = switchyard_config::load_request_config(value, header, flavor, &state.config)
+        .map_err(|e| GatewayError::InvalidRequest {
+            message: format!("invalid config: {e}"),
+            param: None,
+        })?;
+    cx.route = state.request_config_label.clone();
+    Ok(Root::Owned(Box::new(node)))
+}
+
+fn zero_config(
+    state: &State,
+    head: &RequestHead,
+    cx: &mut RequestCx,
+    name: &str,
+    client_key: Option<String>,
+) -> Result<(Root, Option<String>), GatewayError> {
+    // A configured provider by name: the gateway's own key and settings.
+    if let Some(id) = state.config.provider_id(name) {
+        cx.route = Arc::from("direct");
+        let root = single_target(TargetProvider::Configured(id), None);
+        return Ok((Root::Owned(Box::new(root)), None));
+    }
+    let zc = state.config.zero_config;
+    let invalid = |message: String| GatewayError::InvalidRequest {
+        message,
+        param: None,
+    };
+    if !zc.enabled {
+        return Err(invalid(format!(
+            "no provider named `{name}` is configured, and zero-config routing is disabled"
+        )));
+    }
+    let kind = ProviderKind::from_name(name).ok_or_else(|| {
+        invalid(format!(
+            "unknown provider `{}`: not a configured provider nor a known kind ({})",
+            name.chars().take(100).collect::<String>(),
+            ProviderKind::names().join(", ")
+        ))
+    })?;
+    cx.route = Arc::from("zero_config");
+    let custom = first_header(head, &["x-switchyard-custom-host", "x-portkey-custom-host"]);
+    let custom_host = match custom {
+        Some(url) if zc.allow_custom_host => {
+            Some(BaseUrl::parse(url).map_err(|e| invalid(format!("invalid custom host: {e}")))?)
+        }
+        Some(_) => {
+            return Err(invalid(
+                "custom hosts are disabled on this gateway (zero_config.allow_custom_host)".into(),
+            ))
+        }
+        None if !state.zero_config.contains_key(&kind) => {
+            return Err(invalid(format!(
+                "provider kind `{kind}` has no public URL: send x-switchyard-custom-host"
+            )))
+        }
+        None => None,
+    };
+    let root = single_target(
+        TargetProvider::Inline {
+            kind,
+            api_key: Secret::default(),
+            custom_host,
+        },
+        None,
+    );
+    Ok((Root::Owned(Box::new(root)), client_key))
+}
+
+/// Resolves a target's provider to a runtime: configured, the shared zero-config one for a
+/// kind, or one built for a custom host.
+pub fn runtime<'s>(
+    state: &'s State,
+    provider: &TargetProvider,
+) -> Result<ProviderRef<'s>, GatewayError> {
+    match provider {
+        TargetProvider::Configured(id) => state
+            .provider(*id)
+            .map(ProviderRef::Shared)
+            .ok_or_else(|| GatewayError::Internal("unknown provider id".into())),
+        TargetProvider::Inline {
+            kind,
+            custom_host: Some(url),
+            ..
+        } => Ok(ProviderRef::Owned(Box::new(zero_config_runtime(
+            *kind,
+            url,
+            state.config.default_timeouts,
+            state.default_connector.clone(),
+        )))),
+        TargetProvider::Inline { kind, .. } => state
+            .zero_config
+            .get(kind)
+            .map(ProviderRef::Shared)
+            .ok_or_else(|| GatewayError::InvalidRequest {
+                message: format!("provider kind `{kind}` has no public URL: give a custom host"),
+                param: None,
+            }),
+    }
+}

@@ -1,0 +1,112 @@
+//! One request, from arrival to the last byte: the pipeline in the order a request meets it.
+//!
+//! ```text
+//! match endpoint ─▶ admit ─▶ read + parse body ─▶ plan route ─▶ before_route
+//!       ─▶ attempts (per target: edits, dialect, before_attempt, send, judge, after_attempt)
+//!       ─▶ COMMIT (on_response_head, [on_response_body], header, [on_event]… body)
+//! ... and, whatever happened, on_complete (from `Gateway::logging`).
+//! ```
+//!
+//! Each `pipeline.…` call below runs the stages registered for that hook (see
+//! `switchyard_pipeline::Stage`); a hook no stage declares costs one branch. A stage may
+//! continue, change what it was handed, answer itself, or end the request with an error.
+
+use std::time::Duration;
+
+use pingora::proxy::Session;
+use switchyard_pipeline::{Flow, Hooks};
+use switchyard_providers::Endpoint;
+
+use crate::attempt::{self, Attempts};
+use crate::ctx::RequestCtx;
+use crate::error::GatewayError;
+use crate::failure::Failure;
+use crate::state::State;
+use crate::{intake, plan, respond};
+
+/// How long a client may take between two reads of its request body.
+pub const CLIENT_IO_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Serves one request; `Ok` once a response has been written.
+pub async fn serve(
+    state: &State,
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+) -> Result<(), Failure> {
+    let pipeline = &state.pipeline;
+    let endpoint = intake::match_endpoint(session.req_header())?;
+    ctx.endpoint = Some(endpoint);
+
+    // admit: the head only — who is calling, may they at all.
+    if pipeline.uses(Hooks::ADMIT) {
+        let flow = pipeline.admit(&mut ctx.cx, session.req_header()).await;
+        if answered(session, state, ctx, flow).await? {
+            return Ok(());
+        }
+    }
+    if endpoint == Endpoint::Models {
+        let body = state.models_body.clone();
+        return respond::whole(session, pipeline, ctx, 200, "application/json", body, &[])
+            .await
+            .map_err(Failure::Abort);
+    }
+
+    // The body, read once within the size limit and parsed once.
+    session.set_read_timeout(Some(CLIENT_IO_TIMEOUT));
+    let raw = intake::read_body(session, state.config.server.max_body_size).await?;
+    let mut body = intake::parse_body(endpoint, session.req_header(), raw)?;
+    let model = body
+        .json
+        .get_str("model")?
+        .filter(|m| !m.trim().is_empty())
+        .ok_or(GatewayError::MissingModel)?;
+    ctx.stream = endpoint.can_stream() && intake::streaming(&body)?;
+    ctx.model = Some(model.clone());
+
+    // Which route tree to walk.
+    let plan = plan::plan(state, session.req_header(), ctx, &model)?;
+
+    // before_route: the whole request is known, no provider chosen yet.
+    if pipeline.uses(Hooks::BEFORE_ROUTE) {
+        let flow = pipeline
+            .before_route(&mut ctx.cx, session.req_header(), &mut body)
+            .await;
+        if answered(session, state, ctx, flow).await? {
+            return Ok(());
+        }
+    }
+
+    // The attempts; the first good answer is committed and streamed to the client.
+    let path = session.req_header().uri.path().to_owned();
+    let attempts = Attempts {
+        endpoint,
+        body: &body,
+        model: &model,
+        plan,
+        path: &path,
+    };
+    attempt::run(state, session, ctx, attempts).await
+}
+
+/// Acts on a stage's decision: `Ok(true)` when the request has been answered.
+async fn answered(
+    session: &mut Session,
+    state: &State,
+    ctx: &mut RequestCtx,
+    flow: Flow,
+) -> Result<bool, Failure> {
+    match flow {
+        Flow::Continue => Ok(false),
+        Flow::Fail(e) => Err(e.into()),
+        Flow::Respond(reply) => {
+            if !session.is_body_done() {
+                // The body was not read: the connection cannot carry another request.
+                session.set_keepalive(None);
+            }
+            respond::reply(session, &state.pipeline, ctx, reply)
+                .await
+                .map_err(Failure::Abort)?;
+            Ok(true)
+        }
+    }
+}

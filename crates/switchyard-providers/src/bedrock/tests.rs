@@ -1,6 +1,8 @@
 use std::time::{Duration, SystemTime};
 
+use bytes::Bytes;
 use proptest::prelude::*;
+use serde_json::{json, Value};
 
 use super::eventstream::{event, exception};
 use super::*;
@@ -9,6 +11,7 @@ use crate::envelope::JsonEnvelope;
 use crate::kind::ProviderKind;
 use crate::secret::Secret;
 use crate::sse::SseFramer;
+use crate::usage::Usage;
 
 pub(super) fn provider(auth: AuthStyle) -> ProviderEndpoint {
     ProviderEndpoint {

@@ -1,5 +1,6 @@
-//! The two traits a provider dialect implements, the data they work on, and the table that
-//! maps a [`DialectKind`] to its implementation.
+//! The two traits a provider dialect implements and the data they work on. This is the
+//! interface only: it names no dialect (the table that maps a kind to its implementation is
+//! [`crate::registry`]).
 //!
 //! A dialect turns one routed call into an [`UpstreamRequest`] and gives a fresh
 //! [`ResponseTranslator`] per attempt. The gateway owns sockets, timeouts and the commit
@@ -13,7 +14,7 @@ use http::{HeaderName, HeaderValue};
 use crate::endpoint::Endpoint;
 use crate::envelope::JsonEnvelope;
 use crate::error::{ErrorBody, TranslateError};
-use crate::kind::{AuthStyle, DialectKind, ProviderKind};
+use crate::kind::{AuthStyle, ProviderKind};
 use crate::multipart::Form;
 use crate::secret::Secret;
 use crate::usage::Usage;
@@ -167,94 +168,5 @@ pub trait Dialect: Send + Sync {
     /// The client-facing error for a non-2xx response with this body.
     fn error_body(&self, provider: &ProviderEndpoint, status: u16, body: &[u8]) -> ErrorBody {
         ErrorBody::from_provider(status, body, &provider.name)
-    }
-}
-
-/// The dialect implementation for a kind: the one registration table.
-pub fn dialect_for(kind: DialectKind) -> &'static dyn Dialect {
-    match kind {
-        DialectKind::OpenAi => &crate::openai::OpenAi,
-        DialectKind::Gemini => &crate::gemini::Gemini,
-        DialectKind::Bedrock => &crate::bedrock::Bedrock,
-        DialectKind::Anthropic => &crate::anthropic::Anthropic,
-        DialectKind::AzureOpenAi => &crate::azure::AzureOpenAi,
-        DialectKind::Cohere => &crate::cohere::Cohere,
-    }
-}
-
-/// Header helpers shared by dialects.
-pub mod headers {
-    use http::{HeaderName, HeaderValue};
-
-    use crate::error::TranslateError;
-
-    /// A header whose value is a credential: marked sensitive so `Debug` hides it.
-    pub fn secret(
-        name: HeaderName,
-        value: &str,
-    ) -> Result<(HeaderName, HeaderValue), TranslateError> {
-        let mut v = HeaderValue::from_str(value).map_err(|_| TranslateError::InvalidRequest {
-            message: format!("the credential for header `{name}` contains characters not allowed in HTTP headers"),
-            param: None,
-        })?;
-        v.set_sensitive(true);
-        Ok((name, v))
-    }
-
-    /// A header with a fixed value.
-    pub fn fixed(name: HeaderName, value: &'static str) -> (HeaderName, HeaderValue) {
-        (name, HeaderValue::from_static(value))
-    }
-
-    /// The headers of a JSON request: `content-type`, `accept` (SSE for a stream) and
-    /// `accept-encoding: identity`, as answers are inspected or translated on the way back.
-    pub fn json_exchange(stream: bool) -> [(HeaderName, HeaderValue); 3] {
-        [
-            fixed(http::header::CONTENT_TYPE, "application/json"),
-            fixed(
-                http::header::ACCEPT,
-                if stream {
-                    "text/event-stream"
-                } else {
-                    "application/json"
-                },
-            ),
-            fixed(http::header::ACCEPT_ENCODING, "identity"),
-        ]
-    }
-
-    /// The credential header for the provider's auth style, carrying the client's own key
-    /// (zero-config) or else the configured one; none when there is no key or the style sends
-    /// no header (`none`, and SigV4, which signs the request instead).
-    pub fn credential(
-        provider: &super::ProviderEndpoint,
-        client_key: Option<&str>,
-    ) -> Result<Option<(HeaderName, HeaderValue)>, TranslateError> {
-        let key = client_key.unwrap_or(provider.api_key.expose());
-        if key.is_empty() {
-            return Ok(None);
-        }
-        match provider.auth {
-            crate::kind::AuthStyle::Bearer => {
-                secret(http::header::AUTHORIZATION, &format!("Bearer {key}")).map(Some)
-            }
-            crate::kind::AuthStyle::Header(name) => {
-                secret(HeaderName::from_static(name), key).map(Some)
-            }
-            crate::kind::AuthStyle::AwsSigV4 | crate::kind::AuthStyle::None => Ok(None),
-        }
-    }
-
-    /// The headers of a JSON API call: [`json_exchange`], the credential ([`credential`]),
-    /// then the provider's configured extra headers.
-    pub fn json_api(
-        provider: &crate::dialect::ProviderEndpoint,
-        call: &crate::dialect::Call<'_>,
-    ) -> Result<Vec<(HeaderName, HeaderValue)>, TranslateError> {
-        let mut hs = Vec::with_capacity(4 + provider.headers.len());
-        hs.extend(json_exchange(call.stream));
-        hs.extend(credential(provider, call.client_key)?);
-        hs.extend(provider.headers.iter().cloned());
-        Ok(hs)
     }
 }

@@ -11,7 +11,7 @@
 //! - [`sse::SseFramer`]: an incremental Server-Sent Events parser that accepts any split of
 //!   the byte stream.
 //! - [`dialect::Dialect`] and [`dialect::ResponseTranslator`]: the two traits a provider
-//!   module implements; [`dialect::dialect_for`] is the one table that registers them.
+//!   module implements; [`registry::dialect_for`] is the one table that registers them.
 //! - [`error::ErrorBody`]: the OpenAI-shaped error every client sees.
 
 pub mod anthropic;
@@ -25,22 +25,25 @@ pub mod endpoint;
 pub mod envelope;
 pub mod error;
 pub mod gemini;
+pub mod headers;
 pub mod kind;
 pub mod multipart;
 pub mod openai;
+pub mod registry;
 pub mod secret;
 pub mod sigv4;
 pub mod sse;
 pub mod usage;
 
 pub use dialect::{
-    dialect_for, AwsCredentials, Call, Dialect, Output, ProviderEndpoint, ProviderOptions,
-    ResponseTranslator, UpstreamRequest, Verdict,
+    AwsCredentials, Call, Dialect, Output, ProviderEndpoint, ProviderOptions, ResponseTranslator,
+    UpstreamRequest, Verdict,
 };
 pub use endpoint::Endpoint;
 pub use envelope::{EnvelopeError, JsonEnvelope};
 pub use error::{ErrorBody, TranslateError};
 pub use kind::{AuthStyle, DialectKind, ProviderKind};
 pub use multipart::{Form, FormError};
+pub use registry::dialect_for;
 pub use secret::Secret;
 pub use usage::Usage;

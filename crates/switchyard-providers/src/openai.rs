@@ -11,11 +11,12 @@ use serde::Deserialize;
 
 use crate::compat;
 use crate::dialect::{
-    headers, Call, Dialect, Output, ProviderEndpoint, ResponseTranslator, UpstreamRequest, Verdict,
+    Call, Dialect, Output, ProviderEndpoint, ResponseTranslator, UpstreamRequest, Verdict,
 };
 use crate::endpoint::Endpoint;
 use crate::envelope::{Edit, JsonEnvelope};
 use crate::error::{ErrorBody, TranslateError};
+use crate::headers;
 use crate::sse::{data_event, SseFramer};
 use crate::usage::{find_usage, Tail, Usage};
 

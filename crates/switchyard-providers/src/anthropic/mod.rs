@@ -15,11 +15,10 @@ mod response;
 
 use http::{HeaderName, HeaderValue};
 
-use crate::dialect::{
-    headers, Call, Dialect, ProviderEndpoint, ResponseTranslator, UpstreamRequest,
-};
+use crate::dialect::{Call, Dialect, ProviderEndpoint, ResponseTranslator, UpstreamRequest};
 use crate::endpoint::Endpoint;
 use crate::error::{ErrorBody, TranslateError};
+use crate::headers;
 
 pub use error::{error_from_body, status_for_error_type};
 pub use response::{MessageTranslator, StreamTranslator};

@@ -37,10 +37,11 @@ use serde::Deserialize;
 
 use crate::canonical::{ChatRequest, ChunkWriter};
 use crate::dialect::{
-    headers, Call, Dialect, ProviderEndpoint, ResponseTranslator, UpstreamRequest, Verdict,
+    Call, Dialect, ProviderEndpoint, ResponseTranslator, UpstreamRequest, Verdict,
 };
 use crate::endpoint::Endpoint;
 use crate::error::{ErrorBody, TranslateError};
+use crate::headers;
 use crate::kind::AuthStyle;
 use crate::sigv4;
 
@@ -150,18 +151,8 @@ impl Dialect for Bedrock {
                 }
                 hs.push(headers::secret(AUTHORIZATION, &signed.authorization)?);
             }
-            AuthStyle::Bearer | AuthStyle::Header(_) => {
-                let key = call.client_key.unwrap_or(provider.api_key.expose());
-                if !key.is_empty() {
-                    hs.push(match provider.auth {
-                        AuthStyle::Header(name) => {
-                            headers::secret(HeaderName::from_static(name), key)?
-                        }
-                        _ => headers::secret(AUTHORIZATION, &format!("Bearer {key}"))?,
-                    });
-                }
-            }
-            AuthStyle::None => {}
+            // A Bedrock API key (`bearer`) or a named header; nothing for `none`.
+            _ => hs.extend(headers::credential(provider, call.client_key)?),
         }
         hs.extend(provider.headers.iter().cloned());
         Ok(UpstreamRequest {

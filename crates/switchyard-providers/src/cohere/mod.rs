@@ -36,11 +36,10 @@ use std::time::UNIX_EPOCH;
 use bytes::Bytes;
 use serde::Deserialize;
 
-use crate::dialect::{
-    headers, Call, Dialect, ProviderEndpoint, ResponseTranslator, UpstreamRequest,
-};
+use crate::dialect::{Call, Dialect, ProviderEndpoint, ResponseTranslator, UpstreamRequest};
 use crate::endpoint::Endpoint;
 use crate::error::{ErrorBody, TranslateError};
+use crate::headers;
 
 use self::embeddings::{embed_body, embedding_format, EmbedAnswer};
 use self::request::chat_body;

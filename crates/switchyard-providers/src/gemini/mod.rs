@@ -16,16 +16,13 @@ mod request;
 mod response;
 mod schema;
 
-use http::header::{ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_TYPE};
-use http::HeaderName;
 use serde::Deserialize;
 
-use crate::dialect::{
-    headers, Call, Dialect, ProviderEndpoint, ResponseTranslator, UpstreamRequest,
-};
+use crate::dialect::{Call, Dialect, ProviderEndpoint, ResponseTranslator, UpstreamRequest};
 use crate::endpoint::Endpoint;
 use crate::error::{ErrorBody, TranslateError};
-use crate::kind::{AuthStyle, ProviderKind};
+use crate::headers;
+use crate::kind::ProviderKind;
 
 pub use embed::EmbeddingsTranslator;
 pub use response::{ChatTranslator, StreamTranslator};
@@ -73,35 +70,11 @@ impl Dialect for Gemini {
             }
         };
 
-        let mut hs = Vec::with_capacity(4 + provider.headers.len());
-        hs.push(headers::fixed(CONTENT_TYPE, "application/json"));
-        hs.push(headers::fixed(
-            ACCEPT,
-            if call.stream {
-                "text/event-stream"
-            } else {
-                "application/json"
-            },
-        ));
-        // Answers are rebuilt, so they must arrive unencoded.
-        hs.push(headers::fixed(ACCEPT_ENCODING, "identity"));
-        let key = call.client_key.unwrap_or(provider.api_key.expose());
-        if !key.is_empty() {
-            match provider.auth {
-                AuthStyle::Bearer => {
-                    hs.push(headers::secret(AUTHORIZATION, &format!("Bearer {key}"))?)
-                }
-                AuthStyle::Header(name) => {
-                    hs.push(headers::secret(HeaderName::from_static(name), key)?)
-                }
-                AuthStyle::AwsSigV4 | AuthStyle::None => {}
-            }
-        }
-        hs.extend(provider.headers.iter().cloned());
         Ok(UpstreamRequest {
             method: "POST",
             path: format!("{}/models/{model}:{method}{query}", provider.base_path),
-            headers: hs,
+            // Answers are rebuilt, so they must arrive unencoded (`json_api` asks for identity).
+            headers: headers::json_api(provider, call)?,
             body: body.into(),
         })
     }

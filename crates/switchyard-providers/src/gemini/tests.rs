@@ -4,6 +4,7 @@
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
+use http::header::AUTHORIZATION;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 

@@ -18,10 +18,12 @@ use http::{HeaderName, HeaderValue};
 use crate::dialect::{Call, Dialect, ProviderEndpoint, ResponseTranslator, UpstreamRequest};
 use crate::endpoint::Endpoint;
 use crate::error::{ErrorBody, TranslateError};
+use crate::translator::{Buffered, Streamed};
+
+use self::response::{MessageAnswer, StreamTranslator};
 use crate::headers;
 
 pub use error::{error_from_body, status_for_error_type};
-pub use response::{MessageTranslator, StreamTranslator};
 
 /// The `anthropic-version` sent when the provider's config names none.
 pub const DEFAULT_API_VERSION: &str = "2023-06-01";
@@ -83,9 +85,9 @@ impl Dialect for Anthropic {
         call: &Call<'_>,
     ) -> Box<dyn ResponseTranslator> {
         if call.stream {
-            Box::new(StreamTranslator::new(provider, call))
+            Streamed::boxed(StreamTranslator::new(provider, call))
         } else {
-            Box::new(MessageTranslator::new(provider, call))
+            Buffered::boxed(MessageAnswer::new(provider, call))
         }
     }
 

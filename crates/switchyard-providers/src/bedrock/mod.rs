@@ -30,26 +30,25 @@ mod stream;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::UNIX_EPOCH;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use http::HeaderName;
 use serde::Deserialize;
 
 use crate::canonical::{ChatRequest, ChunkWriter};
-use crate::dialect::{
-    Call, Dialect, ProviderEndpoint, ResponseTranslator, UpstreamRequest, Verdict,
-};
+use crate::dialect::{Call, Dialect, ProviderEndpoint, ResponseTranslator, UpstreamRequest};
 use crate::endpoint::Endpoint;
 use crate::error::{ErrorBody, TranslateError};
 use crate::headers;
 use crate::kind::AuthStyle;
 use crate::sigv4;
+use crate::translator::{Buffered, Streamed};
 
-use self::response::JsonTranslator;
+use self::response::ConverseAnswer;
+use self::stream::StreamTranslator;
 
 pub use self::request::converse_body;
 pub use self::response::{finish_reason, translate_response};
-pub use self::stream::StreamTranslator;
 
 /// The Bedrock dialect.
 #[derive(Debug)]
@@ -177,20 +176,17 @@ impl Dialect for Bedrock {
             SEQ.fetch_add(1, Ordering::Relaxed) & 0xff_ffff
         );
         if call.endpoint == Endpoint::Embeddings {
-            Box::new(embeddings::EmbeddingTranslator::new(call.model))
+            Buffered::boxed(embeddings::TitanAnswer::new(call.model))
         } else if call.stream {
-            Box::new(StreamTranslator::new(
+            Streamed::boxed(StreamTranslator::new(
                 &provider.name,
                 ChunkWriter::new(id, call.model, created, wants_usage(call)),
             ))
         } else {
-            Box::new(JsonTranslator {
-                buf: BytesMut::new(),
+            Buffered::boxed(ConverseAnswer {
                 id,
                 model: call.model.to_owned(),
                 created,
-                usage: None,
-                verdict: Verdict::Pending,
             })
         }
     }

@@ -1,19 +1,15 @@
 //! A whole Converse answer → an OpenAI chat completion, and the usage and finish reasons
 //! streams share with it.
 
-use bytes::{Bytes, BytesMut};
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::canonical::{
     AssistantMessage, ChatCompletion, Choice, FinishReason, FunctionCall, ToolCall,
 };
-use crate::dialect::{Output, ResponseTranslator, Verdict};
 use crate::error::TranslateError;
+use crate::translator::{Whole, WholeAnswer};
 use crate::usage::Usage;
-
-/// Largest plain JSON answer held for translation.
-const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 
 /// Converse's token usage.
 #[derive(Debug, Default, Deserialize)]
@@ -53,15 +49,21 @@ pub fn finish_reason(stop_reason: &str) -> FinishReason {
     }
 }
 
-/// A plain Converse answer, held whole and translated at its end.
+/// A plain Converse answer, translated once whole.
 #[derive(Debug)]
-pub(super) struct JsonTranslator {
-    pub(super) buf: BytesMut,
+pub(super) struct ConverseAnswer {
     pub(super) id: String,
     pub(super) model: String,
     pub(super) created: u64,
-    pub(super) usage: Option<Usage>,
-    pub(super) verdict: Verdict,
+}
+
+impl WholeAnswer for ConverseAnswer {
+    const WHAT: &'static str = "Converse response";
+
+    fn translate(&self, body: &[u8]) -> Result<Whole, TranslateError> {
+        let (completion, usage) = translate_response(body, &self.id, &self.model, self.created)?;
+        Ok(Whole::healthy(completion.to_bytes(), usage))
+    }
 }
 
 #[derive(Deserialize)]
@@ -143,41 +145,4 @@ pub fn translate_response(
         usage: usage.map(Into::into),
     };
     Ok((completion, usage))
-}
-
-impl ResponseTranslator for JsonTranslator {
-    fn push(&mut self, chunk: Bytes, _out: &mut Output) -> Result<(), TranslateError> {
-        if self.buf.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(TranslateError::BadResponse(format!(
-                "Converse response larger than {MAX_BODY_BYTES} bytes"
-            )));
-        }
-        self.buf.extend_from_slice(&chunk);
-        Ok(())
-    }
-
-    fn finish(&mut self, out: &mut Output) -> Result<(), TranslateError> {
-        let (completion, usage) =
-            translate_response(&self.buf, &self.id, &self.model, self.created)?;
-        self.usage = usage;
-        self.verdict = Verdict::Healthy;
-        out.push(completion.to_bytes());
-        Ok(())
-    }
-
-    fn verdict(&self) -> Verdict {
-        self.verdict.clone()
-    }
-
-    fn usage(&self) -> Option<Usage> {
-        self.usage
-    }
-
-    fn content_type(&self) -> &'static str {
-        "application/json"
-    }
-
-    fn is_passthrough(&self) -> bool {
-        false
-    }
 }

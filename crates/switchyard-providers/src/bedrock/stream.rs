@@ -6,10 +6,9 @@ use serde::Deserialize;
 use super::eventstream::{Decoder, Message as Frame};
 use super::response::{finish_reason, WireUsage};
 use crate::canonical::{ChunkWriter, FinishReason};
-use crate::dialect::{Output, ResponseTranslator, Verdict};
+use crate::dialect::Output;
 use crate::error::{ErrorBody, TranslateError};
-use crate::sse;
-use crate::usage::Usage;
+use crate::translator::{Progress, StreamAnswer};
 
 /// The status for an exception inside a stream.
 fn status_for_exception(kind: &str) -> u16 {
@@ -31,8 +30,7 @@ pub struct StreamTranslator {
     provider: String,
     decoder: Decoder,
     writer: ChunkWriter,
-    verdict: Verdict,
-    usage: Option<Usage>,
+    progress: Progress,
     /// Converse content-block index → OpenAI tool-call index, for tool-use blocks.
     tools: Vec<(u64, u32)>,
     /// Nothing more is written: an error ended the stream.
@@ -111,16 +109,9 @@ impl StreamTranslator {
             provider: provider.to_owned(),
             decoder: Decoder::new(),
             writer,
-            verdict: Verdict::Pending,
-            usage: None,
+            progress: Progress::default(),
             tools: Vec::new(),
             ended: false,
-        }
-    }
-
-    fn healthy(&mut self) {
-        if self.verdict == Verdict::Pending {
-            self.verdict = Verdict::Healthy;
         }
     }
 
@@ -129,11 +120,7 @@ impl StreamTranslator {
         let error = ErrorBody::new(message, ErrorBody::kind_for_status(status), Some(exception))
             .with_provider(&self.provider);
         self.ended = true;
-        if self.verdict == Verdict::Pending {
-            self.verdict = Verdict::Failed { status, error };
-        } else {
-            out.push(sse::error_event(&error));
-        }
+        self.progress.fail(status, error, out);
     }
 
     fn tool_index(&mut self, block: u64) -> u32 {
@@ -168,7 +155,7 @@ impl StreamTranslator {
             }
             _ => return Ok(()),
         }
-        self.healthy();
+        self.progress.healthy();
         match frame.header(":event-type").unwrap_or_default() {
             "messageStart" => self.writer.start(out),
             "contentBlockStart" => {
@@ -209,7 +196,7 @@ impl StreamTranslator {
             "metadata" => {
                 let m: Metadata = payload(frame, "metadata")?;
                 if let Some(u) = m.usage {
-                    self.usage = Some(u.into());
+                    self.progress.usage = Some(u.into());
                 }
             }
             // contentBlockStop, and events added after this was written.
@@ -219,7 +206,7 @@ impl StreamTranslator {
     }
 }
 
-impl ResponseTranslator for StreamTranslator {
+impl StreamAnswer for StreamTranslator {
     fn push(&mut self, chunk: Bytes, out: &mut Output) -> Result<(), TranslateError> {
         if self.ended {
             return Ok(());
@@ -256,23 +243,11 @@ impl ResponseTranslator for StreamTranslator {
             return Ok(());
         }
         self.ended = true;
-        self.writer.done(self.usage, out);
+        self.writer.done(self.progress.usage, out);
         Ok(())
     }
 
-    fn verdict(&self) -> Verdict {
-        self.verdict.clone()
-    }
-
-    fn usage(&self) -> Option<Usage> {
-        self.usage
-    }
-
-    fn content_type(&self) -> &'static str {
-        "text/event-stream"
-    }
-
-    fn is_passthrough(&self) -> bool {
-        false
+    fn progress(&self) -> &Progress {
+        &self.progress
     }
 }

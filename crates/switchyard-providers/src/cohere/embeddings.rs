@@ -1,16 +1,17 @@
 //! OpenAI embeddings ↔ Cohere's `POST /v2/embed`.
 
-use base64::Engine as _;
-use bytes::Bytes;
+use std::borrow::Cow;
+
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
-use super::response::{Whole, WholeAnswer, WireUnits};
+use super::response::WireUnits;
 use super::NAME;
-use crate::canonical::{invalid, unsupported};
-use crate::dialect::{Call, Verdict};
+use crate::canonical::{base64_embedding, embedding_list, invalid, unsupported};
+use crate::dialect::Call;
 use crate::error::TranslateError;
+use crate::translator::{Whole, WholeAnswer};
 use crate::usage::Usage;
 
 /// `input_type` sent with embeddings when the client names none: v3+ models require one,
@@ -110,6 +111,8 @@ pub(super) struct EmbedAnswer {
 }
 
 impl WholeAnswer for EmbedAnswer {
+    const WHAT: &'static str = "cohere embed answer";
+
     fn translate(&self, body: &[u8]) -> Result<Whole, TranslateError> {
         let bad =
             |e: serde_json::Error| TranslateError::BadResponse(format!("cohere embed answer: {e}"));
@@ -119,45 +122,18 @@ impl WholeAnswer for EmbedAnswer {
             .and_then(|m| m.billed_units)
             .and_then(|u| u.input_tokens)
             .unwrap_or(0.0) as u64;
-        let mut out = Vec::with_capacity(body.len() + 64 * w.embeddings.float.len());
-        out.extend_from_slice(br#"{"object":"list","data":["#);
-        for (i, raw) in w.embeddings.float.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(br#"{"object":"embedding","index":"#);
-            out.extend_from_slice(i.to_string().as_bytes());
-            out.extend_from_slice(br#","embedding":"#);
-            if self.base64 {
-                let floats: Vec<f32> = serde_json::from_str(raw.get()).map_err(bad)?;
-                let bytes: Vec<u8> = floats.iter().flat_map(|f| f.to_le_bytes()).collect();
-                out.push(b'"');
-                out.extend_from_slice(
-                    base64::engine::general_purpose::STANDARD
-                        .encode(bytes)
-                        .as_bytes(),
-                );
-                out.push(b'"');
-            } else {
-                out.extend_from_slice(raw.get().as_bytes());
-            }
-            out.push(b'}');
-        }
-        out.extend_from_slice(br#"],"model":"#);
-        out.extend_from_slice(&serde_json::to_vec(&self.model).map_err(bad)?);
-        out.extend_from_slice(
-            format!(r#","usage":{{"prompt_tokens":{tokens},"total_tokens":{tokens}}}}}"#)
-                .as_bytes(),
-        );
-        Ok(Whole {
-            body: Some(Bytes::from(out)),
-            verdict: Verdict::Healthy,
-            usage: Some(Usage {
-                prompt_tokens: tokens,
-                completion_tokens: 0,
-                total_tokens: tokens,
-                cached_tokens: 0,
-            }),
-        })
+        let vectors: Vec<Cow<'_, str>> = w
+            .embeddings
+            .float
+            .iter()
+            .map(|raw| match self.base64 {
+                true => base64_embedding(raw.get()).map(Cow::Owned).map_err(bad),
+                false => Ok(Cow::Borrowed(raw.get())),
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Whole::healthy(
+            embedding_list(&vectors, &self.model, tokens),
+            Some(Usage::prompt_only(tokens)),
+        ))
     }
 }

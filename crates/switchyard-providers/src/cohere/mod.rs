@@ -40,13 +40,14 @@ use crate::dialect::{Call, Dialect, ProviderEndpoint, ResponseTranslator, Upstre
 use crate::endpoint::Endpoint;
 use crate::error::{ErrorBody, TranslateError};
 use crate::headers;
+use crate::translator::{Buffered, Streamed};
 
 use self::embeddings::{embed_body, embedding_format, EmbedAnswer};
 use self::request::chat_body;
-use self::response::{Buffered, ChatAnswer};
+use self::response::ChatAnswer;
+use self::stream::ChatStream;
 
 pub use self::embeddings::DEFAULT_INPUT_TYPE;
-pub use self::stream::ChatStream;
 
 const NAME: &str = "cohere";
 
@@ -98,7 +99,7 @@ impl Dialect for Cohere {
                 model: call.model.to_owned(),
                 base64: embedding_format(call).unwrap_or(false),
             }),
-            _ if call.stream => Box::new(ChatStream::new(
+            _ if call.stream => Streamed::boxed(ChatStream::new(
                 &provider.name,
                 call.model,
                 created,

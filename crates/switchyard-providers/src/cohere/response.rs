@@ -1,12 +1,12 @@
 //! Cohere's non-streamed chat answer → an OpenAI chat completion, and what streams share
 //! with it (usage, finish reasons, the generation error).
 
-use bytes::Bytes;
 use serde::Deserialize;
 
 use crate::canonical::{AssistantMessage, ChatCompletion, Choice, FinishReason, UsageOut};
-use crate::dialect::{Output, ResponseTranslator, Verdict};
+use crate::dialect::Verdict;
 use crate::error::{ErrorBody, TranslateError};
+use crate::translator::{Whole, WholeAnswer};
 use crate::usage::Usage;
 
 #[derive(Deserialize, Default)]
@@ -113,71 +113,6 @@ pub(super) struct WireFunction {
     pub(super) arguments: Option<String>,
 }
 
-/// What a whole (non-streamed) answer translated to.
-pub(super) struct Whole {
-    pub(super) body: Option<Bytes>,
-    pub(super) verdict: Verdict,
-    pub(super) usage: Option<Usage>,
-}
-
-/// A non-streamed answer that can only be translated once complete.
-pub(super) trait WholeAnswer: Send {
-    fn translate(&self, body: &[u8]) -> Result<Whole, TranslateError>;
-}
-
-/// Holds a non-streamed answer until it is complete, then translates it in one go.
-pub(super) struct Buffered<T> {
-    answer: T,
-    buf: Vec<u8>,
-    verdict: Verdict,
-    usage: Option<Usage>,
-}
-
-impl<T: WholeAnswer> Buffered<T> {
-    pub(super) fn boxed(answer: T) -> Box<dyn ResponseTranslator>
-    where
-        T: 'static,
-    {
-        Box::new(Self {
-            answer,
-            buf: Vec::new(),
-            verdict: Verdict::Pending,
-            usage: None,
-        })
-    }
-}
-
-impl<T: WholeAnswer> ResponseTranslator for Buffered<T> {
-    fn push(&mut self, chunk: Bytes, _out: &mut Output) -> Result<(), TranslateError> {
-        self.buf.extend_from_slice(&chunk);
-        Ok(())
-    }
-
-    fn finish(&mut self, out: &mut Output) -> Result<(), TranslateError> {
-        let whole = self.answer.translate(&self.buf)?;
-        out.extend(whole.body);
-        self.verdict = whole.verdict;
-        self.usage = whole.usage;
-        Ok(())
-    }
-
-    fn verdict(&self) -> Verdict {
-        self.verdict.clone()
-    }
-
-    fn usage(&self) -> Option<Usage> {
-        self.usage
-    }
-
-    fn content_type(&self) -> &'static str {
-        "application/json"
-    }
-
-    fn is_passthrough(&self) -> bool {
-        false
-    }
-}
-
 /// A non-streamed chat answer.
 pub(super) struct ChatAnswer {
     pub(super) provider: String,
@@ -186,6 +121,8 @@ pub(super) struct ChatAnswer {
 }
 
 impl WholeAnswer for ChatAnswer {
+    const WHAT: &'static str = "cohere chat answer";
+
     fn translate(&self, body: &[u8]) -> Result<Whole, TranslateError> {
         let w: WireResponse = serde_json::from_slice(body)
             .map_err(|e| TranslateError::BadResponse(format!("cohere chat answer: {e}")))?;
@@ -248,10 +185,6 @@ impl WholeAnswer for ChatAnswer {
             }],
             usage: usage.map(UsageOut::from),
         };
-        Ok(Whole {
-            body: Some(completion.to_bytes()),
-            verdict: Verdict::Healthy,
-            usage,
-        })
+        Ok(Whole::healthy(completion.to_bytes(), usage))
     }
 }

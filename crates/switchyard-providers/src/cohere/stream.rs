@@ -5,10 +5,10 @@ use serde::Deserialize;
 
 use super::response::{finish_reason, generation_error, WireToolCall, WireUsage};
 use crate::canonical::ChunkWriter;
-use crate::dialect::{Output, ResponseTranslator, Verdict};
+use crate::dialect::Output;
 use crate::error::{ErrorBody, TranslateError};
-use crate::sse::{self, SseFramer};
-use crate::usage::Usage;
+use crate::sse::SseFramer;
+use crate::translator::{Progress, StreamAnswer};
 
 #[derive(Deserialize)]
 struct WireEvent {
@@ -55,12 +55,11 @@ struct EventContent {
 
 /// A streamed chat answer, translated event by event into OpenAI chunks.
 #[derive(Debug)]
-pub struct ChatStream {
+pub(super) struct ChatStream {
     provider: String,
     framer: SseFramer,
     writer: ChunkWriter,
-    verdict: Verdict,
-    usage: Option<Usage>,
+    progress: Progress,
     /// Cohere's tool-call indexes in order of appearance; OpenAI's index is the position.
     tool_slots: Vec<u64>,
     ended: bool,
@@ -72,8 +71,7 @@ impl ChatStream {
             provider: provider.to_owned(),
             framer: SseFramer::new(),
             writer: ChunkWriter::new("chatcmpl-cohere", model, created, include_usage),
-            verdict: Verdict::Pending,
-            usage: None,
+            progress: Progress::default(),
             tool_slots: Vec::new(),
             ended: false,
         }
@@ -91,19 +89,9 @@ impl ChatStream {
         at as u32
     }
 
-    fn healthy(&mut self) {
-        if self.verdict == Verdict::Pending {
-            self.verdict = Verdict::Healthy;
-        }
-    }
-
     fn fail(&mut self, error: ErrorBody, out: &mut Output) {
         self.ended = true;
-        if self.verdict == Verdict::Pending {
-            self.verdict = Verdict::Failed { status: 502, error };
-        } else {
-            out.push(sse::error_event(&error));
-        }
+        self.progress.fail(502, error, out);
     }
 
     fn on_event(&mut self, data: &[u8], out: &mut Output) -> Result<(), TranslateError> {
@@ -124,19 +112,19 @@ impl ChatStream {
                 self.writer.start(out);
             }
             "content-start" | "content-delta" => {
-                self.healthy();
+                self.progress.healthy();
                 if let Some(text) = msg.content.and_then(|c| c.text) {
                     self.writer.content(&text, out);
                 }
             }
             "tool-plan-delta" => {
-                self.healthy();
+                self.progress.healthy();
                 if let Some(plan) = msg.tool_plan {
                     self.writer.content(&plan, out);
                 }
             }
             "tool-call-start" => {
-                self.healthy();
+                self.progress.healthy();
                 let slot = self.slot(ev.index);
                 let call = msg.tool_calls.unwrap_or_default();
                 let id = call.id.unwrap_or_else(|| format!("call_{slot}"));
@@ -147,20 +135,20 @@ impl ChatStream {
                 }
             }
             "tool-call-delta" => {
-                self.healthy();
+                self.progress.healthy();
                 let slot = self.slot(ev.index);
                 if let Some(args) = msg.tool_calls.and_then(|c| c.function.arguments) {
                     self.writer.tool_call_arguments(slot, &args, out);
                 }
             }
             "message-end" => {
-                self.usage = delta.usage.as_ref().map(WireUsage::usage);
+                self.progress.usage = delta.usage.as_ref().map(WireUsage::usage);
                 match finish_reason(delta.finish_reason.as_deref()) {
                     Some(reason) if delta.error.is_none() => {
-                        self.healthy();
+                        self.progress.healthy();
                         self.ended = true;
                         self.writer.finish(reason, out);
-                        self.writer.done(self.usage, out);
+                        self.writer.done(self.progress.usage, out);
                     }
                     _ => {
                         let error = generation_error(&self.provider, delta.error);
@@ -179,7 +167,7 @@ impl ChatStream {
                 self.fail(error, out);
             }
             // content-end, tool-call-end, citation-start/-end, debug: nothing for OpenAI.
-            _ => self.healthy(),
+            _ => self.progress.healthy(),
         }
         Ok(())
     }
@@ -196,7 +184,7 @@ impl ChatStream {
     }
 }
 
-impl ResponseTranslator for ChatStream {
+impl StreamAnswer for ChatStream {
     fn push(&mut self, chunk: Bytes, out: &mut Output) -> Result<(), TranslateError> {
         self.framer
             .push(&chunk)
@@ -221,19 +209,7 @@ impl ResponseTranslator for ChatStream {
         Ok(())
     }
 
-    fn verdict(&self) -> Verdict {
-        self.verdict.clone()
-    }
-
-    fn usage(&self) -> Option<Usage> {
-        self.usage
-    }
-
-    fn content_type(&self) -> &'static str {
-        "text/event-stream"
-    }
-
-    fn is_passthrough(&self) -> bool {
-        false
+    fn progress(&self) -> &Progress {
+        &self.progress
     }
 }

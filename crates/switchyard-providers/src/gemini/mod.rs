@@ -23,9 +23,10 @@ use crate::endpoint::Endpoint;
 use crate::error::{ErrorBody, TranslateError};
 use crate::headers;
 use crate::kind::ProviderKind;
+use crate::translator::{Buffered, Streamed};
 
-pub use embed::EmbeddingsTranslator;
-pub use response::{ChatTranslator, StreamTranslator};
+use self::embed::EmbeddingsAnswer;
+use self::response::{ChatAnswer, StreamTranslator};
 
 /// The Gemini / Vertex AI dialect.
 #[derive(Debug)]
@@ -89,19 +90,19 @@ impl Dialect for Gemini {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         match call.endpoint {
-            Endpoint::Embeddings => Box::new(EmbeddingsTranslator::new(
+            Endpoint::Embeddings => Buffered::boxed(EmbeddingsAnswer::new(
                 &provider.name,
                 call.model,
                 provider.kind == ProviderKind::VertexAi,
                 embed::wants_base64(call.body),
             )),
-            _ if call.stream => Box::new(StreamTranslator::new(
+            _ if call.stream => Streamed::boxed(StreamTranslator::new(
                 &provider.name,
                 call.model,
                 created,
                 include_usage(call),
             )),
-            _ => Box::new(ChatTranslator::new(&provider.name, call.model, created)),
+            _ => Buffered::boxed(ChatAnswer::new(&provider.name, call.model, created)),
         }
     }
 

@@ -6,10 +6,11 @@
 //! [`ResponseTranslator`] per attempt. The gateway owns sockets, timeouts and the commit
 //! point; the dialect only says what to send and what the answer means.
 
-use std::time::SystemTime;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
+use serde::Deserialize;
 
 use crate::endpoint::Endpoint;
 use crate::envelope::JsonEnvelope;
@@ -92,6 +93,32 @@ pub struct Call<'a> {
     pub now: SystemTime,
 }
 
+impl Call<'_> {
+    /// Whether the client asked for a usage chunk at the end of its stream
+    /// (`stream_options.include_usage: true`). Absent, `null` or malformed reads as no.
+    pub fn include_usage(&self) -> bool {
+        #[derive(Deserialize)]
+        struct StreamOptions {
+            #[serde(default)]
+            include_usage: Option<bool>,
+        }
+        self.body
+            .get::<StreamOptions>("stream_options", "an object")
+            .ok()
+            .flatten()
+            .and_then(|o| o.include_usage)
+            .unwrap_or(false)
+    }
+
+    /// The `created` timestamp of answers written for this call: [`Call::now`] in Unix
+    /// seconds (0 before 1970).
+    pub fn created(&self) -> u64 {
+        self.now
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    }
+}
+
 /// An HTTP request for the provider. The gateway adds `Host` and `Content-Length`.
 #[derive(Clone, Debug)]
 pub struct UpstreamRequest {
@@ -168,5 +195,51 @@ pub trait Dialect: Send + Sync {
     /// The client-facing error for a non-2xx response with this body.
     fn error_body(&self, provider: &ProviderEndpoint, status: u16, body: &[u8]) -> ErrorBody {
         ErrorBody::from_provider(status, body, &provider.name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use bytes::Bytes;
+
+    use super::*;
+
+    fn call(body: &JsonEnvelope, now: SystemTime) -> Call<'_> {
+        Call {
+            endpoint: Endpoint::ChatCompletions,
+            body,
+            form: None,
+            model: "m",
+            stream: true,
+            client_key: None,
+            now,
+        }
+    }
+
+    #[test]
+    fn include_usage_is_what_the_client_asked_for() {
+        for (body, want) in [
+            (r#"{"stream_options":{"include_usage":true}}"#, true),
+            (r#"{"stream_options":{"include_usage":false}}"#, false),
+            (r#"{"stream_options":{}}"#, false),
+            (r#"{"stream_options":null}"#, false),
+            (r#"{"stream_options":"yes"}"#, false),
+            (r#"{"stream_options":{"include_usage":"yes"}}"#, false),
+            (r#"{}"#, false),
+        ] {
+            let env = JsonEnvelope::parse(Bytes::from_static(body.as_bytes())).unwrap();
+            assert_eq!(call(&env, UNIX_EPOCH).include_usage(), want, "{body}");
+        }
+    }
+
+    #[test]
+    fn created_is_the_attempt_time_in_unix_seconds() {
+        let env = JsonEnvelope::empty();
+        let now = UNIX_EPOCH + Duration::from_millis(1_700_000_000_999);
+        assert_eq!(call(&env, now).created(), 1_700_000_000);
+        let before = UNIX_EPOCH - Duration::from_secs(1);
+        assert_eq!(call(&env, before).created(), 0);
     }
 }

@@ -19,7 +19,6 @@
 //! block index (text blocks take indexes too).
 
 use std::borrow::Cow;
-use std::time::UNIX_EPOCH;
 
 use bytes::Bytes;
 use serde::Deserialize;
@@ -88,26 +87,6 @@ fn finish_reason(stop: Option<&str>) -> FinishReason {
     }
 }
 
-fn created(call: &Call<'_>) -> u64 {
-    call.now
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-fn include_usage(call: &Call<'_>) -> bool {
-    #[derive(Deserialize)]
-    struct StreamOptions {
-        #[serde(default)]
-        include_usage: Option<bool>,
-    }
-    call.body
-        .get::<StreamOptions>("stream_options", "an object")
-        .ok()
-        .flatten()
-        .and_then(|o| o.include_usage)
-        .unwrap_or(false)
-}
-
 fn bad(e: impl std::fmt::Display) -> TranslateError {
     TranslateError::BadResponse(format!("anthropic: {e}"))
 }
@@ -162,7 +141,7 @@ impl MessageAnswer {
         Self {
             provider: provider.name.clone(),
             model: call.model.to_owned(),
-            created: created(call),
+            created: call.created(),
         }
     }
 
@@ -407,7 +386,7 @@ impl StreamTranslator {
         Self {
             provider: provider.name.clone(),
             framer: SseFramer::new(),
-            writer: ChunkWriter::new("", call.model, created(call), include_usage(call)),
+            writer: ChunkWriter::new("", call.model, call.created(), call.include_usage()),
             progress: Progress::default(),
             state: State::Open,
             blocks: Vec::new(),

@@ -28,7 +28,6 @@ mod response;
 mod stream;
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::UNIX_EPOCH;
 
 use bytes::Bytes;
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
@@ -167,10 +166,7 @@ impl Dialect for Bedrock {
         provider: &ProviderEndpoint,
         call: &Call<'_>,
     ) -> Box<dyn ResponseTranslator> {
-        let created = call
-            .now
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let created = call.created();
         let id = format!(
             "chatcmpl-bedrock-{created:x}{:06x}",
             SEQ.fetch_add(1, Ordering::Relaxed) & 0xff_ffff
@@ -180,7 +176,7 @@ impl Dialect for Bedrock {
         } else if call.stream {
             Streamed::boxed(StreamTranslator::new(
                 &provider.name,
-                ChunkWriter::new(id, call.model, created, wants_usage(call)),
+                ChunkWriter::new(id, call.model, created, call.include_usage()),
             ))
         } else {
             Buffered::boxed(ConverseAnswer {
@@ -234,20 +230,6 @@ fn exception_for_status(status: u16) -> Option<&'static str> {
         503 => "ServiceUnavailableException",
         _ => return None,
     })
-}
-
-fn wants_usage(call: &Call<'_>) -> bool {
-    #[derive(Deserialize)]
-    struct StreamOptions {
-        #[serde(default)]
-        include_usage: Option<bool>,
-    }
-    call.body
-        .get::<StreamOptions>("stream_options", "an object")
-        .ok()
-        .flatten()
-        .and_then(|o| o.include_usage)
-        .unwrap_or(false)
 }
 
 #[cfg(test)]

@@ -31,8 +31,6 @@ mod request;
 mod response;
 mod stream;
 
-use std::time::UNIX_EPOCH;
-
 use bytes::Bytes;
 use serde::Deserialize;
 
@@ -89,11 +87,7 @@ impl Dialect for Cohere {
         provider: &ProviderEndpoint,
         call: &Call<'_>,
     ) -> Box<dyn ResponseTranslator> {
-        let created = call
-            .now
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
+        let created = call.created();
         match call.endpoint {
             Endpoint::Embeddings => Buffered::boxed(EmbedAnswer {
                 model: call.model.to_owned(),
@@ -103,7 +97,7 @@ impl Dialect for Cohere {
                 &provider.name,
                 call.model,
                 created,
-                include_usage(call),
+                call.include_usage(),
             )),
             _ => Buffered::boxed(ChatAnswer {
                 provider: provider.name.clone(),
@@ -116,20 +110,6 @@ impl Dialect for Cohere {
     fn error_body(&self, provider: &ProviderEndpoint, status: u16, body: &[u8]) -> ErrorBody {
         error_body(status, body, &provider.name)
     }
-}
-
-fn include_usage(call: &Call<'_>) -> bool {
-    #[derive(Deserialize)]
-    struct StreamOptions {
-        #[serde(default)]
-        include_usage: Option<bool>,
-    }
-    call.body
-        .get::<StreamOptions>("stream_options", "an object")
-        .ok()
-        .flatten()
-        .and_then(|o| o.include_usage)
-        .unwrap_or(false)
 }
 
 /// A Cohere error body (`{"message": "...", "id"?: "..."}`) as an OpenAI error.

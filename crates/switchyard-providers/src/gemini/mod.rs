@@ -85,10 +85,7 @@ impl Dialect for Gemini {
         provider: &ProviderEndpoint,
         call: &Call<'_>,
     ) -> Box<dyn ResponseTranslator> {
-        let created = call
-            .now
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let created = call.created();
         match call.endpoint {
             Endpoint::Embeddings => Buffered::boxed(EmbeddingsAnswer::new(
                 &provider.name,
@@ -100,7 +97,7 @@ impl Dialect for Gemini {
                 &provider.name,
                 call.model,
                 created,
-                include_usage(call),
+                call.include_usage(),
             )),
             _ => Buffered::boxed(ChatAnswer::new(&provider.name, call.model, created)),
         }
@@ -116,21 +113,6 @@ impl Dialect for Gemini {
             .map(|e| e.into_error_body(status, &provider.name))
             .unwrap_or_else(|| ErrorBody::from_provider(status, body, &provider.name))
     }
-}
-
-/// `stream_options.include_usage` as the client sent it.
-fn include_usage(call: &Call<'_>) -> bool {
-    #[derive(Deserialize)]
-    struct StreamOptions {
-        #[serde(default)]
-        include_usage: Option<bool>,
-    }
-    call.body
-        .get::<StreamOptions>("stream_options", "an object")
-        .ok()
-        .flatten()
-        .and_then(|o| o.include_usage)
-        .unwrap_or(false)
 }
 
 /// The model as a path segment: `models/` prefixes are dropped, and anything that could

@@ -6,7 +6,7 @@
 //! [`ResponseTranslator`] per attempt. The gateway owns sockets, timeouts and the commit
 //! point; the dialect only says what to send and what the answer means.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
@@ -113,9 +113,7 @@ impl Call<'_> {
     /// The `created` timestamp of answers written for this call: [`Call::now`] in Unix
     /// seconds (0 before 1970).
     pub fn created(&self) -> u64 {
-        self.now
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
+        crate::time::unix_seconds(self.now)
     }
 }
 
@@ -200,7 +198,7 @@ pub trait Dialect: Send + Sync {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
+    use std::time::{Duration, UNIX_EPOCH};
 
     use bytes::Bytes;
 

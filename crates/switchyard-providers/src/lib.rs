@@ -33,6 +33,7 @@ pub mod registry;
 pub mod secret;
 pub mod sigv4;
 pub mod sse;
+pub mod time;
 mod translator;
 pub mod usage;
 

@@ -1,6 +1,6 @@
 //! Anthropic's Messages API (`POST {base}/messages`, base `https://api.anthropic.com/v1`).
 //!
-//! Requests are decoded once into the canonical [`ChatRequest`] and rewritten as a Messages
+//! Requests are decoded once into the canonical [`ChatRequest`](crate::canonical::ChatRequest) and rewritten as a Messages
 //! body (`request`); answers come back as an Anthropic `message` or as its named SSE events
 //! and are rewritten into OpenAI's chat completion or chunks (`response`); error bodies and
 //! stream `error` events become OpenAI-shaped errors (`error`).

@@ -7,8 +7,8 @@
 //!   `…/v1/projects/{project}/locations/{location}/publishers/google`, an OAuth access token
 //!   as `Authorization: Bearer`, and embeddings through `:predict`.
 //!
-//! Chat requests are mapped field by field ([`request`]), answers are rebuilt as OpenAI chat
-//! completions and chunks ([`response`]), embeddings both ways ([`embed`]). Parameters that
+//! Chat requests are mapped field by field (`request`), answers are rebuilt as OpenAI chat
+//! completions and chunks (`response`), embeddings both ways (`embed`). Parameters that
 //! cannot be honoured are refused with a 400 naming them.
 
 mod embed;

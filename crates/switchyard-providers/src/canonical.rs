@@ -518,6 +518,46 @@ impl ChatCompletion {
     }
 }
 
+/// OpenAI's embeddings answer, `{"object":"list","data":[{"object":"embedding","index":i,
+/// "embedding":v}…],"model":…,"usage":{"prompt_tokens":n,"total_tokens":n}}`, around vectors
+/// given as raw JSON (an array of numbers, or a [`base64_embedding`] string), copied as they
+/// are.
+pub fn embedding_list<V: AsRef<str>>(vectors: &[V], model: &str, prompt_tokens: u64) -> Bytes {
+    let size: usize = vectors.iter().map(|v| v.as_ref().len() + 48).sum();
+    let mut out = BytesMut::with_capacity(size + model.len() + 96);
+    out.put_slice(br#"{"object":"list","data":["#);
+    for (i, v) in vectors.iter().enumerate() {
+        if i > 0 {
+            out.put_u8(b',');
+        }
+        out.put_slice(br#"{"object":"embedding","index":"#);
+        out.put_slice(i.to_string().as_bytes());
+        out.put_slice(br#","embedding":"#);
+        out.put_slice(v.as_ref().as_bytes());
+        out.put_u8(b'}');
+    }
+    out.put_slice(br#"],"model":"#);
+    put_json_string(&mut out, model);
+    out.put_slice(
+        format!(r#","usage":{{"prompt_tokens":{prompt_tokens},"total_tokens":{prompt_tokens}}}}}"#)
+            .as_bytes(),
+    );
+    out.freeze()
+}
+
+/// A vector given as a JSON array of numbers in OpenAI's `encoding_format: base64`: its
+/// values as little-endian `f32`, base64-encoded, as a JSON string.
+pub fn base64_embedding(raw: &str) -> Result<String, serde_json::Error> {
+    use base64::Engine as _;
+    let floats: Vec<f32> = serde_json::from_str(raw)?;
+    let bytes: Vec<u8> = floats.iter().flat_map(|f| f.to_le_bytes()).collect();
+    // Base64 needs no JSON escaping.
+    Ok(format!(
+        "\"{}\"",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    ))
+}
+
 /// One choice of a complete answer.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Choice {

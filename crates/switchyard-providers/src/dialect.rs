@@ -1,5 +1,6 @@
-//! The two traits a provider dialect implements, the data they work on, and the table that
-//! maps a [`DialectKind`] to its implementation.
+//! The two traits a provider dialect implements and the data they work on. This is the
+//! interface only: it names no dialect (the table that maps a kind to its implementation is
+//! [`crate::registry`]).
 //!
 //! A dialect turns one routed call into an [`UpstreamRequest`] and gives a fresh
 //! [`ResponseTranslator`] per attempt. The gateway owns sockets, timeouts and the commit
@@ -9,11 +10,12 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
+use serde::Deserialize;
 
 use crate::endpoint::Endpoint;
 use crate::envelope::JsonEnvelope;
 use crate::error::{ErrorBody, TranslateError};
-use crate::kind::{AuthStyle, DialectKind, ProviderKind};
+use crate::kind::{AuthStyle, ProviderKind};
 use crate::multipart::Form;
 use crate::secret::Secret;
 use crate::usage::Usage;
@@ -89,6 +91,30 @@ pub struct Call<'a> {
     pub client_key: Option<&'a str>,
     /// The time of the attempt, for dialects that sign requests.
     pub now: SystemTime,
+}
+
+impl Call<'_> {
+    /// Whether the client asked for a usage chunk at the end of its stream
+    /// (`stream_options.include_usage: true`). Absent, `null` or malformed reads as no.
+    pub fn include_usage(&self) -> bool {
+        #[derive(Deserialize)]
+        struct StreamOptions {
+            #[serde(default)]
+            include_usage: Option<bool>,
+        }
+        self.body
+            .get::<StreamOptions>("stream_options", "an object")
+            .ok()
+            .flatten()
+            .and_then(|o| o.include_usage)
+            .unwrap_or(false)
+    }
+
+    /// The `created` timestamp of answers written for this call: [`Call::now`] in Unix
+    /// seconds (0 before 1970).
+    pub fn created(&self) -> u64 {
+        crate::time::unix_seconds(self.now)
+    }
 }
 
 /// An HTTP request for the provider. The gateway adds `Host` and `Content-Length`.
@@ -170,91 +196,48 @@ pub trait Dialect: Send + Sync {
     }
 }
 
-/// The dialect implementation for a kind: the one registration table.
-pub fn dialect_for(kind: DialectKind) -> &'static dyn Dialect {
-    match kind {
-        DialectKind::OpenAi => &crate::openai::OpenAi,
-        DialectKind::Gemini => &crate::gemini::Gemini,
-        DialectKind::Bedrock => &crate::bedrock::Bedrock,
-        DialectKind::Anthropic => &crate::anthropic::Anthropic,
-        DialectKind::AzureOpenAi => &crate::azure::AzureOpenAi,
-        DialectKind::Cohere => &crate::cohere::Cohere,
-    }
-}
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
 
-/// Header helpers shared by dialects.
-pub mod headers {
-    use http::{HeaderName, HeaderValue};
+    use bytes::Bytes;
 
-    use crate::error::TranslateError;
+    use super::*;
 
-    /// A header whose value is a credential: marked sensitive so `Debug` hides it.
-    pub fn secret(
-        name: HeaderName,
-        value: &str,
-    ) -> Result<(HeaderName, HeaderValue), TranslateError> {
-        let mut v = HeaderValue::from_str(value).map_err(|_| TranslateError::InvalidRequest {
-            message: format!("the credential for header `{name}` contains characters not allowed in HTTP headers"),
-            param: None,
-        })?;
-        v.set_sensitive(true);
-        Ok((name, v))
-    }
-
-    /// A header with a fixed value.
-    pub fn fixed(name: HeaderName, value: &'static str) -> (HeaderName, HeaderValue) {
-        (name, HeaderValue::from_static(value))
-    }
-
-    /// The headers of a JSON request: `content-type`, `accept` (SSE for a stream) and
-    /// `accept-encoding: identity`, as answers are inspected or translated on the way back.
-    pub fn json_exchange(stream: bool) -> [(HeaderName, HeaderValue); 3] {
-        [
-            fixed(http::header::CONTENT_TYPE, "application/json"),
-            fixed(
-                http::header::ACCEPT,
-                if stream {
-                    "text/event-stream"
-                } else {
-                    "application/json"
-                },
-            ),
-            fixed(http::header::ACCEPT_ENCODING, "identity"),
-        ]
-    }
-
-    /// The credential header for the provider's auth style, carrying the client's own key
-    /// (zero-config) or else the configured one; none when there is no key or the style sends
-    /// no header (`none`, and SigV4, which signs the request instead).
-    pub fn credential(
-        provider: &super::ProviderEndpoint,
-        client_key: Option<&str>,
-    ) -> Result<Option<(HeaderName, HeaderValue)>, TranslateError> {
-        let key = client_key.unwrap_or(provider.api_key.expose());
-        if key.is_empty() {
-            return Ok(None);
-        }
-        match provider.auth {
-            crate::kind::AuthStyle::Bearer => {
-                secret(http::header::AUTHORIZATION, &format!("Bearer {key}")).map(Some)
-            }
-            crate::kind::AuthStyle::Header(name) => {
-                secret(HeaderName::from_static(name), key).map(Some)
-            }
-            crate::kind::AuthStyle::AwsSigV4 | crate::kind::AuthStyle::None => Ok(None),
+    fn call(body: &JsonEnvelope, now: SystemTime) -> Call<'_> {
+        Call {
+            endpoint: Endpoint::ChatCompletions,
+            body,
+            form: None,
+            model: "m",
+            stream: true,
+            client_key: None,
+            now,
         }
     }
 
-    /// The headers of a JSON API call: [`json_exchange`], the credential ([`credential`]),
-    /// then the provider's configured extra headers.
-    pub fn json_api(
-        provider: &crate::dialect::ProviderEndpoint,
-        call: &crate::dialect::Call<'_>,
-    ) -> Result<Vec<(HeaderName, HeaderValue)>, TranslateError> {
-        let mut hs = Vec::with_capacity(4 + provider.headers.len());
-        hs.extend(json_exchange(call.stream));
-        hs.extend(credential(provider, call.client_key)?);
-        hs.extend(provider.headers.iter().cloned());
-        Ok(hs)
+    #[test]
+    fn include_usage_is_what_the_client_asked_for() {
+        for (body, want) in [
+            (r#"{"stream_options":{"include_usage":true}}"#, true),
+            (r#"{"stream_options":{"include_usage":false}}"#, false),
+            (r#"{"stream_options":{}}"#, false),
+            (r#"{"stream_options":null}"#, false),
+            (r#"{"stream_options":"yes"}"#, false),
+            (r#"{"stream_options":{"include_usage":"yes"}}"#, false),
+            (r#"{}"#, false),
+        ] {
+            let env = JsonEnvelope::parse(Bytes::from_static(body.as_bytes())).unwrap();
+            assert_eq!(call(&env, UNIX_EPOCH).include_usage(), want, "{body}");
+        }
+    }
+
+    #[test]
+    fn created_is_the_attempt_time_in_unix_seconds() {
+        let env = JsonEnvelope::empty();
+        let now = UNIX_EPOCH + Duration::from_millis(1_700_000_000_999);
+        assert_eq!(call(&env, now).created(), 1_700_000_000);
+        let before = UNIX_EPOCH - Duration::from_secs(1);
+        assert_eq!(call(&env, before).created(), 0);
     }
 }

@@ -6,11 +6,12 @@
 //! one pass and each top-level value is kept as a byte range into the original buffer, so a
 //! rewrite copies slices and never re-encodes what it does not touch.
 
+use std::cell::Cell;
 use std::fmt;
 use std::ops::Range;
 
 use bytes::{BufMut, Bytes, BytesMut};
-use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 /// Why a body is not a usable JSON object.
@@ -81,12 +82,27 @@ impl JsonEnvelope {
     pub fn parse(raw: Bytes) -> Result<Self, EnvelopeError> {
         let text = std::str::from_utf8(&raw)
             .map_err(|e| EnvelopeError::Invalid(format!("not UTF-8 ({e})")))?;
-        let base = text.as_ptr() as usize;
+        let not_object = Cell::new(false);
+        let top = TopLevel {
+            base: text.as_ptr() as usize,
+            not_object: &not_object,
+        };
         let mut de = serde_json::Deserializer::from_str(text);
-        let fields = de.deserialize_any(TopLevel { base }).map_err(classify)?;
-        de.end().map_err(classify)?;
-        check_duplicates(&fields)?;
-        Ok(Self { raw, fields })
+        // The visitor says why it refused a value; serde_json's message is only shown.
+        let parsed = de.deserialize_any(top).map_err(|e| {
+            if not_object.get() {
+                EnvelopeError::NotObject
+            } else {
+                EnvelopeError::Invalid(e.to_string())
+            }
+        })?;
+        de.end()
+            .map_err(|e| EnvelopeError::Invalid(e.to_string()))?;
+        match parsed {
+            TopLevelValue::Object(fields) => Ok(Self { raw, fields }),
+            // Reported after the syntax check: a body that is not JSON says so first.
+            TopLevelValue::DuplicateKey(key) => Err(EnvelopeError::DuplicateKey(key)),
+        }
     }
 
     /// An empty object, `{}`.
@@ -296,35 +312,74 @@ pub fn put_json_string(out: &mut BytesMut, s: &str) {
     }
 }
 
-fn classify(e: serde_json::Error) -> EnvelopeError {
-    if e.to_string().contains("expected a JSON object") {
-        EnvelopeError::NotObject
-    } else {
-        EnvelopeError::Invalid(e.to_string())
-    }
-}
-
-fn check_duplicates(fields: &[Field]) -> Result<(), EnvelopeError> {
+/// The first key that appears twice, the smallest in byte order when several do.
+fn duplicate_key(fields: &[Field]) -> Option<&str> {
     if fields.len() < 2 {
-        return Ok(());
+        return None;
     }
     let mut keys: Vec<&str> = fields.iter().map(|f| &*f.key).collect();
     keys.sort_unstable();
-    match keys.windows(2).find(|w| w[0] == w[1]) {
-        Some(w) => Err(EnvelopeError::DuplicateKey(w[0].to_owned())),
-        None => Ok(()),
+    keys.windows(2).find(|w| w[0] == w[1]).map(|w| w[0])
+}
+
+/// Reads the top-level value: the fields of an object. Anything else is refused at once and
+/// flagged in `not_object`, so the error is told apart by type rather than by serde_json's
+/// wording.
+struct TopLevel<'a> {
+    base: usize,
+    not_object: &'a Cell<bool>,
+}
+
+/// What [`TopLevel`] read.
+enum TopLevelValue {
+    /// An object with distinct keys.
+    Object(Vec<Field>),
+    /// An object with this key twice.
+    DuplicateKey(String),
+}
+
+impl TopLevel<'_> {
+    fn refuse<E: de::Error>(self, what: &str) -> Result<TopLevelValue, E> {
+        self.not_object.set(true);
+        Err(E::custom(format_args!(
+            "expected a JSON object, found {what}"
+        )))
     }
 }
 
-struct TopLevel {
-    base: usize,
-}
-
-impl<'de> Visitor<'de> for TopLevel {
-    type Value = Vec<Field>;
+impl<'de> Visitor<'de> for TopLevel<'_> {
+    type Value = TopLevelValue;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        self.refuse("a boolean")
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        self.refuse("a number")
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        self.refuse("a number")
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        self.refuse("a number")
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        self.refuse("a string")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        self.refuse("null")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+        self.refuse("an array")
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
@@ -340,7 +395,10 @@ impl<'de> Visitor<'de> for TopLevel {
                 value: start..start + text.len(),
             });
         }
-        Ok(fields)
+        Ok(match duplicate_key(&fields) {
+            Some(key) => TopLevelValue::DuplicateKey(key.to_owned()),
+            None => TopLevelValue::Object(fields),
+        })
     }
 }
 
@@ -432,6 +490,50 @@ mod tests {
     }
 
     #[test]
+    fn refusals_are_told_apart_by_shape_not_by_message() {
+        let bad = |s: &str| JsonEnvelope::parse(Bytes::copy_from_slice(s.as_bytes())).unwrap_err();
+        for s in [
+            "null",
+            "true",
+            "false",
+            "0",
+            "-3",
+            "1.5e3",
+            "\"x\"",
+            "\"a\\\"b\"",
+            "[]",
+            "[1,",
+            " [1] x",
+        ] {
+            assert_eq!(bad(s), EnvelopeError::NotObject, "{s}");
+        }
+        for s in [
+            "tru",
+            "{",
+            "{\"a\":[1,}",
+            "x",
+            "{\"a\":1,\"a\":2} x",
+            "{\"a\":1}{}",
+        ] {
+            assert!(matches!(bad(s), EnvelopeError::Invalid(_)), "{s}");
+        }
+        assert_eq!(
+            bad(r#"{"b":1,"a":1,"b":2,"a":2}"#),
+            EnvelopeError::DuplicateKey("a".into())
+        );
+        assert_eq!(
+            bad(r#"{"model":"a","mod\u0065l":"b"}"#),
+            EnvelopeError::DuplicateKey("model".into())
+        );
+        // The messages clients see.
+        assert_eq!(bad("[1]").to_string(), "request body must be a JSON object");
+        assert_eq!(
+            bad(r#"{"n":1,"n":2}"#).to_string(),
+            "duplicate key `n` in request body"
+        );
+    }
+
+    #[test]
     fn wrong_types_name_the_field() {
         let e = env(r#"{"model":3,"stream":"yes"}"#);
         assert_eq!(
@@ -469,10 +571,38 @@ mod tests {
         assert_eq!(out.as_ptr(), e.raw().as_ptr());
     }
 
+    fn any_json() -> impl Strategy<Value = serde_json::Value> {
+        use serde_json::Value;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            (-1e9f64..1e9).prop_map(Value::from),
+            "\\PC{0,8}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map("[a-z]{1,3}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
     proptest! {
         #[test]
         fn parse_never_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
             let _ = JsonEnvelope::parse(Bytes::from(bytes));
+        }
+
+        #[test]
+        fn any_json_that_is_not_an_object_is_refused_as_such(v in any_json()) {
+            prop_assume!(!v.is_object());
+            let body = serde_json::to_vec(&v).unwrap();
+            prop_assert_eq!(
+                JsonEnvelope::parse(Bytes::from(body)).unwrap_err(),
+                EnvelopeError::NotObject
+            );
         }
 
         #[test]

@@ -11,11 +11,12 @@ use serde::Deserialize;
 
 use crate::compat;
 use crate::dialect::{
-    headers, Call, Dialect, Output, ProviderEndpoint, ResponseTranslator, UpstreamRequest, Verdict,
+    Call, Dialect, Output, ProviderEndpoint, ResponseTranslator, UpstreamRequest, Verdict,
 };
 use crate::endpoint::Endpoint;
 use crate::envelope::{Edit, JsonEnvelope};
 use crate::error::{ErrorBody, TranslateError};
+use crate::headers;
 use crate::sse::{data_event, SseFramer};
 use crate::usage::{find_usage, Tail, Usage};
 
@@ -141,18 +142,7 @@ pub fn wants_injected_usage(provider: &ProviderEndpoint, call: &Call<'_>) -> boo
     if !(provider.stream_usage && call.stream) {
         return false;
     }
-    #[derive(Deserialize)]
-    struct StreamOptions {
-        #[serde(default)]
-        include_usage: Option<bool>,
-    }
-    let asked = call
-        .body
-        .get::<StreamOptions>("stream_options", "an object")
-        .ok()
-        .flatten()
-        .and_then(|o| o.include_usage);
-    asked != Some(true)
+    !call.include_usage()
 }
 
 fn with_include_usage(existing: Option<&str>) -> Result<Vec<u8>, TranslateError> {

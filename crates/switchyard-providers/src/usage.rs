@@ -22,6 +22,18 @@ pub struct Usage {
     pub cached_tokens: u64,
 }
 
+impl Usage {
+    /// The usage of a call that only reads its input (embeddings): `tokens` prompt tokens.
+    pub fn prompt_only(tokens: u64) -> Self {
+        Self {
+            prompt_tokens: tokens,
+            completion_tokens: 0,
+            total_tokens: tokens,
+            cached_tokens: 0,
+        }
+    }
+}
+
 fn is_zero(n: &u64) -> bool {
     *n == 0
 }

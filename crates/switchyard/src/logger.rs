@@ -2,13 +2,13 @@
 //! the record's key-values. Used for Switchyard's own logs, the access log (target `access`)
 //! and Pingora's logs alike.
 
-use std::fmt::Write as _;
 use std::io::Write as _;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use log::kv::{Error as KvError, Key, Value, VisitSource};
 use log::{LevelFilter, Log, Metadata, Record};
 use switchyard_config::LogLevel;
+use switchyard_providers::time::UtcDateTime;
 
 struct JsonLogger {
     level: LevelFilter,
@@ -38,21 +38,21 @@ impl Log for JsonLogger {
         if !self.enabled(record.metadata()) {
             return;
         }
-        let mut line = String::with_capacity(320);
-        line.push_str("{\"ts\":\"");
+        let mut line = Vec::with_capacity(320);
+        line.extend_from_slice(b"{\"ts\":\"");
         push_timestamp(&mut line, SystemTime::now());
-        line.push_str("\",\"level\":\"");
-        line.push_str(record.level().as_str());
-        line.push_str("\",\"target\":");
+        line.extend_from_slice(b"\",\"level\":\"");
+        line.extend_from_slice(record.level().as_str().as_bytes());
+        line.extend_from_slice(b"\",\"target\":");
         push_json_str(&mut line, record.target());
-        line.push_str(",\"msg\":");
+        line.extend_from_slice(b",\"msg\":");
         match record.args().as_str() {
             Some(msg) => push_json_str(&mut line, msg),
             None => push_json_str(&mut line, &record.args().to_string()),
         }
         let _ = record.key_values().visit(&mut Fields(&mut line));
-        line.push_str("}\n");
-        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+        line.extend_from_slice(b"}\n");
+        let _ = std::io::stderr().lock().write_all(&line);
     }
 
     fn flush(&self) {
@@ -60,15 +60,17 @@ impl Log for JsonLogger {
     }
 }
 
-struct Fields<'a>(&'a mut String);
+struct Fields<'a>(&'a mut Vec<u8>);
 
 impl<'kvs> VisitSource<'kvs> for Fields<'_> {
     fn visit_pair(&mut self, key: Key<'kvs>, value: Value<'kvs>) -> Result<(), KvError> {
-        self.0.push(',');
+        self.0.push(b',');
         push_json_str(self.0, key.as_str());
-        self.0.push(':');
+        self.0.push(b':');
+        // Writing into a Vec cannot fail.
         if let Some(b) = value.to_bool() {
-            self.0.push_str(if b { "true" } else { "false" });
+            self.0
+                .extend_from_slice(if b { b"true" as &[u8] } else { b"false" });
         } else if let Some(n) = value.to_u64() {
             let _ = write!(self.0, "{n}");
         } else if let Some(n) = value.to_i64() {
@@ -84,82 +86,67 @@ impl<'kvs> VisitSource<'kvs> for Fields<'_> {
     }
 }
 
-fn push_json_str(out: &mut String, s: &str) {
-    out.push('"');
-    // Almost every value needs no escaping: copy it whole.
-    if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
-        out.push_str(s);
-        out.push('"');
+/// Appends `s` as a JSON string. Almost every value needs no escaping and is copied whole;
+/// the rest is escaped by `serde_json`.
+fn push_json_str(out: &mut Vec<u8>, s: &str) {
+    if s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        let _ = serde_json::to_writer(&mut *out, s);
         return;
     }
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    out.push(b'"');
+    out.extend_from_slice(s.as_bytes());
+    out.push(b'"');
 }
 
 /// RFC 3339 UTC with milliseconds, e.g. `2026-11-25T11:10:00.123Z`.
-fn push_timestamp(out: &mut String, t: SystemTime) {
-    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs();
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (y, m, day) = civil_from_days(days as i64);
+fn push_timestamp(out: &mut Vec<u8>, t: SystemTime) {
+    let t = UtcDateTime::from_system_time(t);
     let _ = write!(
         out,
-        "{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60,
-        d.subsec_millis()
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year, t.month, t.day, t.hour, t.minute, t.second, t.millisecond
     );
-}
-
-/// Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
+    use std::time::{Duration, UNIX_EPOCH};
 
     #[test]
     fn timestamps_are_rfc3339() {
-        let mut s = String::new();
+        let mut s = Vec::new();
         push_timestamp(
             &mut s,
             UNIX_EPOCH + Duration::from_millis(1_795_000_000_123),
         );
-        assert_eq!(s, "2026-11-18T11:06:40.123Z");
-        let mut s = String::new();
+        assert_eq!(s, b"2026-11-18T11:06:40.123Z");
+        let mut s = Vec::new();
         push_timestamp(&mut s, UNIX_EPOCH + Duration::from_secs(951_782_400));
-        assert_eq!(s, "2000-02-29T00:00:00.000Z");
+        assert_eq!(s, b"2000-02-29T00:00:00.000Z");
     }
 
     #[test]
     fn strings_are_escaped() {
-        let mut s = String::new();
-        push_json_str(&mut s, "a\"b\\c\nd\u{1}");
-        assert_eq!(s, "\"a\\\"b\\\\c\\nd\\u0001\"");
+        let mut s = Vec::new();
+        push_json_str(&mut s, "a\"b\\c\nd\u{1}\t\u{7f}é");
+        assert_eq!(
+            String::from_utf8(s).unwrap(),
+            "\"a\\\"b\\\\c\\nd\\u0001\\t\u{7f}é\""
+        );
+        let mut s = Vec::new();
+        push_json_str(&mut s, "plain /v1/chat/completions");
+        assert_eq!(s, b"\"plain /v1/chat/completions\"");
+    }
+
+    #[test]
+    fn every_string_round_trips_through_a_json_parser() {
+        let all: String = (0u32..0x300).filter_map(char::from_u32).collect();
+        for s in ["", "\u{0}", "\\", "\"", "line\r\nnext", all.as_str()] {
+            let mut out = Vec::new();
+            push_json_str(&mut out, s);
+            let back: String = serde_json::from_slice(&out).unwrap();
+            assert_eq!(back, s);
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! Anthropic's Messages API (`POST {base}/messages`, base `https://api.anthropic.com/v1`).
 //!
-//! Requests are decoded once into the canonical [`ChatRequest`] and rewritten as a Messages
+//! Requests are decoded once into the canonical [`ChatRequest`](crate::canonical::ChatRequest) and rewritten as a Messages
 //! body (`request`); answers come back as an Anthropic `message` or as its named SSE events
 //! and are rewritten into OpenAI's chat completion or chunks (`response`); error bodies and
 //! stream `error` events become OpenAI-shaped errors (`error`).
@@ -15,14 +15,15 @@ mod response;
 
 use http::{HeaderName, HeaderValue};
 
-use crate::dialect::{
-    headers, Call, Dialect, ProviderEndpoint, ResponseTranslator, UpstreamRequest,
-};
+use crate::dialect::{Call, Dialect, ProviderEndpoint, ResponseTranslator, UpstreamRequest};
 use crate::endpoint::Endpoint;
 use crate::error::{ErrorBody, TranslateError};
+use crate::translator::{Buffered, Streamed};
+
+use self::response::{MessageAnswer, StreamTranslator};
+use crate::headers;
 
 pub use error::{error_from_body, status_for_error_type};
-pub use response::{MessageTranslator, StreamTranslator};
 
 /// The `anthropic-version` sent when the provider's config names none.
 pub const DEFAULT_API_VERSION: &str = "2023-06-01";
@@ -84,9 +85,9 @@ impl Dialect for Anthropic {
         call: &Call<'_>,
     ) -> Box<dyn ResponseTranslator> {
         if call.stream {
-            Box::new(StreamTranslator::new(provider, call))
+            Streamed::boxed(StreamTranslator::new(provider, call))
         } else {
-            Box::new(MessageTranslator::new(provider, call))
+            Buffered::boxed(MessageAnswer::new(provider, call))
         }
     }
 

@@ -19,7 +19,6 @@
 //! block index (text blocks take indexes too).
 
 use std::borrow::Cow;
-use std::time::UNIX_EPOCH;
 
 use bytes::Bytes;
 use serde::Deserialize;
@@ -31,13 +30,11 @@ use crate::canonical::{
     AssistantMessage, ChatCompletion, Choice, ChunkWriter, FinishReason, FunctionCall, ToolCall,
     UsageOut,
 };
-use crate::dialect::{Call, Output, ProviderEndpoint, ResponseTranslator, Verdict};
+use crate::dialect::{Call, Output, ProviderEndpoint};
 use crate::error::TranslateError;
-use crate::sse::{self, SseFramer};
+use crate::sse::SseFramer;
+use crate::translator::{Progress, StreamAnswer, Whole, WholeAnswer};
 use crate::usage::Usage;
-
-/// The largest non-streamed body held for translation.
-const MAX_MESSAGE_BYTES: usize = 32 * 1024 * 1024;
 
 /// Anthropic's `usage` object; in a stream, later counts are cumulative and replace earlier
 /// ones field by field.
@@ -90,26 +87,6 @@ fn finish_reason(stop: Option<&str>) -> FinishReason {
     }
 }
 
-fn created(call: &Call<'_>) -> u64 {
-    call.now
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-fn include_usage(call: &Call<'_>) -> bool {
-    #[derive(Deserialize)]
-    struct StreamOptions {
-        #[serde(default)]
-        include_usage: Option<bool>,
-    }
-    call.body
-        .get::<StreamOptions>("stream_options", "an object")
-        .ok()
-        .flatten()
-        .and_then(|o| o.include_usage)
-        .unwrap_or(false)
-}
-
 fn bad(e: impl std::fmt::Display) -> TranslateError {
     TranslateError::BadResponse(format!("anthropic: {e}"))
 }
@@ -150,31 +127,25 @@ enum WireBlock {
     Other,
 }
 
-/// Translates a non-streamed Anthropic `message`.
+/// A non-streamed Anthropic `message`, translated once whole.
 #[derive(Debug)]
-pub struct MessageTranslator {
+pub struct MessageAnswer {
     provider: String,
     model: String,
     created: u64,
-    buf: Vec<u8>,
-    verdict: Verdict,
-    usage: Option<Usage>,
 }
 
-impl MessageTranslator {
-    /// A translator for one attempt.
+impl MessageAnswer {
+    /// The answer to one attempt.
     pub fn new(provider: &ProviderEndpoint, call: &Call<'_>) -> Self {
         Self {
             provider: provider.name.clone(),
             model: call.model.to_owned(),
-            created: created(call),
-            buf: Vec::new(),
-            verdict: Verdict::Pending,
-            usage: None,
+            created: call.created(),
         }
     }
 
-    fn translate(&mut self, m: WireMessage) -> Result<Bytes, TranslateError> {
+    fn completion(&self, m: WireMessage) -> Result<(Bytes, Usage), TranslateError> {
         let mut text = String::new();
         let mut tool_calls = Vec::new();
         for block in m.content {
@@ -196,7 +167,6 @@ impl MessageTranslator {
             }
         }
         let usage = m.usage.canonical();
-        self.usage = Some(usage);
         let completion = ChatCompletion {
             id: m.id,
             object: "chat.completion",
@@ -219,56 +189,29 @@ impl MessageTranslator {
             }],
             usage: Some(UsageOut::from(usage)),
         };
-        Ok(completion.to_bytes())
+        Ok((completion.to_bytes(), usage))
     }
 }
 
-impl ResponseTranslator for MessageTranslator {
-    fn push(&mut self, chunk: Bytes, _out: &mut Output) -> Result<(), TranslateError> {
-        if self.buf.len() + chunk.len() > MAX_MESSAGE_BYTES {
-            return Err(bad(format!(
-                "response larger than {MAX_MESSAGE_BYTES} bytes"
-            )));
-        }
-        self.buf.extend_from_slice(&chunk);
-        Ok(())
-    }
+impl WholeAnswer for MessageAnswer {
+    const WHAT: &'static str = "anthropic: response";
 
-    fn finish(&mut self, out: &mut Output) -> Result<(), TranslateError> {
-        let m: WireMessage = serde_json::from_slice(&self.buf).map_err(bad)?;
-        self.buf = Vec::new();
+    fn translate(&self, body: &[u8]) -> Result<Whole, TranslateError> {
+        let m: WireMessage = serde_json::from_slice(body).map_err(bad)?;
         if m.kind == "error" {
             let e = m.error.unwrap_or(WireError {
                 kind: String::new(),
                 message: String::new(),
             });
             let (status, error) = wire_error(None, e, &self.provider);
-            self.verdict = Verdict::Failed { status, error };
-            return Ok(());
+            return Ok(Whole::failed(status, error));
         }
         // Documented examples omit `type`; the API always sends `message`.
         if !m.kind.is_empty() && m.kind != "message" {
             return Err(bad(format!("expected a message, got type `{}`", m.kind)));
         }
-        out.push(self.translate(m)?);
-        self.verdict = Verdict::Healthy;
-        Ok(())
-    }
-
-    fn verdict(&self) -> Verdict {
-        self.verdict.clone()
-    }
-
-    fn usage(&self) -> Option<Usage> {
-        self.usage
-    }
-
-    fn content_type(&self) -> &'static str {
-        "application/json"
-    }
-
-    fn is_passthrough(&self) -> bool {
-        false
+        let (body, usage) = self.completion(m)?;
+        Ok(Whole::healthy(body, Some(usage)))
     }
 }
 
@@ -426,11 +369,13 @@ pub struct StreamTranslator {
     provider: String,
     framer: SseFramer,
     writer: ChunkWriter,
-    verdict: Verdict,
+    progress: Progress,
     state: State,
     /// Anthropic block index → what it became. Blocks are few; a Vec beats a map.
     blocks: Vec<(u32, Block)>,
     next_tool: u32,
+    /// Usage as Anthropic counts it, merged event by event; `progress` holds it in OpenAI's
+    /// terms.
     usage: Option<WireUsage>,
     stop: Option<String>,
 }
@@ -441,14 +386,20 @@ impl StreamTranslator {
         Self {
             provider: provider.name.clone(),
             framer: SseFramer::new(),
-            writer: ChunkWriter::new("", call.model, created(call), include_usage(call)),
-            verdict: Verdict::Pending,
+            writer: ChunkWriter::new("", call.model, call.created(), call.include_usage()),
+            progress: Progress::default(),
             state: State::Open,
             blocks: Vec::new(),
             next_tool: 0,
             usage: None,
             stop: None,
         }
+    }
+
+    fn merge_usage(&mut self, newer: WireUsage) {
+        let merged = self.usage.get_or_insert_with(WireUsage::default);
+        merged.merge(newer);
+        self.progress.usage = Some(merged.canonical());
     }
 
     fn block(&mut self, index: u32) -> Option<&mut Block> {
@@ -469,16 +420,12 @@ impl StreamTranslator {
             Event::Error { error } => {
                 let (status, error) = wire_error(None, error, &self.provider);
                 self.state = State::Errored;
-                if self.verdict == Verdict::Pending {
-                    self.verdict = Verdict::Failed { status, error };
-                } else {
-                    out.push(sse::error_event(&error));
-                }
+                self.progress.fail(status, error, out);
                 return Ok(());
             }
             _ => {}
         }
-        self.verdict = Verdict::Healthy;
+        self.progress.healthy();
         match event {
             Event::MessageStart { message } => {
                 if !message.id.is_empty() {
@@ -488,7 +435,7 @@ impl StreamTranslator {
                     self.writer.set_model(message.model);
                 }
                 if let Some(u) = message.usage {
-                    self.usage.get_or_insert_with(WireUsage::default).merge(u);
+                    self.merge_usage(u);
                 }
                 self.writer.start(out);
             }
@@ -551,12 +498,12 @@ impl StreamTranslator {
                     self.stop = delta.stop_reason;
                 }
                 if let Some(u) = usage {
-                    self.usage.get_or_insert_with(WireUsage::default).merge(u);
+                    self.merge_usage(u);
                 }
             }
             Event::MessageStop => {
                 self.writer.finish(finish_reason(self.stop.as_deref()), out);
-                self.writer.done(self.usage(), out);
+                self.writer.done(self.progress.usage, out);
                 self.state = State::Done;
             }
             Event::Ping | Event::Unknown | Event::Error { .. } => {}
@@ -572,7 +519,7 @@ impl StreamTranslator {
     }
 }
 
-impl ResponseTranslator for StreamTranslator {
+impl StreamAnswer for StreamTranslator {
     fn push(&mut self, chunk: Bytes, out: &mut Output) -> Result<(), TranslateError> {
         if self.state != State::Open {
             return Ok(());
@@ -589,7 +536,7 @@ impl ResponseTranslator for StreamTranslator {
             }
         }
         match self.state {
-            State::Open if self.verdict == Verdict::Pending => {
+            State::Open if self.progress.is_pending() => {
                 Err(bad("the stream ended before any event"))
             }
             State::Open => Err(bad("the stream ended before `message_stop`")),
@@ -597,20 +544,8 @@ impl ResponseTranslator for StreamTranslator {
         }
     }
 
-    fn verdict(&self) -> Verdict {
-        self.verdict.clone()
-    }
-
-    fn usage(&self) -> Option<Usage> {
-        self.usage.map(WireUsage::canonical)
-    }
-
-    fn content_type(&self) -> &'static str {
-        "text/event-stream"
-    }
-
-    fn is_passthrough(&self) -> bool {
-        false
+    fn progress(&self) -> &Progress {
+        &self.progress
     }
 }
 
@@ -618,6 +553,9 @@ impl ResponseTranslator for StreamTranslator {
 mod tests {
     use super::super::testing::*;
     use super::*;
+    use crate::dialect::{ResponseTranslator, Verdict};
+    use crate::error::TranslateError;
+    use crate::translator::{Buffered, Streamed};
     use serde_json::json;
 
     fn run(
@@ -645,7 +583,7 @@ mod tests {
     #[test]
     fn a_message_becomes_a_chat_completion() {
         let body = env(r#"{"model":"m","messages":[{"role":"user","content":"x"}]}"#);
-        let mut t = MessageTranslator::new(&provider(), &call(&body, false));
+        let mut t = Buffered::new(MessageAnswer::new(&provider(), &call(&body, false)));
         let (out, r) = run(
             &mut t,
             &[br#"{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[{"type":"thinking","thinking":"hm","signature":"s"},{"type":"text","text":"Hi"},{"type":"text","text":"!"}],"stop_reason":"max_tokens","stop_sequence":null,"usage":{"input_tokens":10,"cache_creation_input_tokens":3,"cache_read_input_tokens":5,"output_tokens":7}}"#],
@@ -669,14 +607,14 @@ mod tests {
     #[test]
     fn an_error_in_a_200_body_fails_the_attempt_and_garbage_is_an_error() {
         let body = env(r#"{"model":"m","messages":[{"role":"user","content":"x"}]}"#);
-        let mut t = MessageTranslator::new(&provider(), &call(&body, false));
+        let mut t = Buffered::new(MessageAnswer::new(&provider(), &call(&body, false)));
         let (_, r) = run(
             &mut t,
             &[br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#],
         );
         r.unwrap();
         assert!(matches!(t.verdict(), Verdict::Failed { status: 529, .. }));
-        let mut t = MessageTranslator::new(&provider(), &call(&body, false));
+        let mut t = Buffered::new(MessageAnswer::new(&provider(), &call(&body, false)));
         assert!(run(&mut t, &[b"{\"id\":"]).1.is_err());
     }
 
@@ -698,7 +636,7 @@ mod tests {
     #[test]
     fn a_stream_error_after_content_ends_with_an_error_event_and_no_done() {
         let body = env(r#"{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}"#);
-        let mut t = StreamTranslator::new(&provider(), &call(&body, true));
+        let mut t = Streamed(StreamTranslator::new(&provider(), &call(&body, true)));
         let (out, r) = run(
             &mut t,
             &[
@@ -723,7 +661,7 @@ mod tests {
     #[test]
     fn an_error_as_the_first_event_fails_the_attempt() {
         let body = env(r#"{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}"#);
-        let mut t = StreamTranslator::new(&provider(), &call(&body, true));
+        let mut t = Streamed(StreamTranslator::new(&provider(), &call(&body, true)));
         let (out, r) = run(
             &mut t,
             &[b"event: ping\ndata: {\"type\":\"ping\"}\n\nevent: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\",\"message\":\"slow down\"}}\n\n"],
@@ -743,22 +681,22 @@ mod tests {
     #[test]
     fn a_stream_cut_before_message_stop_is_an_error() {
         let body = env(r#"{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}"#);
-        let mut t = StreamTranslator::new(&provider(), &call(&body, true));
+        let mut t = Streamed(StreamTranslator::new(&provider(), &call(&body, true)));
         let (_, r) = run(
             &mut t,
             &[b"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\"}}\n\n"],
         );
         assert!(r.unwrap_err().to_string().contains("message_stop"));
-        let mut t = StreamTranslator::new(&provider(), &call(&body, true));
+        let mut t = Streamed(StreamTranslator::new(&provider(), &call(&body, true)));
         assert!(run(&mut t, &[]).1.is_err());
-        let mut t = StreamTranslator::new(&provider(), &call(&body, true));
+        let mut t = Streamed(StreamTranslator::new(&provider(), &call(&body, true)));
         assert!(run(&mut t, &[b"data: {not json\n\n"]).1.is_err());
     }
 
     #[test]
     fn a_tool_without_parameters_gets_empty_object_arguments() {
         let body = env(r#"{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}"#);
-        let mut t = StreamTranslator::new(&provider(), &call(&body, true));
+        let mut t = Streamed(StreamTranslator::new(&provider(), &call(&body, true)));
         let (out, r) = run(
             &mut t,
             &[

@@ -7,14 +7,14 @@
 //! `encoding_format: base64` are refused too. Other embedding families on Bedrock (Cohere
 //! Embed) take a different body and are not translated here.
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::canonical::{invalid, unsupported};
-use crate::dialect::{Output, ResponseTranslator, Verdict};
 use crate::envelope::JsonEnvelope;
 use crate::error::TranslateError;
+use crate::translator::{Whole, WholeAnswer};
 use crate::usage::Usage;
 
 /// Largest embedding answer held for translation.
@@ -71,23 +71,17 @@ pub fn titan_body(body: &JsonEnvelope, provider: &str) -> Result<Value, Translat
     Ok(Value::Object(out))
 }
 
-/// Translates a Titan embedding answer.
+/// A Titan embedding answer, translated once whole.
 #[derive(Debug)]
-pub struct EmbeddingTranslator {
-    buf: BytesMut,
+pub struct TitanAnswer {
     model: String,
-    usage: Option<Usage>,
-    verdict: Verdict,
 }
 
-impl EmbeddingTranslator {
-    /// A translator naming `model` in its answer.
+impl TitanAnswer {
+    /// The answer naming `model`.
     pub fn new(model: &str) -> Self {
         Self {
-            buf: BytesMut::new(),
             model: model.to_owned(),
-            usage: None,
-            verdict: Verdict::Pending,
         }
     }
 }
@@ -100,60 +94,35 @@ struct TitanResponse {
     input_text_token_count: u64,
 }
 
-impl ResponseTranslator for EmbeddingTranslator {
-    fn push(&mut self, chunk: Bytes, _out: &mut Output) -> Result<(), TranslateError> {
-        if self.buf.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(TranslateError::BadResponse(format!(
-                "embedding response larger than {MAX_BODY_BYTES} bytes"
-            )));
-        }
-        self.buf.extend_from_slice(&chunk);
-        Ok(())
-    }
+impl WholeAnswer for TitanAnswer {
+    const WHAT: &'static str = "embedding response";
+    const MAX_BYTES: usize = MAX_BODY_BYTES;
 
-    fn finish(&mut self, out: &mut Output) -> Result<(), TranslateError> {
-        let r: TitanResponse = serde_json::from_slice(&self.buf)
+    fn translate(&self, body: &[u8]) -> Result<Whole, TranslateError> {
+        let r: TitanResponse = serde_json::from_slice(body)
             .map_err(|e| TranslateError::BadResponse(format!("Titan embedding response: {e}")))?;
         let n = r.input_text_token_count;
-        self.usage = Some(Usage {
-            prompt_tokens: n,
-            completion_tokens: 0,
-            total_tokens: n,
-            cached_tokens: 0,
-        });
-        self.verdict = Verdict::Healthy;
         let body = json!({
             "object": "list",
             "data": [{"object": "embedding", "index": 0, "embedding": r.embedding}],
             "model": self.model,
             "usage": {"prompt_tokens": n, "total_tokens": n},
         });
-        out.push(Bytes::from(serde_json::to_vec(&body).map_err(|e| {
+        let body = serde_json::to_vec(&body).map_err(|e| {
             TranslateError::BadResponse(format!("could not encode the embedding: {e}"))
-        })?));
-        Ok(())
-    }
-
-    fn verdict(&self) -> Verdict {
-        self.verdict.clone()
-    }
-
-    fn usage(&self) -> Option<Usage> {
-        self.usage
-    }
-
-    fn content_type(&self) -> &'static str {
-        "application/json"
-    }
-
-    fn is_passthrough(&self) -> bool {
-        false
+        })?;
+        Ok(Whole::healthy(
+            Bytes::from(body),
+            Some(Usage::prompt_only(n)),
+        ))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dialect::{ResponseTranslator, Verdict};
+    use crate::translator::Buffered;
 
     fn body(s: &str) -> Result<Value, TranslateError> {
         titan_body(
@@ -202,7 +171,7 @@ mod tests {
     fn translates_the_documented_answer() {
         // InvokeModel response of Titan Text Embeddings V2 (Bedrock user guide,
         // "Amazon Titan Text Embeddings"): `embedding` and `inputTextTokenCount`.
-        let mut t = EmbeddingTranslator::new("amazon.titan-embed-text-v2:0");
+        let mut t = Buffered::new(TitanAnswer::new("amazon.titan-embed-text-v2:0"));
         let mut out = Vec::new();
         t.push(
             Bytes::from_static(br#"{"embedding":[0.25,-0.5,0.125],"inputTextTokenCount":3,"embeddingsByType":{"float":[0.25,-0.5,0.125]}}"#),
@@ -216,7 +185,7 @@ mod tests {
         assert_eq!(v["usage"]["prompt_tokens"], 3);
         assert_eq!(v["model"], "amazon.titan-embed-text-v2:0");
         assert_eq!(t.usage().unwrap().total_tokens, 3);
-        let mut t = EmbeddingTranslator::new("m");
+        let mut t = Buffered::new(TitanAnswer::new("m"));
         t.push(Bytes::from_static(b"{\"embedding\":"), &mut out)
             .unwrap();
         assert!(t.finish(&mut out).is_err());

@@ -236,6 +236,177 @@ mod tests {
         );
     }
 
+    /// Decodes `bytes` fed one byte at a time: the whole message or the first error.
+    fn decode_bytewise(bytes: &[u8]) -> Result<Vec<Message>, FrameError> {
+        let mut d = Decoder::new();
+        let mut got = Vec::new();
+        for b in bytes {
+            d.push(std::slice::from_ref(b));
+            while let Some(m) = d.next_message()? {
+                got.push(m);
+            }
+        }
+        assert_eq!(d.pending_bytes(), 0);
+        Ok(got)
+    }
+
+    fn one(bytes: &[u8]) -> Message {
+        let mut d = Decoder::new();
+        d.push(bytes);
+        let m = d.next_message().unwrap().unwrap();
+        assert_eq!(d.pending_bytes(), 0);
+        assert_eq!(decode_bytewise(bytes).unwrap(), vec![m.clone()]);
+        m
+    }
+
+    const FOO_BAR: &[u8] = b"{'foo':'bar'}";
+
+    /// AWS's event-stream test vectors as `aws/aws-sdk-js-v3` keeps them in
+    /// `packages/eventstream-codec/src/TestVectors.fixture.ts` (commit 9a71e608), the same
+    /// set the other AWS SDKs decode. `all_headers` carries one header of every type (int32,
+    /// string, bool false and true, byte, byte array, timestamp, int16, int64, uuid): all are
+    /// walked, only strings are kept.
+    #[test]
+    fn aws_vectors_with_headers_of_every_type_decode() {
+        let all_headers: &[u8] = &[
+            0, 0, 0, 204, 0, 0, 0, 175, 15, 174, 100, 202, 10, 101, 118, 101, 110, 116, 45, 116,
+            121, 112, 101, 4, 0, 0, 160, 12, 12, 99, 111, 110, 116, 101, 110, 116, 45, 116, 121,
+            112, 101, 7, 0, 16, 97, 112, 112, 108, 105, 99, 97, 116, 105, 111, 110, 47, 106, 115,
+            111, 110, 10, 98, 111, 111, 108, 32, 102, 97, 108, 115, 101, 1, 9, 98, 111, 111, 108,
+            32, 116, 114, 117, 101, 0, 4, 98, 121, 116, 101, 2, 207, 8, 98, 121, 116, 101, 32, 98,
+            117, 102, 6, 0, 20, 73, 39, 109, 32, 97, 32, 108, 105, 116, 116, 108, 101, 32, 116,
+            101, 97, 112, 111, 116, 33, 9, 116, 105, 109, 101, 115, 116, 97, 109, 112, 8, 0, 0, 0,
+            0, 0, 132, 95, 237, 5, 105, 110, 116, 49, 54, 3, 0, 42, 5, 105, 110, 116, 54, 52, 5, 0,
+            0, 0, 0, 2, 135, 87, 178, 4, 117, 117, 105, 100, 9, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+            12, 13, 14, 15, 16, 123, 39, 102, 111, 111, 39, 58, 39, 98, 97, 114, 39, 125, 171, 165,
+            241, 12,
+        ];
+        let m = one(all_headers);
+        assert_eq!(
+            m.headers,
+            vec![("content-type".to_owned(), "application/json".to_owned())]
+        );
+        assert_eq!(&m.payload[..], FOO_BAR);
+
+        let int32_header: &[u8] = &[
+            0, 0, 0, 45, 0, 0, 0, 16, 65, 196, 36, 184, 10, 101, 118, 101, 110, 116, 45, 116, 121,
+            112, 101, 4, 0, 0, 160, 12, 123, 39, 102, 111, 111, 39, 58, 39, 98, 97, 114, 39, 125,
+            54, 244, 128, 160,
+        ];
+        let m = one(int32_header);
+        assert!(m.headers.is_empty());
+        assert_eq!(&m.payload[..], FOO_BAR);
+
+        let payload_no_headers: &[u8] = &[
+            0, 0, 0, 29, 0, 0, 0, 0, 253, 82, 140, 90, 123, 39, 102, 111, 111, 39, 58, 39, 98, 97,
+            114, 39, 125, 195, 101, 57, 54,
+        ];
+        let m = one(payload_no_headers);
+        assert!(m.headers.is_empty());
+        assert_eq!(&m.payload[..], FOO_BAR);
+        assert_eq!(encode(&[], FOO_BAR), payload_no_headers);
+
+        let payload_one_str_header: &[u8] = &[
+            0, 0, 0, 61, 0, 0, 0, 32, 7, 253, 131, 150, 12, 99, 111, 110, 116, 101, 110, 116, 45,
+            116, 121, 112, 101, 7, 0, 16, 97, 112, 112, 108, 105, 99, 97, 116, 105, 111, 110, 47,
+            106, 115, 111, 110, 123, 39, 102, 111, 111, 39, 58, 39, 98, 97, 114, 39, 125, 141, 156,
+            8, 177,
+        ];
+        let m = one(payload_one_str_header);
+        assert_eq!(m.header("content-type"), Some("application/json"));
+        assert_eq!(&m.payload[..], FOO_BAR);
+        // The encoder writes the same bytes.
+        assert_eq!(
+            encode(&[("content-type", "application/json")], FOO_BAR),
+            payload_one_str_header
+        );
+
+        let m = one(&[0, 0, 0, 16, 0, 0, 0, 0, 5, 194, 72, 235, 125, 152, 200, 255]);
+        assert!(m.headers.is_empty() && m.payload.is_empty());
+    }
+
+    /// The same fixture's `corrupted_*` vectors: each must be refused.
+    #[test]
+    fn aws_corrupted_vectors_are_refused() {
+        let good: [u8; 61] = [
+            0, 0, 0, 61, 0, 0, 0, 32, 7, 253, 131, 150, 12, 99, 111, 110, 116, 101, 110, 116, 45,
+            116, 121, 112, 101, 7, 0, 16, 97, 112, 112, 108, 105, 99, 97, 116, 105, 111, 110, 47,
+            106, 115, 111, 110, 123, 39, 102, 111, 111, 39, 58, 39, 98, 97, 114, 39, 125, 141, 156,
+            8, 177,
+        ];
+        // corrupted_headers: a payload byte changed (`'` → `a`).
+        let mut corrupted_headers = good;
+        corrupted_headers[45] = 97;
+        // corrupted_header_len: headers length 33.
+        let mut corrupted_header_len = good;
+        corrupted_header_len[7] = 33;
+        // corrupted_length: total length 62.
+        let mut corrupted_length = good;
+        corrupted_length[3] = 62;
+        let corrupted_payload: &[u8] = &[
+            0, 0, 0, 29, 0, 0, 0, 0, 253, 82, 140, 90, 91, 39, 102, 111, 111, 39, 58, 39, 98, 97,
+            114, 39, 125, 195, 101, 57, 54,
+        ];
+        for (name, bytes, want) in [
+            (
+                "corrupted_headers",
+                &corrupted_headers[..],
+                FrameError::Checksum("message"),
+            ),
+            (
+                "corrupted_header_len",
+                &corrupted_header_len[..],
+                FrameError::Checksum("prelude"),
+            ),
+            (
+                "corrupted_length",
+                &corrupted_length[..],
+                FrameError::Checksum("prelude"),
+            ),
+            (
+                "corrupted_payload",
+                corrupted_payload,
+                FrameError::Checksum("message"),
+            ),
+        ] {
+            let mut d = Decoder::new();
+            d.push(bytes);
+            assert_eq!(d.next_message(), Err(want.clone()), "{name}");
+            assert_eq!(decode_bytewise(bytes), Err(want), "{name}, byte by byte");
+        }
+    }
+
+    /// Messages from `awslabs/aws-c-event-stream` `tests/message_streaming_decoder_test.c`
+    /// (commit d47b14c6): an int32 header, a bool header, and empty byte-array and string
+    /// values.
+    #[test]
+    fn aws_c_event_stream_header_vectors_decode() {
+        // `test_streaming_decoder_incoming_application_one_int32_header_pair_valid`.
+        let int32: &[u8] = &[
+            0x00, 0x00, 0x00, 0x1b, 0x00, 0x00, 0x00, 0x0b, 0xe5, 0xc0, 0xa0, 0x72, 0x05, b'e',
+            b'v', b'e', b'n', b't', 0x04, 0x00, 0x00, 0x00, 0x20, 0x04, 0xa1, 0xd4, 0x7c,
+        ];
+        let m = one(int32);
+        assert!(m.headers.is_empty() && m.payload.is_empty());
+        // `..._one_bool_header_pair_valid`.
+        let boolean: &[u8] = &[
+            0x00, 0x00, 0x00, 0x17, 0x00, 0x00, 0x00, 0x07, 0x29, 0x86, 0x01, 0x58, 0x05, b'e',
+            b'v', b'e', b'n', b't', 0x00, 0x4b, 0x4d, 0x2b, 0xe7,
+        ];
+        let m = one(boolean);
+        assert!(m.headers.is_empty() && m.payload.is_empty());
+        // `..._variable_headers_with_empty_length_pair_valid`.
+        let empty_values: &[u8] = &[
+            0x00, 0x00, 0x00, 0x22, 0x00, 0x00, 0x00, 0x12, 0x2D, 0x9A, 0xD2, 0x45, 0x04, b'b',
+            b'u', b'f', b'f', 0x06, 0x00, 0x00, 0x06, b's', b't', b'r', b'i', b'n', b'g', 0x07,
+            0x00, 0x00, 0xC8, 0x4C, 0xF8, 0x53,
+        ];
+        let m = one(empty_values);
+        assert_eq!(m.headers, vec![("string".to_owned(), String::new())]);
+        assert_eq!(m.header("string"), Some(""));
+        assert!(m.payload.is_empty());
+    }
+
     #[test]
     fn frames_split_anywhere_decode_the_same() {
         let mut bytes = event(

@@ -1,14 +1,19 @@
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use bytes::Bytes;
 use proptest::prelude::*;
+use serde_json::{json, Value};
 
 use super::eventstream::{event, exception};
+use super::stream::StreamTranslator;
 use super::*;
-use crate::dialect::{AwsCredentials, ProviderOptions};
+use crate::dialect::{AwsCredentials, ProviderOptions, Verdict};
 use crate::envelope::JsonEnvelope;
 use crate::kind::ProviderKind;
 use crate::secret::Secret;
 use crate::sse::SseFramer;
+use crate::translator::Streamed;
+use crate::usage::Usage;
 
 pub(super) fn provider(auth: AuthStyle) -> ProviderEndpoint {
     ProviderEndpoint {
@@ -414,7 +419,10 @@ fn run_stream(
         r#"{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}"#
     };
     let e = env(body);
-    let mut t = StreamTranslator::new("aws", ChunkWriter::new("id", "m", 1, include_usage));
+    let mut t = Streamed(StreamTranslator::new(
+        "aws",
+        ChunkWriter::new("id", "m", 1, include_usage),
+    ));
     let _ = &e;
     let mut out = Vec::new();
     let mut last = 0;
@@ -536,7 +544,10 @@ fn a_stream_cut_before_message_stop_ends_with_an_error() {
     assert!(text.contains("ended before messageStop"));
     assert!(!text.contains("[DONE]"));
     // A frame cut in the middle is a broken response.
-    let mut t = StreamTranslator::new("aws", ChunkWriter::new("id", "m", 1, false));
+    let mut t = Streamed(StreamTranslator::new(
+        "aws",
+        ChunkWriter::new("id", "m", 1, false),
+    ));
     let mut out = Vec::new();
     t.push(Bytes::copy_from_slice(&input[..input.len() - 3]), &mut out)
         .unwrap();
@@ -547,7 +558,10 @@ fn a_stream_cut_before_message_stop_ends_with_an_error() {
 fn corrupt_frames_are_a_bad_response() {
     let mut input = recorded_stream();
     input[20] ^= 0x40;
-    let mut t = StreamTranslator::new("aws", ChunkWriter::new("id", "m", 1, false));
+    let mut t = Streamed(StreamTranslator::new(
+        "aws",
+        ChunkWriter::new("id", "m", 1, false),
+    ));
     let mut out = Vec::new();
     assert!(matches!(
         t.push(Bytes::from(input), &mut out),
@@ -608,7 +622,10 @@ fn images_need_inlining() {
 proptest! {
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048), at in 0usize..2048) {
-        let mut t = StreamTranslator::new("aws", ChunkWriter::new("id", "m", 1, true));
+        let mut t = Streamed(StreamTranslator::new(
+        "aws",
+        ChunkWriter::new("id", "m", 1, true),
+    ));
         let mut out = Vec::new();
         let at = at.min(bytes.len());
         let _ = t.push(Bytes::copy_from_slice(&bytes[..at]), &mut out);
@@ -632,7 +649,10 @@ proptest! {
                 input.extend(event(TYPES[*k], p));
             }
         }
-        let mut t = StreamTranslator::new("aws", ChunkWriter::new("id", "m", 1, true));
+        let mut t = Streamed(StreamTranslator::new(
+        "aws",
+        ChunkWriter::new("id", "m", 1, true),
+    ));
         let mut out = Vec::new();
         let _ = t.push(Bytes::from(input), &mut out);
         let _ = t.finish(&mut out);

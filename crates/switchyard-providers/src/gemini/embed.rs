@@ -1,16 +1,16 @@
 //! OpenAI embeddings ↔ Gemini `batchEmbedContents` and Vertex AI `predict`.
 
-use base64::Engine as _;
-use bytes::{Bytes, BytesMut};
+use std::borrow::Cow;
+
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 use super::google_error;
-use crate::canonical::{invalid, unsupported};
-use crate::dialect::{Output, ResponseTranslator, Verdict};
+use crate::canonical::{base64_embedding, embedding_list, invalid, unsupported};
 use crate::envelope::JsonEnvelope;
 use crate::error::TranslateError;
+use crate::translator::{Whole, WholeAnswer};
 use crate::usage::Usage;
 
 /// The OpenAI embeddings request, as far as Gemini can honour it.
@@ -139,64 +139,52 @@ struct Statistics {
     token_count: f64,
 }
 
-/// Rebuilds an embeddings answer as OpenAI's list. Vectors are copied as raw JSON (or
+/// An embeddings answer, rebuilt as OpenAI's list. Vectors are copied as raw JSON (or
 /// re-encoded as little-endian `f32` base64 when the client asked for that).
 #[derive(Debug)]
-pub struct EmbeddingsTranslator {
+pub struct EmbeddingsAnswer {
     provider: String,
     model: String,
     vertex: bool,
     base64: bool,
-    body: BytesMut,
-    usage: Option<Usage>,
-    verdict: Verdict,
 }
 
-impl EmbeddingsTranslator {
-    /// A translator for one answer.
+impl EmbeddingsAnswer {
+    /// The answer to one call.
     pub fn new(provider: &str, model: &str, vertex: bool, base64: bool) -> Self {
         Self {
             provider: provider.to_owned(),
             model: model.to_owned(),
             vertex,
             base64,
-            body: BytesMut::new(),
-            usage: None,
-            verdict: Verdict::Pending,
         }
     }
 
-    fn vector(&self, raw: &RawValue) -> Result<String, TranslateError> {
+    fn vector<'a>(&self, raw: &'a RawValue) -> Result<Cow<'a, str>, TranslateError> {
         if !self.base64 {
-            return Ok(raw.get().to_owned());
+            return Ok(Cow::Borrowed(raw.get()));
         }
-        let floats: Vec<f32> = serde_json::from_str(raw.get())
-            .map_err(|e| TranslateError::BadResponse(e.to_string()))?;
-        let bytes: Vec<u8> = floats.iter().flat_map(|f| f.to_le_bytes()).collect();
-        let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
-        Ok(serde_json::to_string(&encoded).unwrap_or_default())
+        base64_embedding(raw.get())
+            .map(Cow::Owned)
+            .map_err(|e| TranslateError::BadResponse(e.to_string()))
     }
 }
 
-impl ResponseTranslator for EmbeddingsTranslator {
-    fn push(&mut self, chunk: Bytes, _out: &mut Output) -> Result<(), TranslateError> {
-        self.body.extend_from_slice(&chunk);
-        Ok(())
-    }
+impl WholeAnswer for EmbeddingsAnswer {
+    const WHAT: &'static str = "gemini embeddings response";
 
-    fn finish(&mut self, out: &mut Output) -> Result<(), TranslateError> {
+    fn translate(&self, body: &[u8]) -> Result<Whole, TranslateError> {
         let bad = |e: serde_json::Error| TranslateError::BadResponse(e.to_string());
-        if let Some(e) = google_error(&self.body) {
+        if let Some(e) = google_error(body) {
             let status = e.status_or(502);
-            self.verdict = Verdict::Failed {
+            return Ok(Whole::failed(
                 status,
-                error: e.into_error_body(status, &self.provider),
-            };
-            return Ok(());
+                e.into_error_body(status, &self.provider),
+            ));
         }
         let mut tokens = 0u64;
-        let vectors: Vec<String> = if self.vertex {
-            let a: VertexAnswer<'_> = serde_json::from_slice(&self.body).map_err(bad)?;
+        let vectors: Vec<Cow<'_, str>> = if self.vertex {
+            let a: VertexAnswer<'_> = serde_json::from_slice(body).map_err(bad)?;
             a.predictions
                 .iter()
                 .map(|p| {
@@ -209,64 +197,31 @@ impl ResponseTranslator for EmbeddingsTranslator {
                 })
                 .collect::<Result<_, _>>()?
         } else {
-            let a: GeminiAnswer<'_> = serde_json::from_slice(&self.body).map_err(bad)?;
+            let a: GeminiAnswer<'_> = serde_json::from_slice(body).map_err(bad)?;
             a.embeddings
                 .iter()
                 .map(|e| self.vector(e.values))
                 .collect::<Result<_, _>>()?
         };
-        let mut json = String::with_capacity(self.body.len() + 64 * vectors.len());
-        json.push_str("{\"object\":\"list\",\"data\":[");
-        for (i, v) in vectors.iter().enumerate() {
-            if i > 0 {
-                json.push(',');
-            }
-            json.push_str(&format!(
-                "{{\"object\":\"embedding\",\"index\":{i},\"embedding\":{v}}}"
-            ));
-        }
-        json.push_str("],\"model\":");
-        json.push_str(&serde_json::to_string(&self.model).unwrap_or_default());
-        json.push_str(&format!(
-            ",\"usage\":{{\"prompt_tokens\":{tokens},\"total_tokens\":{tokens}}}}}"
-        ));
-        self.usage = Some(Usage {
-            prompt_tokens: tokens,
-            completion_tokens: 0,
-            total_tokens: tokens,
-            cached_tokens: 0,
-        });
-        self.verdict = Verdict::Healthy;
-        out.push(Bytes::from(json));
-        Ok(())
-    }
-
-    fn verdict(&self) -> Verdict {
-        self.verdict.clone()
-    }
-
-    fn usage(&self) -> Option<Usage> {
-        self.usage
-    }
-
-    fn content_type(&self) -> &'static str {
-        "application/json"
-    }
-
-    fn is_passthrough(&self) -> bool {
-        false
+        Ok(Whole::healthy(
+            embedding_list(&vectors, &self.model, tokens),
+            Some(Usage::prompt_only(tokens)),
+        ))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dialect::ResponseTranslator;
+    use crate::translator::Buffered;
+    use bytes::Bytes;
 
     fn env(s: &str) -> JsonEnvelope {
         JsonEnvelope::parse(Bytes::copy_from_slice(s.as_bytes())).unwrap()
     }
 
-    fn run(t: &mut EmbeddingsTranslator, body: &str) -> Value {
+    fn run(t: &mut Buffered<EmbeddingsAnswer>, body: &str) -> Value {
         let mut out = Vec::new();
         for piece in body.as_bytes().chunks(7) {
             t.push(Bytes::copy_from_slice(piece), &mut out).unwrap();
@@ -304,7 +259,12 @@ mod tests {
 
     #[test]
     fn answers_become_openai_lists() {
-        let mut t = EmbeddingsTranslator::new("g", "text-embedding-004", false, false);
+        let mut t = Buffered::new(EmbeddingsAnswer::new(
+            "g",
+            "text-embedding-004",
+            false,
+            false,
+        ));
         let v = run(
             &mut t,
             r#"{"embeddings":[{"values":[0.5,-1]},{"values":[0.25,2]}]}"#,
@@ -313,7 +273,7 @@ mod tests {
         assert_eq!(v["data"][1]["index"], 1);
         assert_eq!(v["model"], "text-embedding-004");
 
-        let mut t = EmbeddingsTranslator::new("v", "m", true, true);
+        let mut t = Buffered::new(EmbeddingsAnswer::new("v", "m", true, true));
         let v = run(
             &mut t,
             r#"{"predictions":[{"embeddings":{"values":[1.0],"statistics":{"token_count":3,"truncated":false}}}]}"#,

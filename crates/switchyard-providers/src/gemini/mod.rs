@@ -7,8 +7,8 @@
 //!   `…/v1/projects/{project}/locations/{location}/publishers/google`, an OAuth access token
 //!   as `Authorization: Bearer`, and embeddings through `:predict`.
 //!
-//! Chat requests are mapped field by field ([`request`]), answers are rebuilt as OpenAI chat
-//! completions and chunks ([`response`]), embeddings both ways ([`embed`]). Parameters that
+//! Chat requests are mapped field by field (`request`), answers are rebuilt as OpenAI chat
+//! completions and chunks (`response`), embeddings both ways (`embed`). Parameters that
 //! cannot be honoured are refused with a 400 naming them.
 
 mod embed;
@@ -16,19 +16,17 @@ mod request;
 mod response;
 mod schema;
 
-use http::header::{ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_TYPE};
-use http::HeaderName;
 use serde::Deserialize;
 
-use crate::dialect::{
-    headers, Call, Dialect, ProviderEndpoint, ResponseTranslator, UpstreamRequest,
-};
+use crate::dialect::{Call, Dialect, ProviderEndpoint, ResponseTranslator, UpstreamRequest};
 use crate::endpoint::Endpoint;
 use crate::error::{ErrorBody, TranslateError};
-use crate::kind::{AuthStyle, ProviderKind};
+use crate::headers;
+use crate::kind::ProviderKind;
+use crate::translator::{Buffered, Streamed};
 
-pub use embed::EmbeddingsTranslator;
-pub use response::{ChatTranslator, StreamTranslator};
+use self::embed::EmbeddingsAnswer;
+use self::response::{ChatAnswer, StreamTranslator};
 
 /// The Gemini / Vertex AI dialect.
 #[derive(Debug)]
@@ -73,35 +71,11 @@ impl Dialect for Gemini {
             }
         };
 
-        let mut hs = Vec::with_capacity(4 + provider.headers.len());
-        hs.push(headers::fixed(CONTENT_TYPE, "application/json"));
-        hs.push(headers::fixed(
-            ACCEPT,
-            if call.stream {
-                "text/event-stream"
-            } else {
-                "application/json"
-            },
-        ));
-        // Answers are rebuilt, so they must arrive unencoded.
-        hs.push(headers::fixed(ACCEPT_ENCODING, "identity"));
-        let key = call.client_key.unwrap_or(provider.api_key.expose());
-        if !key.is_empty() {
-            match provider.auth {
-                AuthStyle::Bearer => {
-                    hs.push(headers::secret(AUTHORIZATION, &format!("Bearer {key}"))?)
-                }
-                AuthStyle::Header(name) => {
-                    hs.push(headers::secret(HeaderName::from_static(name), key)?)
-                }
-                AuthStyle::AwsSigV4 | AuthStyle::None => {}
-            }
-        }
-        hs.extend(provider.headers.iter().cloned());
         Ok(UpstreamRequest {
             method: "POST",
             path: format!("{}/models/{model}:{method}{query}", provider.base_path),
-            headers: hs,
+            // Answers are rebuilt, so they must arrive unencoded (`json_api` asks for identity).
+            headers: headers::json_api(provider, call)?,
             body: body.into(),
         })
     }
@@ -111,24 +85,21 @@ impl Dialect for Gemini {
         provider: &ProviderEndpoint,
         call: &Call<'_>,
     ) -> Box<dyn ResponseTranslator> {
-        let created = call
-            .now
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let created = call.created();
         match call.endpoint {
-            Endpoint::Embeddings => Box::new(EmbeddingsTranslator::new(
+            Endpoint::Embeddings => Buffered::boxed(EmbeddingsAnswer::new(
                 &provider.name,
                 call.model,
                 provider.kind == ProviderKind::VertexAi,
                 embed::wants_base64(call.body),
             )),
-            _ if call.stream => Box::new(StreamTranslator::new(
+            _ if call.stream => Streamed::boxed(StreamTranslator::new(
                 &provider.name,
                 call.model,
                 created,
-                include_usage(call),
+                call.include_usage(),
             )),
-            _ => Box::new(ChatTranslator::new(&provider.name, call.model, created)),
+            _ => Buffered::boxed(ChatAnswer::new(&provider.name, call.model, created)),
         }
     }
 
@@ -142,21 +113,6 @@ impl Dialect for Gemini {
             .map(|e| e.into_error_body(status, &provider.name))
             .unwrap_or_else(|| ErrorBody::from_provider(status, body, &provider.name))
     }
-}
-
-/// `stream_options.include_usage` as the client sent it.
-fn include_usage(call: &Call<'_>) -> bool {
-    #[derive(Deserialize)]
-    struct StreamOptions {
-        #[serde(default)]
-        include_usage: Option<bool>,
-    }
-    call.body
-        .get::<StreamOptions>("stream_options", "an object")
-        .ok()
-        .flatten()
-        .and_then(|o| o.include_usage)
-        .unwrap_or(false)
 }
 
 /// The model as a path segment: `models/` prefixes are dropped, and anything that could

@@ -1,6 +1,6 @@
 //! `GenerateContentResponse` → OpenAI chat completion (whole) and chunks (streamed).
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -9,9 +9,10 @@ use crate::canonical::{
     AssistantMessage, ChatCompletion, Choice, ChunkWriter, FinishReason, FunctionCall, ToolCall,
     UsageOut,
 };
-use crate::dialect::{Output, ResponseTranslator, Verdict};
+use crate::dialect::Output;
 use crate::error::{ErrorBody, TranslateError};
-use crate::sse::{self, SseFramer};
+use crate::sse::SseFramer;
+use crate::translator::{Progress, StreamAnswer, Whole, WholeAnswer};
 use crate::usage::Usage;
 
 /// One `GenerateContentResponse` (a whole answer, or one streamed chunk of it).
@@ -30,6 +31,16 @@ pub(crate) struct Response {
     response_id: Option<String>,
     #[serde(default)]
     error: Option<GoogleError>,
+}
+
+impl Response {
+    /// Why Gemini refused the prompt as a whole: no candidates, and a block reason.
+    fn blocked_reason(&self) -> Option<&str> {
+        if !self.candidates.is_empty() {
+            return None;
+        }
+        self.prompt_feedback.as_ref()?.block_reason.as_deref()
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -128,26 +139,21 @@ fn finish_reason(reason: Option<&str>) -> FinishReason {
     }
 }
 
-/// The error for a prompt Gemini refused to answer at all.
-fn blocked_prompt(provider: &str, reason: &str) -> Verdict {
-    Verdict::Failed {
-        status: 400,
-        error: ErrorBody::new(
-            format!("provider {provider} blocked the prompt ({reason})"),
-            "invalid_request_error",
-            Some("content_filter"),
-        )
-        .with_provider(provider),
-    }
+/// The status and error for a prompt Gemini refused to answer at all.
+fn blocked_prompt(provider: &str, reason: &str) -> (u16, ErrorBody) {
+    let error = ErrorBody::new(
+        format!("provider {provider} blocked the prompt ({reason})"),
+        "invalid_request_error",
+        Some("content_filter"),
+    )
+    .with_provider(provider);
+    (400, error)
 }
 
-/// The verdict for an error object that arrived with a 2xx status.
-fn error_verdict(provider: &str, e: GoogleError) -> Verdict {
+/// The status and error for an error object that arrived with a 2xx status.
+fn google_failure(provider: &str, e: GoogleError) -> (u16, ErrorBody) {
     let status = e.status_or(502);
-    Verdict::Failed {
-        status,
-        error: e.into_error_body(status, provider),
-    }
+    (status, e.into_error_body(status, provider))
 }
 
 fn call_id(call: &WireFunctionCall, n: usize) -> String {
@@ -168,27 +174,21 @@ fn bad(e: impl std::fmt::Display) -> TranslateError {
     TranslateError::BadResponse(e.to_string())
 }
 
-/// A non-streamed answer: the body is gathered, then rebuilt as one chat completion.
+/// A non-streamed answer, rebuilt as one chat completion once whole.
 #[derive(Debug)]
-pub struct ChatTranslator {
+pub struct ChatAnswer {
     provider: String,
     model: String,
     created: u64,
-    body: BytesMut,
-    verdict: Verdict,
-    usage: Option<Usage>,
 }
 
-impl ChatTranslator {
-    /// A translator for one answer.
+impl ChatAnswer {
+    /// The answer to one call.
     pub fn new(provider: &str, model: &str, created: u64) -> Self {
         Self {
             provider: provider.to_owned(),
             model: model.to_owned(),
             created,
-            body: BytesMut::new(),
-            verdict: Verdict::Pending,
-            usage: None,
         }
     }
 
@@ -244,48 +244,21 @@ impl ChatTranslator {
     }
 }
 
-impl ResponseTranslator for ChatTranslator {
-    fn push(&mut self, chunk: Bytes, _out: &mut Output) -> Result<(), TranslateError> {
-        self.body.extend_from_slice(&chunk);
-        Ok(())
-    }
+impl WholeAnswer for ChatAnswer {
+    const WHAT: &'static str = "gemini response";
 
-    fn finish(&mut self, out: &mut Output) -> Result<(), TranslateError> {
-        let r: Response = serde_json::from_slice(&self.body).map_err(bad)?;
+    fn translate(&self, body: &[u8]) -> Result<Whole, TranslateError> {
+        let r: Response = serde_json::from_slice(body).map_err(bad)?;
         if let Some(e) = r.error {
-            self.verdict = error_verdict(&self.provider, e);
-            return Ok(());
+            let (status, error) = google_failure(&self.provider, e);
+            return Ok(Whole::failed(status, error));
         }
-        if r.candidates.is_empty() {
-            if let Some(reason) = r
-                .prompt_feedback
-                .as_ref()
-                .and_then(|f| f.block_reason.as_deref())
-            {
-                self.verdict = blocked_prompt(&self.provider, reason);
-                return Ok(());
-            }
+        if let Some(reason) = r.blocked_reason() {
+            let (status, error) = blocked_prompt(&self.provider, reason);
+            return Ok(Whole::failed(status, error));
         }
-        self.usage = r.usage_metadata.map(Usage::from);
-        out.push(self.completion(r).to_bytes());
-        self.verdict = Verdict::Healthy;
-        Ok(())
-    }
-
-    fn verdict(&self) -> Verdict {
-        self.verdict.clone()
-    }
-
-    fn usage(&self) -> Option<Usage> {
-        self.usage
-    }
-
-    fn content_type(&self) -> &'static str {
-        "application/json"
-    }
-
-    fn is_passthrough(&self) -> bool {
-        false
+        let usage = r.usage_metadata.map(Usage::from);
+        Ok(Whole::healthy(self.completion(r).to_bytes(), usage))
     }
 }
 
@@ -296,8 +269,7 @@ pub struct StreamTranslator {
     provider: String,
     framer: SseFramer,
     writer: ChunkWriter,
-    verdict: Verdict,
-    usage: Option<Usage>,
+    progress: Progress,
     calls: u32,
     /// An error event was written: nothing more goes out, not even `[DONE]`.
     failed: bool,
@@ -310,8 +282,7 @@ impl StreamTranslator {
             provider: provider.to_owned(),
             framer: SseFramer::new(),
             writer: ChunkWriter::new("chatcmpl-gemini", model, created, include_usage),
-            verdict: Verdict::Pending,
-            usage: None,
+            progress: Progress::default(),
             calls: 0,
             failed: false,
         }
@@ -321,31 +292,22 @@ impl StreamTranslator {
         if self.failed || data.trim_ascii().is_empty() {
             return Ok(());
         }
-        let first = self.verdict == Verdict::Pending;
+        let first = self.progress.is_pending();
         let r: Response = serde_json::from_slice(data).map_err(bad)?;
         if let Some(e) = r.error {
-            let v = error_verdict(&self.provider, e);
-            if first {
-                self.verdict = v;
-            } else if let Verdict::Failed { error, .. } = v {
-                out.push(sse::error_event(&error));
-            }
+            let (status, error) = google_failure(&self.provider, e);
+            self.progress.fail(status, error, out);
             self.failed = true;
             return Ok(());
         }
         if first {
-            if r.candidates.is_empty() {
-                if let Some(reason) = r
-                    .prompt_feedback
-                    .as_ref()
-                    .and_then(|f| f.block_reason.as_deref())
-                {
-                    self.verdict = blocked_prompt(&self.provider, reason);
-                    self.failed = true;
-                    return Ok(());
-                }
+            if let Some(reason) = r.blocked_reason() {
+                let (status, error) = blocked_prompt(&self.provider, reason);
+                self.progress.fail(status, error, out);
+                self.failed = true;
+                return Ok(());
             }
-            self.verdict = Verdict::Healthy;
+            self.progress.healthy();
             if let Some(id) = &r.response_id {
                 self.writer.set_id(format!("chatcmpl-{id}"));
             }
@@ -354,7 +316,7 @@ impl StreamTranslator {
             }
         }
         if let Some(u) = r.usage_metadata {
-            self.usage = Some(u.into());
+            self.progress.usage = Some(u.into());
         }
         if r.candidates.is_empty() {
             if r.prompt_feedback.and_then(|f| f.block_reason).is_some() {
@@ -398,7 +360,7 @@ impl StreamTranslator {
     }
 }
 
-impl ResponseTranslator for StreamTranslator {
+impl StreamAnswer for StreamTranslator {
     fn push(&mut self, chunk: Bytes, out: &mut Output) -> Result<(), TranslateError> {
         self.framer.push(&chunk).map_err(bad)?;
         self.drain(out)
@@ -412,32 +374,18 @@ impl ResponseTranslator for StreamTranslator {
         if self.failed {
             return Ok(());
         }
-        if self.verdict == Verdict::Pending {
-            self.verdict = Verdict::Healthy;
-        }
+        self.progress.healthy();
         let finish = if self.calls > 0 {
             FinishReason::ToolCalls
         } else {
             FinishReason::Stop
         };
         self.writer.finish(finish, out);
-        self.writer.done(self.usage, out);
+        self.writer.done(self.progress.usage, out);
         Ok(())
     }
 
-    fn verdict(&self) -> Verdict {
-        self.verdict.clone()
-    }
-
-    fn usage(&self) -> Option<Usage> {
-        self.usage
-    }
-
-    fn content_type(&self) -> &'static str {
-        "text/event-stream"
-    }
-
-    fn is_passthrough(&self) -> bool {
-        false
+    fn progress(&self) -> &Progress {
+        &self.progress
     }
 }

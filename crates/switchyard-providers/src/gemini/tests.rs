@@ -4,14 +4,18 @@
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
+use http::header::AUTHORIZATION;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
+use super::embed::EmbeddingsAnswer;
+use super::response::{ChatAnswer, StreamTranslator};
 use super::*;
 use crate::dialect::Verdict;
 use crate::envelope::JsonEnvelope;
 use crate::secret::Secret;
 use crate::sse::SseFramer;
+use crate::translator::{Buffered, Streamed};
 
 const CHAT_TEXT: &str = include_str!("../../tests/fixtures/gemini/chat_text.json");
 const CHAT_CALLS: &str = include_str!("../../tests/fixtures/gemini/chat_function_call.json");
@@ -83,8 +87,13 @@ fn events(sse: &[u8]) -> Vec<Value> {
     v
 }
 
-fn stream_translator(include_usage: bool) -> StreamTranslator {
-    StreamTranslator::new("g1", "gemini-2.0-flash", 1_700_000_000, include_usage)
+fn stream_translator(include_usage: bool) -> Streamed<StreamTranslator> {
+    Streamed(StreamTranslator::new(
+        "g1",
+        "gemini-2.0-flash",
+        1_700_000_000,
+        include_usage,
+    ))
 }
 
 #[test]
@@ -165,7 +174,7 @@ fn other_endpoints_and_bad_models_are_refused() {
 
 #[test]
 fn golden_text_answer() {
-    let mut t = ChatTranslator::new("g1", "gemini-2.0-flash", 1_700_000_000);
+    let mut t = Buffered::new(ChatAnswer::new("g1", "gemini-2.0-flash", 1_700_000_000));
     let out = translate(&mut t, CHAT_TEXT.as_bytes(), &[10, 200]);
     assert_eq!(t.verdict(), Verdict::Healthy);
     let v: Value = serde_json::from_slice(&out).unwrap();
@@ -190,7 +199,7 @@ fn golden_text_answer() {
 
 #[test]
 fn golden_function_calls() {
-    let mut t = ChatTranslator::new("g1", "gemini-2.5-flash", 0);
+    let mut t = Buffered::new(ChatAnswer::new("g1", "gemini-2.5-flash", 0));
     let v: Value = serde_json::from_slice(&translate(&mut t, CHAT_CALLS.as_bytes(), &[])).unwrap();
     let choice = &v["choices"][0];
     assert_eq!(choice["finish_reason"], "tool_calls");
@@ -224,7 +233,7 @@ fn finish_reasons_map_to_openai() {
         let body = format!(
             r#"{{"candidates":[{{"content":{{"parts":[{{"text":"x"}}],"role":"model"}},"finishReason":"{gemini}"}}]}}"#
         );
-        let mut t = ChatTranslator::new("g1", "m", 0);
+        let mut t = Buffered::new(ChatAnswer::new("g1", "m", 0));
         let v: Value = serde_json::from_slice(&translate(&mut t, body.as_bytes(), &[])).unwrap();
         assert_eq!(v["choices"][0]["finish_reason"], openai, "{gemini}");
     }
@@ -232,7 +241,7 @@ fn finish_reasons_map_to_openai() {
 
 #[test]
 fn a_blocked_prompt_is_a_400_content_filter() {
-    let mut t = ChatTranslator::new("g1", "m", 0);
+    let mut t = Buffered::new(ChatAnswer::new("g1", "m", 0));
     let out = translate(&mut t, BLOCKED.as_bytes(), &[]);
     assert!(out.is_empty());
     match t.verdict() {
@@ -388,7 +397,7 @@ fn a_stream_without_finish_reason_still_ends_cleanly() {
 
 #[test]
 fn a_malformed_answer_is_a_translation_error() {
-    let mut t = ChatTranslator::new("g1", "m", 0);
+    let mut t = Buffered::new(ChatAnswer::new("g1", "m", 0));
     let mut out = Vec::new();
     t.push(Bytes::from_static(b"{\"candidates\":[{"), &mut out)
         .unwrap();
@@ -408,10 +417,10 @@ proptest! {
         let _ = s.push(Bytes::copy_from_slice(&bytes[..at]), &mut out);
         let _ = s.push(Bytes::copy_from_slice(&bytes[at..]), &mut out);
         let _ = s.finish(&mut out);
-        let mut c = ChatTranslator::new("g1", "m", 0);
+        let mut c = Buffered::new(ChatAnswer::new("g1", "m", 0));
         let _ = c.push(Bytes::from(bytes.clone()), &mut out);
         let _ = c.finish(&mut out);
-        let mut e = EmbeddingsTranslator::new("g1", "m", false, true);
+        let mut e = Buffered::new(EmbeddingsAnswer::new("g1", "m", false, true));
         let _ = e.push(Bytes::from(bytes), &mut out);
         let _ = e.finish(&mut out);
     }
@@ -425,7 +434,7 @@ proptest! {
         let mut out = Vec::new();
         let _ = s.push(Bytes::from(sse), &mut out);
         let _ = s.finish(&mut out);
-        let mut c = ChatTranslator::new("g1", "m", 0);
+        let mut c = Buffered::new(ChatAnswer::new("g1", "m", 0));
         let _ = c.push(Bytes::from(data.clone()), &mut out);
         let _ = c.finish(&mut out);
         let _ = Gemini.error_body(&provider(ProviderKind::Gemini), 400, data.as_bytes());

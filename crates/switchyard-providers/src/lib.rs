@@ -25,6 +25,7 @@ pub mod endpoint;
 pub mod envelope;
 pub mod error;
 pub mod gemini;
+pub mod inbound;
 pub mod kind;
 pub mod multipart;
 pub mod openai;

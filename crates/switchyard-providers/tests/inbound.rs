@@ -10,11 +10,11 @@ use bytes::Bytes;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use switchyard_providers::canonical::{ChatRequest, ChunkWriter, FinishReason};
-use switchyard_providers::inbound::{
-    count_tokens, to_chat, Chain, InboundApi, InboundTranslator,
-};
+use switchyard_providers::inbound::{count_tokens, to_chat, Chain, InboundApi, InboundTranslator};
 use switchyard_providers::sse::SseFramer;
-use switchyard_providers::{ErrorBody, JsonEnvelope, ResponseTranslator, TranslateError, Usage, Verdict};
+use switchyard_providers::{
+    ErrorBody, JsonEnvelope, ResponseTranslator, TranslateError, Usage, Verdict,
+};
 
 fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/inbound")
@@ -41,7 +41,8 @@ fn golden(name: &str, actual: &[u8]) {
         std::fs::write(&path, actual).unwrap();
         return;
     }
-    let expected = std::fs::read(&path).unwrap_or_else(|e| panic!("{name}: {e} (run with UPDATE_GOLDEN=1)"));
+    let expected =
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{name}: {e} (run with UPDATE_GOLDEN=1)"));
     assert_eq!(
         String::from_utf8_lossy(actual),
         String::from_utf8_lossy(&expected),
@@ -71,7 +72,9 @@ fn translate(
     stream: bool,
     pieces: &[&[u8]],
 ) -> (Vec<u8>, Result<(), TranslateError>, Verdict, Option<Usage>) {
-    let mut t = InboundTranslator::new(api, request, stream).unwrap().unwrap();
+    let mut t = InboundTranslator::new(api, request, stream)
+        .unwrap()
+        .unwrap();
     let mut out = Vec::new();
     for p in pieces {
         if let Err(e) = t.push(Bytes::copy_from_slice(p), &mut out) {
@@ -88,7 +91,10 @@ fn events(sse: &[u8]) -> Vec<(String, Value)> {
     f.push(sse).unwrap();
     let mut out = Vec::new();
     while let Some(e) = f.next_event().unwrap() {
-        out.push((e.event.unwrap_or_default(), serde_json::from_slice(&e.data).unwrap()));
+        out.push((
+            e.event.unwrap_or_default(),
+            serde_json::from_slice(&e.data).unwrap(),
+        ));
     }
     assert!(f.finish().unwrap().is_none(), "trailing bytes");
     out
@@ -130,9 +136,15 @@ fn translated_requests_keep_what_matters() {
         serde_json::from_slice(to_chat(api, &sdk_body(name)).unwrap().raw()).unwrap()
     };
     let m = chat("messages_plain", InboundApi::Messages);
-    assert_eq!(m["messages"][0], json!({"role":"system","content":"You are brief."}));
+    assert_eq!(
+        m["messages"][0],
+        json!({"role":"system","content":"You are brief."})
+    );
     assert_eq!(m["max_completion_tokens"], 256);
-    assert_eq!((m["temperature"].clone(), m["top_k"].clone()), (json!(0.2), json!(40)));
+    assert_eq!(
+        (m["temperature"].clone(), m["top_k"].clone()),
+        (json!(0.2), json!(40))
+    );
     assert_eq!(m["stop"], json!(["END"]));
     assert_eq!(m["user"], "user-42");
     let s = chat("messages_stream", InboundApi::Messages);
@@ -141,19 +153,37 @@ fn translated_requests_keep_what_matters() {
     let t = chat("messages_tools", InboundApi::Messages);
     assert_eq!(t["tool_choice"], "required");
     assert_eq!(t["parallel_tool_calls"], false);
-    assert_eq!(t["messages"][1]["tool_calls"][0]["function"]["arguments"], "{\"city\":\"Paris\"}");
-    assert_eq!(t["messages"][2], json!({"role":"tool","content":"21°C, sunny","tool_call_id":"toolu_01"}));
-    assert_eq!(t["messages"][3], json!({"role":"user","content":"Now Rome."}));
+    assert_eq!(
+        t["messages"][1]["tool_calls"][0]["function"]["arguments"],
+        "{\"city\":\"Paris\"}"
+    );
+    assert_eq!(
+        t["messages"][2],
+        json!({"role":"tool","content":"21°C, sunny","tool_call_id":"toolu_01"})
+    );
+    assert_eq!(
+        t["messages"][3],
+        json!({"role":"user","content":"Now Rome."})
+    );
     let i = chat("messages_image", InboundApi::Messages);
     let parts = &i["messages"][0]["content"];
-    assert!(parts[0]["image_url"]["url"].as_str().unwrap().starts_with("data:image/png;base64,iVBOR"));
+    assert!(parts[0]["image_url"]["url"]
+        .as_str()
+        .unwrap()
+        .starts_with("data:image/png;base64,iVBOR"));
     assert_eq!(parts[1]["image_url"]["url"], "https://example.com/cat.jpg");
     assert_eq!(parts[2]["file"]["filename"], "report.pdf");
-    assert!(parts[2]["file"]["file_data"].as_str().unwrap().starts_with("data:application/pdf;base64,"));
+    assert!(parts[2]["file"]["file_data"]
+        .as_str()
+        .unwrap()
+        .starts_with("data:application/pdf;base64,"));
     let r = chat("responses_tools", InboundApi::Responses);
     assert_eq!(r["tools"][0]["function"]["name"], "get_weather");
     assert_eq!(r["tools"][0]["function"]["strict"], true);
-    assert_eq!(r["tool_choice"], json!({"type":"function","function":{"name":"get_weather"}}));
+    assert_eq!(
+        r["tool_choice"],
+        json!({"type":"function","function":{"name":"get_weather"}})
+    );
     assert_eq!(r["messages"][1]["tool_calls"][0]["id"], "call_01");
     assert_eq!(r["messages"][2]["tool_call_id"], "call_01");
     let p = chat("responses_plain", InboundApi::Responses);
@@ -170,27 +200,103 @@ fn untranslatable_requests_name_the_exact_param() {
     let user = json!([{"role":"user","content":"hi"}]);
     let m = |extra: Value| {
         let mut b = json!({"model":"m","max_tokens":10,"messages":user});
-        b.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        b.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
         b
     };
     let cases = [
-        (InboundApi::Messages, json!({"model":"m","messages":user}), "max_tokens"),
-        (InboundApi::Messages, m(json!({"container":"c"})), "container"),
-        (InboundApi::Messages, m(json!({"tools":[{"type":"web_search_20250305","name":"web_search"}]})), "tools[0].type"),
-        (InboundApi::Messages, m(json!({"messages":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"image","source":{"type":"file","file_id":"f"}}]}]})), "messages[0].content[1].source.type"),
-        (InboundApi::Messages, m(json!({"messages":[{"role":"user","content":[{"type":"text","txt":"a"}]}]})), "messages[0].content[0].txt"),
-        (InboundApi::Messages, m(json!({"messages":[{"role":"user","content":"a"},{"role":"assistant","content":"The answer is"}]})), "messages[1]"),
-        (InboundApi::Messages, m(json!({"messages":[{"role":"user","content":[{"type":"document","source":{"type":"url","url":"https://x/a.pdf"}}]}]})), "messages[0].content[0].source.type"),
-        (InboundApi::Messages, m(json!({"thinking":{"type":"sometimes"}})), "thinking.type"),
-        (InboundApi::Messages, m(json!({"tool_choice":{"type":"tool"}})), "tool_choice.name"),
-        (InboundApi::Responses, json!({"model":"m","input":"hi","store":true}), "store"),
-        (InboundApi::Responses, json!({"model":"m","input":"hi","previous_response_id":"resp_1"}), "previous_response_id"),
-        (InboundApi::Responses, json!({"model":"m","input":"hi","tools":[{"type":"web_search"}]}), "tools[0].type"),
-        (InboundApi::Responses, json!({"model":"m","input":[{"type":"item_reference","id":"msg_1"}]}), "input[0]"),
-        (InboundApi::Responses, json!({"model":"m","input":[{"role":"user","content":[{"type":"input_image","file_id":"f","detail":"auto"}]}]}), "input[0].content[0].file_id"),
-        (InboundApi::Responses, json!({"model":"m","input":"hi","top_logprobs":2}), "top_logprobs"),
-        (InboundApi::Responses, json!({"model":"m","input":[{"role":"user","content":5}]}), "input[0].content"),
-        (InboundApi::Responses, json!({"model":"m","input":"hi","max_output_tokens":"x"}), "max_output_tokens"),
+        (
+            InboundApi::Messages,
+            json!({"model":"m","messages":user}),
+            "max_tokens",
+        ),
+        (
+            InboundApi::Messages,
+            m(json!({"container":"c"})),
+            "container",
+        ),
+        (
+            InboundApi::Messages,
+            m(json!({"tools":[{"type":"web_search_20250305","name":"web_search"}]})),
+            "tools[0].type",
+        ),
+        (
+            InboundApi::Messages,
+            m(
+                json!({"messages":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"image","source":{"type":"file","file_id":"f"}}]}]}),
+            ),
+            "messages[0].content[1].source.type",
+        ),
+        (
+            InboundApi::Messages,
+            m(json!({"messages":[{"role":"user","content":[{"type":"text","txt":"a"}]}]})),
+            "messages[0].content[0].txt",
+        ),
+        (
+            InboundApi::Messages,
+            m(
+                json!({"messages":[{"role":"user","content":"a"},{"role":"assistant","content":"The answer is"}]}),
+            ),
+            "messages[1]",
+        ),
+        (
+            InboundApi::Messages,
+            m(
+                json!({"messages":[{"role":"user","content":[{"type":"document","source":{"type":"url","url":"https://x/a.pdf"}}]}]}),
+            ),
+            "messages[0].content[0].source.type",
+        ),
+        (
+            InboundApi::Messages,
+            m(json!({"thinking":{"type":"sometimes"}})),
+            "thinking.type",
+        ),
+        (
+            InboundApi::Messages,
+            m(json!({"tool_choice":{"type":"tool"}})),
+            "tool_choice.name",
+        ),
+        (
+            InboundApi::Responses,
+            json!({"model":"m","input":"hi","store":true}),
+            "store",
+        ),
+        (
+            InboundApi::Responses,
+            json!({"model":"m","input":"hi","previous_response_id":"resp_1"}),
+            "previous_response_id",
+        ),
+        (
+            InboundApi::Responses,
+            json!({"model":"m","input":"hi","tools":[{"type":"web_search"}]}),
+            "tools[0].type",
+        ),
+        (
+            InboundApi::Responses,
+            json!({"model":"m","input":[{"type":"item_reference","id":"msg_1"}]}),
+            "input[0]",
+        ),
+        (
+            InboundApi::Responses,
+            json!({"model":"m","input":[{"role":"user","content":[{"type":"input_image","file_id":"f","detail":"auto"}]}]}),
+            "input[0].content[0].file_id",
+        ),
+        (
+            InboundApi::Responses,
+            json!({"model":"m","input":"hi","top_logprobs":2}),
+            "top_logprobs",
+        ),
+        (
+            InboundApi::Responses,
+            json!({"model":"m","input":[{"role":"user","content":5}]}),
+            "input[0].content",
+        ),
+        (
+            InboundApi::Responses,
+            json!({"model":"m","input":"hi","max_output_tokens":"x"}),
+            "max_output_tokens",
+        ),
     ];
     for (api, body, expected) in cases {
         assert_eq!(param(api, body.clone()), expected, "{body}");
@@ -202,7 +308,8 @@ fn chat_output_translates_to_golden_responses() {
     for api in [InboundApi::Messages, InboundApi::Responses] {
         for case in ["completion_text", "completion_tools"] {
             let body = read(&format!("chat/{case}.json"));
-            let (out, r, verdict, usage) = translate(api, &request_for(api, false), false, &[&body]);
+            let (out, r, verdict, usage) =
+                translate(api, &request_for(api, false), false, &[&body]);
             r.unwrap();
             assert_eq!(verdict, Verdict::Healthy);
             assert!(usage.is_some());
@@ -220,73 +327,163 @@ fn chat_output_translates_to_golden_responses() {
 
 #[test]
 fn messages_output_says_what_the_sdk_reads() {
-    let (out, ..) = translate(InboundApi::Messages, &request_for(InboundApi::Messages, false), false, &[&read("chat/completion_text.json")]);
+    let (out, ..) = translate(
+        InboundApi::Messages,
+        &request_for(InboundApi::Messages, false),
+        false,
+        &[&read("chat/completion_text.json")],
+    );
     let v: Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["id"], "msg_chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG");
-    assert_eq!(v["content"], json!([{"type":"text","text":"The capital of France is Paris."}]));
+    assert_eq!(
+        v["content"],
+        json!([{"type":"text","text":"The capital of France is Paris."}])
+    );
     assert_eq!(v["stop_reason"], "end_turn");
-    assert_eq!(v["usage"], json!({"input_tokens":93,"output_tokens":46,"cache_creation_input_tokens":0,"cache_read_input_tokens":1024}));
-    let (out, ..) = translate(InboundApi::Messages, &request_for(InboundApi::Messages, false), false, &[&read("chat/completion_tools.json")]);
+    assert_eq!(
+        v["usage"],
+        json!({"input_tokens":93,"output_tokens":46,"cache_creation_input_tokens":0,"cache_read_input_tokens":1024})
+    );
+    let (out, ..) = translate(
+        InboundApi::Messages,
+        &request_for(InboundApi::Messages, false),
+        false,
+        &[&read("chat/completion_tools.json")],
+    );
     let v: Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["stop_reason"], "tool_use");
-    assert_eq!(v["content"][1], json!({"type":"tool_use","id":"call_abc123","name":"get_weather","input":{"city":"Paris"}}));
+    assert_eq!(
+        v["content"][1],
+        json!({"type":"tool_use","id":"call_abc123","name":"get_weather","input":{"city":"Paris"}})
+    );
 
-    let (sse, ..) = translate(InboundApi::Messages, &request_for(InboundApi::Messages, true), true, &[&read("chat/stream_tools.sse")]);
+    let (sse, ..) = translate(
+        InboundApi::Messages,
+        &request_for(InboundApi::Messages, true),
+        true,
+        &[&read("chat/stream_tools.sse")],
+    );
     let ev = events(&sse);
     let names: Vec<&str> = ev.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, [
-        "message_start", "ping",
-        "content_block_start", "content_block_delta",
-        "content_block_stop", "content_block_start", "content_block_delta", "content_block_delta",
-        "content_block_stop", "content_block_start", "content_block_delta",
-        "content_block_stop", "message_delta", "message_stop",
-    ]);
+    assert_eq!(
+        names,
+        [
+            "message_start",
+            "ping",
+            "content_block_start",
+            "content_block_delta",
+            "content_block_stop",
+            "content_block_start",
+            "content_block_delta",
+            "content_block_delta",
+            "content_block_stop",
+            "content_block_start",
+            "content_block_delta",
+            "content_block_stop",
+            "message_delta",
+            "message_stop",
+        ]
+    );
     for (name, data) in &ev {
-        assert_eq!(data["type"], name.as_str(), "the event name is the data's type");
+        assert_eq!(
+            data["type"],
+            name.as_str(),
+            "the event name is the data's type"
+        );
     }
     assert_eq!(ev[12].1["delta"]["stop_reason"], "tool_use");
     assert_eq!(ev[12].1["usage"]["output_tokens"], 17);
-    assert_eq!(ev[9].1["content_block"], json!({"type":"tool_use","id":"call_def456","name":"get_weather","input":{}}));
+    assert_eq!(
+        ev[9].1["content_block"],
+        json!({"type":"tool_use","id":"call_def456","name":"get_weather","input":{}})
+    );
 }
 
 #[test]
 fn responses_output_says_what_the_sdk_reads() {
-    let (out, ..) = translate(InboundApi::Responses, &request_for(InboundApi::Responses, false), false, &[&read("chat/completion_tools.json")]);
+    let (out, ..) = translate(
+        InboundApi::Responses,
+        &request_for(InboundApi::Responses, false),
+        false,
+        &[&read("chat/completion_tools.json")],
+    );
     let v: Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["object"], "response");
     assert_eq!(v["status"], "completed");
-    assert_eq!(v["output"][0]["content"][0]["text"], "Checking both cities.");
-    assert_eq!(v["output"][1], json!({"id":"fc_call_abc123","type":"function_call","status":"completed","arguments":"{\"city\":\"Paris\"}","call_id":"call_abc123","name":"get_weather"}));
+    assert_eq!(
+        v["output"][0]["content"][0]["text"],
+        "Checking both cities."
+    );
+    assert_eq!(
+        v["output"][1],
+        json!({"id":"fc_call_abc123","type":"function_call","status":"completed","arguments":"{\"city\":\"Paris\"}","call_id":"call_abc123","name":"get_weather"})
+    );
     assert_eq!(v["metadata"], json!({"ticket":"42"}), "metadata is echoed");
     assert_eq!(v["store"], false);
     assert_eq!(v["usage"]["total_tokens"], 99);
 
-    let (sse, ..) = translate(InboundApi::Responses, &request_for(InboundApi::Responses, true), true, &[&read("chat/stream_text.sse")]);
+    let (sse, ..) = translate(
+        InboundApi::Responses,
+        &request_for(InboundApi::Responses, true),
+        true,
+        &[&read("chat/stream_text.sse")],
+    );
     let ev = events(&sse);
     let names: Vec<&str> = ev.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, [
-        "response.created", "response.in_progress", "response.output_item.added",
-        "response.content_part.added", "response.output_text.delta", "response.output_text.delta",
-        "response.output_text.done", "response.content_part.done", "response.output_item.done",
-        "response.completed",
-    ]);
+    assert_eq!(
+        names,
+        [
+            "response.created",
+            "response.in_progress",
+            "response.output_item.added",
+            "response.content_part.added",
+            "response.output_text.delta",
+            "response.output_text.delta",
+            "response.output_text.done",
+            "response.content_part.done",
+            "response.output_item.done",
+            "response.completed",
+        ]
+    );
     for (i, (name, data)) in ev.iter().enumerate() {
         assert_eq!(data["type"], name.as_str());
         assert_eq!(data["sequence_number"], i, "sequence numbers count events");
     }
     let done = &ev[9].1["response"];
-    assert_eq!(done["output"][0]["content"][0]["text"], "The capital of France is Paris — «Paris» 🗼.");
-    assert_eq!(done["usage"], json!({"input_tokens":20,"input_tokens_details":{"cached_tokens":8},"output_tokens":12,"output_tokens_details":{"reasoning_tokens":4},"total_tokens":32}));
+    assert_eq!(
+        done["output"][0]["content"][0]["text"],
+        "The capital of France is Paris — «Paris» 🗼."
+    );
+    assert_eq!(
+        done["usage"],
+        json!({"input_tokens":20,"input_tokens_details":{"cached_tokens":8},"output_tokens":12,"output_tokens_details":{"reasoning_tokens":4},"total_tokens":32})
+    );
 }
 
 #[test]
 fn a_length_finish_is_incomplete_and_max_tokens() {
     let body = br#"{"id":"x","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"cut"},"finish_reason":"length"}]}"#;
-    let (out, ..) = translate(InboundApi::Responses, &request_for(InboundApi::Responses, false), false, &[body]);
+    let (out, ..) = translate(
+        InboundApi::Responses,
+        &request_for(InboundApi::Responses, false),
+        false,
+        &[body],
+    );
     let v: Value = serde_json::from_slice(&out).unwrap();
-    assert_eq!((v["status"].as_str(), v["incomplete_details"]["reason"].as_str()), (Some("incomplete"), Some("max_output_tokens")));
+    assert_eq!(
+        (
+            v["status"].as_str(),
+            v["incomplete_details"]["reason"].as_str()
+        ),
+        (Some("incomplete"), Some("max_output_tokens"))
+    );
     assert_eq!(v["output"][0]["status"], "incomplete");
-    let (out, ..) = translate(InboundApi::Messages, &request_for(InboundApi::Messages, false), false, &[body]);
+    let (out, ..) = translate(
+        InboundApi::Messages,
+        &request_for(InboundApi::Messages, false),
+        false,
+        &[body],
+    );
     let v: Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["stop_reason"], "max_tokens");
     assert_eq!(v["model"], "m");
@@ -294,14 +491,27 @@ fn a_length_finish_is_incomplete_and_max_tokens() {
 
 #[test]
 fn stream_errors_end_in_each_apis_terminal_events() {
-    let (sse, ..) = translate(InboundApi::Messages, &request_for(InboundApi::Messages, true), true, &[&read("chat/stream_error.sse")]);
+    let (sse, ..) = translate(
+        InboundApi::Messages,
+        &request_for(InboundApi::Messages, true),
+        true,
+        &[&read("chat/stream_error.sse")],
+    );
     let ev = events(&sse);
     let last = ev.last().unwrap();
     assert_eq!(last.0, "error");
-    assert_eq!(last.1, json!({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}));
+    assert_eq!(
+        last.1,
+        json!({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})
+    );
     assert!(!ev.iter().any(|(n, _)| n == "message_stop"));
 
-    let (sse, ..) = translate(InboundApi::Responses, &request_for(InboundApi::Responses, true), true, &[&read("chat/stream_error.sse")]);
+    let (sse, ..) = translate(
+        InboundApi::Responses,
+        &request_for(InboundApi::Responses, true),
+        true,
+        &[&read("chat/stream_error.sse")],
+    );
     let ev = events(&sse);
     let n = ev.len();
     assert_eq!(ev[n - 2].0, "error");
@@ -316,19 +526,41 @@ fn stream_errors_end_in_each_apis_terminal_events() {
         let (out, r, verdict, _) = translate(api, &request_for(api, true), true, &[first]);
         r.unwrap();
         assert!(out.is_empty());
-        assert!(matches!(verdict, Verdict::Failed { status: 429, .. }), "{verdict:?}");
+        assert!(
+            matches!(verdict, Verdict::Failed { status: 429, .. }),
+            "{verdict:?}"
+        );
     }
 
     // An error the gateway sees (the connection broke) ends the stream the same way.
-    let mut t = InboundTranslator::new(InboundApi::Responses, &request_for(InboundApi::Responses, true), true).unwrap().unwrap();
+    let mut t = InboundTranslator::new(
+        InboundApi::Responses,
+        &request_for(InboundApi::Responses, true),
+        true,
+    )
+    .unwrap()
+    .unwrap();
     let mut out = Vec::new();
     let text = read("chat/stream_text.sse");
-    t.push(Bytes::copy_from_slice(&text[..300]), &mut out).unwrap();
-    t.fail(&ErrorBody::new("the provider's response broke off", "upstream_error", Some("upstream_reset")), &mut out);
+    t.push(Bytes::copy_from_slice(&text[..300]), &mut out)
+        .unwrap();
+    t.fail(
+        &ErrorBody::new(
+            "the provider's response broke off",
+            "upstream_error",
+            Some("upstream_reset"),
+        ),
+        &mut out,
+    );
     let ev = events(&out.concat());
     assert_eq!(ev.last().unwrap().0, "response.failed");
     // A stream cut without a finish reason is an error for the gateway to report.
-    let (_, r, ..) = translate(InboundApi::Messages, &request_for(InboundApi::Messages, true), true, &[&text[..300]]);
+    let (_, r, ..) = translate(
+        InboundApi::Messages,
+        &request_for(InboundApi::Messages, true),
+        true,
+        &[&text[..300]],
+    );
     assert!(r.is_err());
 }
 
@@ -336,7 +568,10 @@ fn stream_errors_end_in_each_apis_terminal_events() {
 fn error_bodies_take_each_apis_shape() {
     let e = ErrorBody::new("Rate limited", "rate_limit_error", None).with_provider("p");
     let m: Value = serde_json::from_slice(&InboundApi::Messages.error_body(429, &e)).unwrap();
-    assert_eq!(m, json!({"type":"error","error":{"type":"rate_limit_error","message":"Rate limited"}}));
+    assert_eq!(
+        m,
+        json!({"type":"error","error":{"type":"rate_limit_error","message":"Rate limited"}})
+    );
     let r: Value = serde_json::from_slice(&InboundApi::Responses.error_body(429, &e)).unwrap();
     assert_eq!(r["error"]["message"], "Rate limited");
     assert_eq!(r["error"]["type"], "rate_limit_error");
@@ -366,7 +601,12 @@ fn every_split_point_of_a_stream_gives_the_same_output() {
         let body = read("chat/completion_tools.json");
         let (whole, ..) = translate(api, &request_for(api, false), false, &[&body]);
         for at in (0..=body.len()).step_by(7) {
-            let (split, ..) = translate(api, &request_for(api, false), false, &[&body[..at], &body[at..]]);
+            let (split, ..) = translate(
+                api,
+                &request_for(api, false),
+                false,
+                &[&body[..at], &body[at..]],
+            );
             assert_eq!(split, whole);
         }
     }
@@ -376,7 +616,9 @@ fn every_split_point_of_a_stream_gives_the_same_output() {
 fn an_anthropic_stream_chained_into_the_responses_api() {
     // Provider (Anthropic) → canonical chat → Responses: the chain used for a Responses client
     // served by an Anthropic target.
-    use switchyard_providers::{dialect_for, Call, DialectKind, Endpoint, ProviderEndpoint, ProviderKind, AuthStyle, Secret};
+    use switchyard_providers::{
+        dialect_for, AuthStyle, Call, DialectKind, Endpoint, ProviderEndpoint, ProviderKind, Secret,
+    };
     let provider = ProviderEndpoint {
         name: "claude".into(),
         kind: ProviderKind::Anthropic,
@@ -403,10 +645,16 @@ fn an_anthropic_stream_chained_into_the_responses_api() {
     };
     let dialect = dialect_for(DialectKind::Anthropic);
     dialect.build_request(&provider, &call).unwrap();
-    let upstream = std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/anthropic/stream_tool_use.sse")).unwrap();
+    let upstream = std::fs::read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/anthropic/stream_tool_use.sse"),
+    )
+    .unwrap();
     let mut chain = Chain::new(
         dialect.response_translator(&provider, &call),
-        InboundTranslator::new(InboundApi::Responses, &inbound, true).unwrap().unwrap(),
+        InboundTranslator::new(InboundApi::Responses, &inbound, true)
+            .unwrap()
+            .unwrap(),
     );
     let mut out = Vec::new();
     for piece in upstream.chunks(97) {
@@ -419,7 +667,12 @@ fn an_anthropic_stream_chained_into_the_responses_api() {
     let ev = events(&out.concat());
     let done = &ev.last().unwrap().1;
     assert_eq!(ev.last().unwrap().0, "response.completed", "{done}");
-    let calls: Vec<&Value> = done["response"]["output"].as_array().unwrap().iter().filter(|i| i["type"] == "function_call").collect();
+    let calls: Vec<&Value> = done["response"]["output"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["type"] == "function_call")
+        .collect();
     assert!(!calls.is_empty());
     let args: Value = serde_json::from_str(calls[0]["arguments"].as_str().unwrap()).unwrap();
     assert!(args.is_object());
@@ -447,8 +700,23 @@ fn chat_stream(deltas: &[String], tool_args: &[String]) -> Vec<u8> {
             w.tool_call_arguments(0, a, &mut out);
         }
     }
-    w.finish(if tool_args.is_empty() { FinishReason::Stop } else { FinishReason::ToolCalls }, &mut out);
-    w.done(Some(Usage { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7, cached_tokens: 0 }), &mut out);
+    w.finish(
+        if tool_args.is_empty() {
+            FinishReason::Stop
+        } else {
+            FinishReason::ToolCalls
+        },
+        &mut out,
+    );
+    w.done(
+        Some(Usage {
+            prompt_tokens: 3,
+            completion_tokens: 4,
+            total_tokens: 7,
+            cached_tokens: 0,
+        }),
+        &mut out,
+    );
     out.concat()
 }
 

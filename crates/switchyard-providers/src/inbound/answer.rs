@@ -265,7 +265,9 @@ impl Answer {
         let Some(choice) = c.choices.into_iter().find(|c| c.index == 0) else {
             return Err(bad("no choice in the completion"));
         };
-        a.finish = Some(Finish::parse(choice.finish_reason.as_deref().unwrap_or("stop")));
+        a.finish = Some(Finish::parse(
+            choice.finish_reason.as_deref().unwrap_or("stop"),
+        ));
         if let Some(m) = choice.message.or(choice.delta) {
             if let Some(t) = m.content.filter(|t| !t.is_empty()) {
                 a.blocks.push(Block::Text(t.into_owned()));

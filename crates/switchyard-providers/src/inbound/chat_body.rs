@@ -236,7 +236,10 @@ impl ChatBody<'_> {
 /// Decodes `raw` (the value at `param`) into `T`. The fast decoder runs first; only when it
 /// fails is the value decoded again with path tracking, so the error can name the exact
 /// member (`messages[1].content[0].source.type`).
-pub(crate) fn decode<'a, T: Deserialize<'a>>(param: &str, raw: &'a str) -> Result<T, TranslateError> {
+pub(crate) fn decode<'a, T: Deserialize<'a>>(
+    param: &str,
+    raw: &'a str,
+) -> Result<T, TranslateError> {
     decode_at(|| param.to_owned(), raw)
 }
 
@@ -304,9 +307,13 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let e = decode::<Vec<Inner>>("messages", r#"[{"n":1},{}]"#).unwrap_err();
-        assert!(matches!(e, TranslateError::InvalidRequest { param: Some(ref p), .. } if p == "messages[1]"));
+        assert!(
+            matches!(e, TranslateError::InvalidRequest { param: Some(ref p), .. } if p == "messages[1]")
+        );
         let e = decode::<u32>("max_tokens", "\"many\"").unwrap_err();
-        assert!(matches!(e, TranslateError::InvalidRequest { param: Some(ref p), .. } if p == "max_tokens"));
+        assert!(
+            matches!(e, TranslateError::InvalidRequest { param: Some(ref p), .. } if p == "max_tokens")
+        );
     }
 
     #[test]

@@ -81,7 +81,12 @@ pub fn estimate(body: &JsonEnvelope) -> Result<u64, TranslateError> {
                 block(&mut t, b);
             }
         }
-        Some(_) => return Err(invalid("`system` must be a string or text blocks", "system")),
+        Some(_) => {
+            return Err(invalid(
+                "`system` must be a string or text blocks",
+                "system",
+            ))
+        }
     }
     let Some(Value::Array(messages)) = field("messages")? else {
         return Err(invalid("`messages` must be an array", "messages"));
@@ -199,7 +204,9 @@ mod tests {
     fn text_is_bytes_over_four_rounded_up() {
         // "You are brief." (14) + "Hello" (5) = 19 bytes → 5 tokens.
         assert_eq!(
-            est(r#"{"model":"m","system":"You are brief.","messages":[{"role":"user","content":"Hello"}]}"#),
+            est(
+                r#"{"model":"m","system":"You are brief.","messages":[{"role":"user","content":"Hello"}]}"#
+            ),
             5
         );
         assert_eq!(est(r#"{"model":"m","messages":[]}"#), 0);

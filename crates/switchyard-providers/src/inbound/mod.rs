@@ -38,11 +38,11 @@
 
 mod answer;
 mod chain;
+mod chat_body;
 pub mod count_tokens;
 mod error;
 pub mod messages;
 pub mod passthrough;
-mod chat_body;
 pub mod responses;
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -151,12 +151,12 @@ impl InboundTranslator {
             (InboundApi::Messages, true) => {
                 Box::new(answer::Streamed::new(messages::Sink::new(inbound_body)))
             }
-            (InboundApi::Responses, false) => Box::new(answer::Whole::new(
-                responses::Render::new(inbound_body)?,
-            )),
-            (InboundApi::Responses, true) => Box::new(answer::Streamed::new(
-                responses::Sink::new(inbound_body)?,
-            )),
+            (InboundApi::Responses, false) => {
+                Box::new(answer::Whole::new(responses::Render::new(inbound_body)?))
+            }
+            (InboundApi::Responses, true) => {
+                Box::new(answer::Streamed::new(responses::Sink::new(inbound_body)?))
+            }
         };
         Ok(Some(Self { inner }))
     }
@@ -235,7 +235,10 @@ mod tests {
             InboundApi::for_endpoint(Endpoint::ChatCompletions),
             Some(InboundApi::Chat)
         );
-        assert_eq!(InboundApi::for_endpoint(Endpoint::MessagesCountTokens), None);
+        assert_eq!(
+            InboundApi::for_endpoint(Endpoint::MessagesCountTokens),
+            None
+        );
         assert_eq!(InboundApi::for_endpoint(Endpoint::Embeddings), None);
     }
 

@@ -163,7 +163,10 @@ fn usage_in(tail: &[u8]) -> Option<WireUsage> {
     let at = memmem::rfind(tail, b"\"usage\"")?;
     let rest = tail.get(at + 7..)?;
     let start = rest.iter().position(|c| *c == b'{')?;
-    if rest[..start].iter().any(|c| !matches!(c, b' ' | b'\n' | b'\r' | b'\t' | b':')) {
+    if rest[..start]
+        .iter()
+        .any(|c| !matches!(c, b' ' | b'\n' | b'\r' | b'\t' | b':'))
+    {
         return None;
     }
     serde_json::Deserializer::from_slice(&rest[start..])

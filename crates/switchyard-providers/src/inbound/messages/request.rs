@@ -210,10 +210,7 @@ pub fn to_chat(env: &JsonEnvelope) -> Result<JsonEnvelope, TranslateError> {
                 config_effort = c.effort.map(effort).transpose()?;
                 if let Some(f) = c.format {
                     if f.kind != "json_schema" {
-                        return Err(refuse(
-                            "output_config.format.type",
-                            "must be `json_schema`",
-                        ));
+                        return Err(refuse("output_config.format.type", "must be `json_schema`"));
                     }
                     out.response_format = Some(ResponseFormat::JsonSchema {
                         json_schema: JsonSchema {
@@ -487,7 +484,10 @@ fn document<'a>(at: &dyn Fn() -> String, b: WireBlock<'a>) -> Result<ChatPart<'a
     match (&*src.kind, src.media_type.as_deref()) {
         ("base64", Some("application/pdf")) => Ok(ChatPart::File {
             file: FilePart {
-                file_data: Some(Cow::Owned(format!("data:application/pdf;base64,{}", data()?))),
+                file_data: Some(Cow::Owned(format!(
+                    "data:application/pdf;base64,{}",
+                    data()?
+                ))),
                 file_id: None,
                 filename: Some(b.title.unwrap_or(Cow::Borrowed("document.pdf"))),
             },

@@ -213,7 +213,9 @@ impl answer::Sink for Sink {
             put_json_string(b, model);
             b.put_slice(b",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":0,\"output_tokens\":0}}}");
         }));
-        out.push(Bytes::from_static(b"event: ping\ndata: {\"type\":\"ping\"}\n\n"));
+        out.push(Bytes::from_static(
+            b"event: ping\ndata: {\"type\":\"ping\"}\n\n",
+        ));
     }
 
     fn open(&mut self, a: &Answer, k: usize, out: &mut Output) {

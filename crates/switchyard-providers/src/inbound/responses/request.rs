@@ -194,7 +194,10 @@ pub fn to_chat(env: &JsonEnvelope) -> Result<JsonEnvelope, TranslateError> {
             }
             // Echoed in the response only, or steer caching, scheduling and stream
             // obfuscation, which chat answers do not need.
-            "metadata" | "prompt_cache_key" | "prompt_cache_retention" | "service_tier"
+            "metadata"
+            | "prompt_cache_key"
+            | "prompt_cache_retention"
+            | "service_tier"
             | "stream_options" => {}
             "previous_response_id" | "conversation" | "prompt" => {
                 return Err(refuse(key, NO_STORE))
@@ -428,7 +431,9 @@ fn message<'a>(
             ("input_text" | "output_text" | "text", _) => chat_parts.push(ChatPart::Text {
                 text: p.text.ok_or_else(|| required("text"))?,
             }),
-            ("refusal", "assistant") => refusal = Some(p.refusal.ok_or_else(|| required("refusal"))?),
+            ("refusal", "assistant") => {
+                refusal = Some(p.refusal.ok_or_else(|| required("refusal"))?)
+            }
             ("input_image", "user") => {
                 if p.file_id.is_some() {
                     return Err(refuse(&format!("{}.file_id", at()), "refers to an uploaded file, which other providers cannot reach: send `image_url`"));
@@ -442,7 +447,10 @@ fn message<'a>(
             }
             ("input_file", "user") => {
                 if p.file_url.is_some() {
-                    return Err(refuse(&format!("{}.file_url", at()), "cannot be served through chat: send `file_data`"));
+                    return Err(refuse(
+                        &format!("{}.file_url", at()),
+                        "cannot be served through chat: send `file_data`",
+                    ));
                 }
                 if p.file_data.is_none() && p.file_id.is_none() {
                     return Err(required("file_data"));
@@ -458,7 +466,10 @@ fn message<'a>(
             _ => {
                 return Err(refuse(
                     &format!("{}.type", at()),
-                    &format!("`{}` is not a content type a `{role}` message can hold through chat", p.kind),
+                    &format!(
+                        "`{}` is not a content type a `{role}` message can hold through chat",
+                        p.kind
+                    ),
                 ))
             }
         }
@@ -466,8 +477,14 @@ fn message<'a>(
     let mut m = match role {
         // An assistant turn is text (joined); system and developer turns hold text only.
         "assistant" | "system" | "developer" => {
-            if chat_parts.iter().any(|p| !matches!(p, ChatPart::Text { .. })) {
-                return Err(refuse(&format!("{}.content", at()), "may hold text only for this role"));
+            if chat_parts
+                .iter()
+                .any(|p| !matches!(p, ChatPart::Text { .. }))
+            {
+                return Err(refuse(
+                    &format!("{}.content", at()),
+                    "may hold text only for this role",
+                ));
             }
             let text = match chat_parts.len() {
                 0 => None,

@@ -131,7 +131,9 @@ fn put_part(b: &mut BytesMut, block: Option<&Block>) {
             put_json_string(b, t);
             b.put_slice(b",\"annotations\":[],\"logprobs\":[]}");
         }
-        _ => b.put_slice(b"{\"type\":\"output_text\",\"text\":\"\",\"annotations\":[],\"logprobs\":[]}"),
+        _ => b.put_slice(
+            b"{\"type\":\"output_text\",\"text\":\"\",\"annotations\":[],\"logprobs\":[]}",
+        ),
     }
 }
 
@@ -214,7 +216,14 @@ fn put_response(b: &mut BytesMut, echo: &Echo, ids: &Ids, a: &Answer, stage: Sta
         None => b.put_slice(b"null"),
     }
     b.put_slice(b",\"model\":");
-    put_json_string(b, if a.model.is_empty() { &echo.model } else { &a.model });
+    put_json_string(
+        b,
+        if a.model.is_empty() {
+            &echo.model
+        } else {
+            &a.model
+        },
+    );
     b.put_slice(b",\"output\":[");
     if !matches!(stage, Stage::InProgress) {
         let items = layout(&a.blocks);
@@ -349,11 +358,14 @@ impl Sink {
 
     /// Where block `k` sits: (output index, content index), if it has been opened.
     fn position(&self, k: usize) -> Option<(usize, usize)> {
-        self.items.iter().enumerate().find_map(|(i, item)| match *item {
-            Item::Message { first, end } if (first..end).contains(&k) => Some((i, k - first)),
-            Item::Call(c) if c == k => Some((i, 0)),
-            _ => None,
-        })
+        self.items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| match *item {
+                Item::Message { first, end } if (first..end).contains(&k) => Some((i, k - first)),
+                Item::Call(c) if c == k => Some((i, 0)),
+                _ => None,
+            })
     }
 
     fn item_head(b: &mut BytesMut, item_id: &str, output_index: usize) {
@@ -401,13 +413,15 @@ impl Sink {
                 b.put_slice(b",\"logprobs\":[]");
             }
         }));
-        out.push(self.event("response.content_part.done", text.len() + 160, |b| {
-            Self::item_head(b, &id, i);
-            b.put_slice(b",\"content_index\":");
-            put_u64(b, c as u64);
-            b.put_slice(b",\"part\":");
-            put_part(b, block);
-        }));
+        out.push(
+            self.event("response.content_part.done", text.len() + 160, |b| {
+                Self::item_head(b, &id, i);
+                b.put_slice(b",\"content_index\":");
+                put_u64(b, c as u64);
+                b.put_slice(b",\"part\":");
+                put_part(b, block);
+            }),
+        );
     }
 
     fn close_item(&mut self, a: &Answer, status: &str, out: &mut Output) {

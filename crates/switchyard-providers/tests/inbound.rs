@@ -565,6 +565,21 @@ fn stream_errors_end_in_each_apis_terminal_events() {
 }
 
 #[test]
+fn a_pretty_printed_request_still_streams_one_line_events() {
+    let request = env(b"{\n  \"model\": \"m\",\n  \"stream\": true,\n  \"input\": \"hi\",\n  \"metadata\": {\n    \"a\": \"b\\nc\"\n  }\n}");
+    let (sse, r, ..) = translate(
+        InboundApi::Responses,
+        &request,
+        true,
+        &[&read("chat/stream_text.sse")],
+    );
+    r.unwrap();
+    let ev = events(&sse);
+    assert_eq!(ev.len(), 10);
+    assert_eq!(ev[0].1["response"]["metadata"], json!({"a": "b\nc"}));
+}
+
+#[test]
 fn error_bodies_take_each_apis_shape() {
     let e = ErrorBody::new("Rate limited", "rate_limit_error", None).with_provider("p");
     let m: Value = serde_json::from_slice(&InboundApi::Messages.error_body(429, &e)).unwrap();

@@ -18,10 +18,15 @@ pub(crate) struct Echo {
 
 impl Echo {
     pub fn new(inbound: &JsonEnvelope) -> Result<Self, TranslateError> {
-        let raw = |k: &str| inbound.get_raw(k).filter(|v| *v != "null");
-        let or = |k: &'static str, default: &str| {
-            (k, raw(k).map_or_else(|| default.to_owned(), str::to_owned))
+        // Raw values go into SSE `data:` lines, which a line break would end: outside JSON
+        // strings (where they are escaped) line breaks are whitespace, so a space stands in.
+        let raw = |k: &str| {
+            inbound
+                .get_raw(k)
+                .filter(|v| *v != "null")
+                .map(|v| v.replace(['\n', '\r'], " "))
         };
+        let or = |k: &'static str, default: &str| (k, raw(k).unwrap_or_else(|| default.to_owned()));
         let mut fields = vec![
             or("instructions", "null"),
             or("max_output_tokens", "null"),
@@ -40,7 +45,7 @@ impl Echo {
         ];
         for k in ["safety_identifier", "prompt_cache_key"] {
             if let Some(v) = raw(k) {
-                fields.push((k, v.to_owned()));
+                fields.push((k, v));
             }
         }
         let model = inbound

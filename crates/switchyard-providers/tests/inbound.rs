@@ -4,6 +4,8 @@
 //! output, `golden/` expected translations); `UPDATE_GOLDEN=1` rewrites `golden/`, and
 //! `tests/sdk/check.py` feeds the golden outputs to the SDKs themselves.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::PathBuf;
 
 use bytes::Bytes;

@@ -1,6 +1,7 @@
-//! The OpenAI API endpoints the gateway serves.
+//! The API endpoints the gateway serves: OpenAI's, and Anthropic's Messages (served through
+//! the [`crate::inbound`] translation).
 
-/// One endpoint of the OpenAI-compatible API.
+/// One endpoint the gateway serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Endpoint {
     /// `POST /v1/chat/completions`
@@ -19,6 +20,13 @@ pub enum Endpoint {
     AudioTranscriptions,
     /// `POST /v1/audio/translations` (multipart form in)
     AudioTranslations,
+    /// `POST /v1/messages` (Anthropic Messages, see [`crate::inbound::messages`])
+    Messages,
+    /// `POST /v1/messages/count_tokens` (Anthropic token counting, see
+    /// [`crate::inbound::count_tokens`])
+    MessagesCountTokens,
+    /// `POST /v1/responses` (OpenAI Responses, stateless, see [`crate::inbound::responses`])
+    Responses,
 }
 
 /// How an endpoint's request body is encoded.
@@ -43,7 +51,7 @@ pub enum PathMatch {
 
 impl Endpoint {
     /// Every endpoint, for tables and tests.
-    pub const ALL: [Endpoint; 8] = [
+    pub const ALL: [Endpoint; 11] = [
         Endpoint::ChatCompletions,
         Endpoint::Completions,
         Endpoint::Embeddings,
@@ -52,6 +60,9 @@ impl Endpoint {
         Endpoint::AudioSpeech,
         Endpoint::AudioTranscriptions,
         Endpoint::AudioTranslations,
+        Endpoint::Messages,
+        Endpoint::MessagesCountTokens,
+        Endpoint::Responses,
     ];
 
     /// The path below an OpenAI-style base URL (which ends in `/v1`).
@@ -65,6 +76,9 @@ impl Endpoint {
             Endpoint::AudioSpeech => "/audio/speech",
             Endpoint::AudioTranscriptions => "/audio/transcriptions",
             Endpoint::AudioTranslations => "/audio/translations",
+            Endpoint::Messages => "/messages",
+            Endpoint::MessagesCountTokens => "/messages/count_tokens",
+            Endpoint::Responses => "/responses",
         }
     }
 
@@ -80,7 +94,11 @@ impl Endpoint {
     pub fn can_stream(self) -> bool {
         matches!(
             self,
-            Endpoint::ChatCompletions | Endpoint::Completions | Endpoint::AudioTranscriptions
+            Endpoint::ChatCompletions
+                | Endpoint::Completions
+                | Endpoint::AudioTranscriptions
+                | Endpoint::Messages
+                | Endpoint::Responses
         )
     }
 
@@ -103,6 +121,9 @@ impl Endpoint {
             Endpoint::AudioSpeech => "audio_speech",
             Endpoint::AudioTranscriptions => "audio_transcriptions",
             Endpoint::AudioTranslations => "audio_translations",
+            Endpoint::Messages => "messages",
+            Endpoint::MessagesCountTokens => "messages_count_tokens",
+            Endpoint::Responses => "responses",
         }
     }
 
@@ -149,6 +170,33 @@ mod tests {
             BodyEncoding::Multipart
         );
         assert_eq!(Endpoint::AudioSpeech.encoding(), BodyEncoding::Json);
+    }
+
+    #[test]
+    fn inbound_api_paths_match_like_the_others() {
+        for (path, endpoint) in [
+            ("/v1/messages", Endpoint::Messages),
+            ("/messages", Endpoint::Messages),
+            ("/v1/messages/count_tokens", Endpoint::MessagesCountTokens),
+            ("/v1/responses", Endpoint::Responses),
+            ("/v1/responses/", Endpoint::Responses),
+        ] {
+            assert_eq!(
+                Endpoint::match_request("POST", path),
+                PathMatch::Found(endpoint),
+                "{path}"
+            );
+        }
+        assert_eq!(
+            Endpoint::match_request("GET", "/v1/messages"),
+            PathMatch::WrongMethod(Endpoint::Messages)
+        );
+        assert!(Endpoint::Messages.can_stream() && Endpoint::Responses.can_stream());
+        assert!(!Endpoint::MessagesCountTokens.can_stream());
+        assert_eq!(Endpoint::MessagesCountTokens.encoding(), BodyEncoding::Json);
+        let labels: std::collections::HashSet<_> =
+            Endpoint::ALL.iter().map(|e| e.label()).collect();
+        assert_eq!(labels.len(), Endpoint::ALL.len());
     }
 
     #[test]

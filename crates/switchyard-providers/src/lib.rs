@@ -45,6 +45,7 @@ pub mod envelope;
 pub mod error;
 pub mod gemini;
 pub mod headers;
+pub mod inbound;
 pub mod kind;
 pub mod multipart;
 pub mod openai;

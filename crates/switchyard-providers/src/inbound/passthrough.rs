@@ -24,9 +24,8 @@ use memchr::memmem;
 use serde::Deserialize;
 
 use crate::anthropic::{error_from_body, DEFAULT_API_VERSION};
-use crate::dialect::{
-    headers, Call, Output, ProviderEndpoint, ResponseTranslator, UpstreamRequest, Verdict,
-};
+use crate::dialect::{Call, Output, ProviderEndpoint, ResponseTranslator, UpstreamRequest, Verdict};
+use crate::headers;
 use crate::endpoint::Endpoint;
 use crate::envelope::Edit;
 use crate::error::TranslateError;

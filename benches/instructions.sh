@@ -17,7 +17,9 @@
 #   anthropic-stream  the same, streamed (5 content events)
 # The floor runs the passthrough classes only (it cannot translate).
 #
-# Usage: benches/instructions.sh [--update]   (env: N=400 WARM=50 PORT_BASE=18400)
+# Usage: benches/instructions.sh [--update]   (env: N=400 WARM=50 PORT_BASE=18400
+#        KEEP=DIR keeps each class's callgrind profile as DIR/NAME-CLASS.callgrind, for
+#        `callgrind_annotate --inclusive=yes DIR/switchyard-plain.callgrind`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/setup.sh valgrind
@@ -119,6 +121,7 @@ measure() {
     callgrind_control -d "$pid" >/dev/null 2>&1
     local f; f=$(ls -t "$out.$pid".* | head -1)
     local total; total=$(awk '/^summary:/ {print $2}' "$f")
+    if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP"; cp "$f" "$KEEP/$name-$class.callgrind"; fi
     IR[$name/$class]=$((total / N))
     echo "$name $class: ${IR[$name/$class]} instructions per request" >&2
   done

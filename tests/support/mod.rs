@@ -496,7 +496,8 @@ impl Gateway {
     pub async fn logs_with(&self, pred: impl Fn(&str) -> bool) -> String {
         wait_until("a matching log line", Duration::from_secs(10), || {
             let logs = self.logs();
-            async move { logs.lines().any(&pred).then_some(logs) }
+            let found = logs.lines().any(&pred);
+            async move { found.then_some(logs) }
         })
         .await
     }

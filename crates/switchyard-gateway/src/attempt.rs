@@ -12,9 +12,10 @@
 
 use std::time::{Duration, SystemTime};
 
+use http::{HeaderName, HeaderValue};
 use pingora::http::ResponseHeader;
 use pingora::proxy::Session;
-use rand::rngs::StdRng;
+use rand::rngs::SmallRng;
 use rand::SeedableRng;
 use switchyard_config::route::TargetProvider;
 use switchyard_config::Timeouts;
@@ -58,17 +59,8 @@ pub struct Attempts<'a> {
 }
 
 /// The provider's `retry-after-ms`, `x-ms-retry-after-ms` or `retry-after` (seconds).
-fn retry_after(
-    headers: &[(&'static str, String)],
-    raw: Option<&ResponseHeader>,
-) -> Option<Duration> {
-    let get = |name: &str| -> Option<&str> {
-        headers
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.as_str())
-            .or_else(|| raw?.headers.get(name)?.to_str().ok())
-    };
+fn retry_after(raw: Option<&ResponseHeader>) -> Option<Duration> {
+    let get = |name: &str| -> Option<&str> { raw?.headers.get(name)?.to_str().ok() };
     for name in ["retry-after-ms", "x-ms-retry-after-ms"] {
         if let Some(ms) = get(name).and_then(|v| v.trim().parse::<f64>().ok()) {
             if ms.is_finite() && ms >= 0.0 {
@@ -117,8 +109,9 @@ pub async fn run(
         client_model: req.model,
         now: state.clock.now(),
     };
-    // A per-request generator: `ThreadRng` cannot be held across the awaits below.
-    let mut rng = StdRng::seed_from_u64(rand::random());
+    // A per-request generator (`ThreadRng` cannot be held across the awaits below): a small
+    // fast one, seeded from the thread's — load balancing needs spread, not secrecy.
+    let mut rng = SmallRng::seed_from_u64(rand::random());
     let (mut walk, mut next) = Walk::start(&req.plan.root, &view, &mut rng);
     // Image URLs fetched for providers that need inline images: not yet (`None`), none in
     // the request (`Some(None)`), or the rewritten body.
@@ -331,7 +324,7 @@ enum Tried {
     Answer {
         status: u16,
         body: ErrorBody,
-        headers: Vec<(&'static str, String)>,
+        headers: Vec<(HeaderName, HeaderValue)>,
         retry_after: Option<Duration>,
     },
     /// A 2xx whose content is an error.
@@ -356,7 +349,7 @@ async fn try_once(
     let status = ex.status();
     if !(200..300).contains(&status) {
         let headers = forwarded(&ex);
-        let retry_after = retry_after(&headers, ex.header());
+        let retry_after = retry_after(ex.header());
         let body = ex.read_to_end(ERROR_BODY_LIMIT).await?;
         ex.finish().await;
         let body = provider

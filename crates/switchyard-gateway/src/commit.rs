@@ -4,6 +4,7 @@
 
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use http::{HeaderName, HeaderValue};
 use pingora::proxy::Session;
 use switchyard_pipeline::{EventFlow, Flow, Hooks, Pipeline, RequestCx};
 use switchyard_providers::sse::{self, EventSplitter};
@@ -31,18 +32,17 @@ const FORWARDED_HEADERS: &[&str] = &[
 ];
 
 /// The provider's headers the client gets.
-pub fn forwarded(ex: &Exchange) -> Vec<(&'static str, String)> {
+pub fn forwarded(ex: &Exchange) -> Vec<(HeaderName, HeaderValue)> {
     let Some(h) = ex.header() else {
         return Vec::new();
     };
     // One pass over the provider's few headers, matching names as strings: cheaper than a
-    // hashed lookup (which parses the name) for each of the dozen forwarded names.
+    // hashed lookup for each of the dozen forwarded names. Names and values are shared, not
+    // copied.
     h.headers
         .iter()
-        .filter_map(|(name, value)| {
-            let name = *FORWARDED_HEADERS.iter().find(|n| **n == name.as_str())?;
-            Some((name, value.to_str().ok()?.to_owned()))
-        })
+        .filter(|(name, _)| FORWARDED_HEADERS.contains(&name.as_str()))
+        .map(|(name, value)| (name.clone(), value.clone()))
         .collect()
 }
 

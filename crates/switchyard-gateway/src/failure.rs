@@ -1,5 +1,6 @@
 //! How a request ends early, and the answer when no attempt succeeded.
 
+use http::{HeaderName, HeaderValue};
 use switchyard_providers::ErrorBody;
 
 use crate::error::{GatewayError, UpstreamError};
@@ -13,7 +14,7 @@ pub enum Failure {
         /// Body.
         body: ErrorBody,
         /// Extra headers (`Allow`, `Retry-After`).
-        headers: Vec<(&'static str, String)>,
+        headers: Vec<(HeaderName, HeaderValue)>,
         /// Metric label.
         code: &'static str,
     },
@@ -24,10 +25,20 @@ pub enum Failure {
 
 impl From<GatewayError> for Failure {
     fn from(e: GatewayError) -> Self {
+        let headers = e
+            .headers()
+            .into_iter()
+            .filter_map(|(name, value)| {
+                Some((
+                    HeaderName::from_bytes(name.as_bytes()).ok()?,
+                    HeaderValue::try_from(value).ok()?,
+                ))
+            })
+            .collect();
         Failure::Respond {
             status: e.status(),
             body: e.body(),
-            headers: e.headers(),
+            headers,
             code: e.label(),
         }
     }
@@ -45,7 +56,7 @@ pub enum Attempted {
     Answer {
         status: u16,
         body: ErrorBody,
-        headers: Vec<(&'static str, String)>,
+        headers: Vec<(HeaderName, HeaderValue)>,
     },
     /// The exchange itself failed.
     Transport(UpstreamError),

@@ -3,12 +3,28 @@
 
 use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
+use http::{HeaderName, HeaderValue};
 use pingora::http::ResponseHeader;
 use pingora::proxy::Session;
 use switchyard_pipeline::{Hooks, Pipeline, Reply, RequestCx};
 use switchyard_providers::ErrorBody;
 
 use crate::ctx::NONE;
+
+/// The gateway's response header names, parsed once.
+mod names {
+    use http::HeaderName;
+    pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-switchyard-request-id");
+    pub const ROUTE: HeaderName = HeaderName::from_static("x-switchyard-route");
+    pub const PROVIDER: HeaderName = HeaderName::from_static("x-switchyard-provider");
+    pub const ATTEMPTS: HeaderName = HeaderName::from_static("x-switchyard-attempts");
+    pub const TARGET: HeaderName = HeaderName::from_static("x-switchyard-target");
+    pub const PORTKEY_RETRIES: HeaderName =
+        HeaderName::from_static("x-portkey-retry-attempt-count");
+    pub const PORTKEY_OPTION: HeaderName =
+        HeaderName::from_static("x-portkey-last-used-option-index");
+    pub const ACCEL_BUFFERING: HeaderName = HeaderName::from_static("x-accel-buffering");
+}
 
 /// How the body that follows a header is framed.
 #[derive(Clone, Copy, Debug)]
@@ -39,24 +55,24 @@ pub fn header(
         Framing::Length(n) => h.insert_header(CONTENT_LENGTH, n)?,
         Framing::Chunked => h.insert_header(TRANSFER_ENCODING, "chunked")?,
     }
-    h.insert_header("x-switchyard-request-id", cx.request_id.as_str())?;
+    h.insert_header(names::REQUEST_ID, cx.request_id.as_str())?;
     if &*cx.route != NONE {
-        h.insert_header("x-switchyard-route", &*cx.route)?;
+        h.insert_header(names::ROUTE, &*cx.route)?;
     }
     if cx.attempts > 0 {
-        h.insert_header("x-switchyard-provider", &*cx.provider)?;
-        h.insert_header("x-switchyard-attempts", cx.attempts)?;
+        h.insert_header(names::PROVIDER, &*cx.provider)?;
+        h.insert_header(names::ATTEMPTS, cx.attempts)?;
         // Portkey's equivalents, for clients migrating from it.
-        h.insert_header("x-portkey-retry-attempt-count", cx.retries)?;
+        h.insert_header(names::PORTKEY_RETRIES, cx.retries)?;
         if let Some(path) = &cx.option_path {
-            h.insert_header("x-switchyard-target", path.as_str())?;
-            h.insert_header("x-portkey-last-used-option-index", path.as_str())?;
+            h.insert_header(names::TARGET, path.as_str())?;
+            h.insert_header(names::PORTKEY_OPTION, path.as_str())?;
         }
     }
     if content_type.starts_with("text/event-stream") {
         h.insert_header(CACHE_CONTROL, "no-cache")?;
         // Tell buffering reverse proxies in front of us not to hold events back.
-        h.insert_header("x-accel-buffering", "no")?;
+        h.insert_header(names::ACCEL_BUFFERING, "no")?;
     }
     for (name, value) in &cx.response_headers {
         h.append_header(name.clone(), value.clone())?;
@@ -72,7 +88,7 @@ pub async fn whole(
     status: u16,
     content_type: &str,
     body: Bytes,
-    extra: &[(&'static str, String)],
+    extra: &[(HeaderName, HeaderValue)],
 ) -> pingora::Result<()> {
     let mut h = header(
         pipeline,
@@ -82,7 +98,7 @@ pub async fn whole(
         cx,
     )?;
     for (name, value) in extra {
-        h.insert_header(*name, value.as_str())?;
+        h.insert_header(name.clone(), value.clone())?;
     }
     cx.status = status;
     cx.first_byte = Some(cx.start.elapsed());
@@ -97,7 +113,7 @@ pub async fn error(
     cx: &mut RequestCx,
     status: u16,
     body: &ErrorBody,
-    extra: &[(&'static str, String)],
+    extra: &[(HeaderName, HeaderValue)],
 ) -> pingora::Result<()> {
     whole(
         session,

@@ -269,6 +269,16 @@ impl RequestIds {
 
     fn next(&self) -> String {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        format!("{:016x}{:016x}", self.seed, n)
+        // 32 lowercase hex digits without the formatting machinery (on every request).
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [0u8; 32];
+        for (i, word) in [self.seed, n].into_iter().enumerate() {
+            for j in 0..16 {
+                out[i * 16 + j] = HEX[((word >> (60 - 4 * j)) & 0xf) as usize];
+            }
+        }
+        std::str::from_utf8(&out)
+            .map(str::to_owned)
+            .unwrap_or_default()
     }
 }

@@ -80,13 +80,9 @@ pub fn passthrough_request(
     }
     let (body, content_type) = match call.form {
         Some(form) => {
-            // The form's text fields arrive as `call.body`; `model` is set here.
-            let fields = call.body.rewrite(&edits);
-            let fields =
-                JsonEnvelope::parse(fields).map_err(|e| TranslateError::InvalidRequest {
-                    message: e.to_string(),
-                    param: None,
-                })?;
+            // The form's text fields arrive as `call.body`; `model` is set here (indexed as
+            // written: no second parse).
+            let fields = call.body.apply(&edits);
             let ct = format!("multipart/form-data; boundary={}", form.boundary());
             let ct = HeaderValue::from_str(&ct).map_err(|_| TranslateError::InvalidRequest {
                 message: "the multipart boundary is not a valid header value".into(),

@@ -24,11 +24,13 @@ use memchr::memmem;
 use serde::Deserialize;
 
 use crate::anthropic::{error_from_body, DEFAULT_API_VERSION};
-use crate::dialect::{Call, Output, ProviderEndpoint, ResponseTranslator, UpstreamRequest, Verdict};
-use crate::headers;
+use crate::dialect::{
+    Call, Output, ProviderEndpoint, ResponseTranslator, UpstreamRequest, Verdict,
+};
 use crate::endpoint::Endpoint;
 use crate::envelope::Edit;
 use crate::error::TranslateError;
+use crate::headers;
 use crate::sse::SseFramer;
 use crate::usage::{Tail, Usage};
 

@@ -113,6 +113,20 @@ pub struct Server {
     pub pid_file: Option<PathBuf>,
     /// Socket for graceful upgrades (default `/tmp/switchyard-<port>.upgrade.sock`).
     pub upgrade_sock: Option<PathBuf>,
+    /// Most client connections at once.
+    pub max_connections: usize,
+    /// From the first byte of a request head to its end.
+    pub header_timeout: Duration,
+    /// How long a connection may wait for its next request.
+    pub idle_timeout: Duration,
+    /// The whole request body.
+    pub body_timeout: Duration,
+    /// Largest request head.
+    pub max_header_size: usize,
+    /// Accept HTTP/2 without TLS (h2c).
+    pub h2c: bool,
+    /// Most request and response bytes held across all requests.
+    pub max_buffered: usize,
 }
 
 /// Log levels.

@@ -127,6 +127,20 @@ pub struct RawServer {
     pub pid_file: Option<Spanned<String>>,
     /// The Unix socket through which `--upgrade` receives the listeners of a running instance.
     pub upgrade_sock: Option<Spanned<String>>,
+    /// Most client connections at once.
+    pub max_connections: Option<Spanned<u32>>,
+    /// From the first byte of a request head to its end.
+    pub header_timeout: Option<Spanned<Dur>>,
+    /// How long a connection may wait for its next request.
+    pub idle_timeout: Option<Spanned<Dur>>,
+    /// The whole request body.
+    pub body_timeout: Option<Spanned<Dur>>,
+    /// Largest request head (request line and headers).
+    pub max_header_size: Option<Spanned<Size>>,
+    /// Accept HTTP/2 without TLS.
+    pub h2c: Option<bool>,
+    /// Most request and response bytes held across all requests.
+    pub max_buffered: Option<Spanned<Size>>,
 }
 
 /// `log:`

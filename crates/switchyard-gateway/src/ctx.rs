@@ -6,20 +6,25 @@ use std::sync::Arc;
 use prometheus::IntGauge;
 use switchyard_pipeline::RequestCx;
 
+use crate::budget::{Budget, Hold};
+
 pub use switchyard_pipeline::NONE;
 
 /// The state of one request. Derefs to the [`RequestCx`] the stages see.
 pub struct RequestCtx {
     /// What stages see.
     pub cx: RequestCx,
+    /// What the request holds of the gateway's memory budget (its body, answers held back).
+    pub hold: Hold,
     _inflight: InflightGuard,
 }
 
 impl RequestCtx {
     /// A new context; counts the request as in flight until it is dropped.
-    pub fn new(inflight: &IntGauge, none: &Arc<str>) -> Self {
+    pub fn new(inflight: &IntGauge, none: &Arc<str>, budget: &Arc<Budget>) -> Self {
         Self {
             cx: RequestCx::new(none),
+            hold: Hold::new(budget),
             _inflight: InflightGuard::new(inflight),
         }
     }

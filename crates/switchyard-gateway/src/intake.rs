@@ -1,6 +1,8 @@
 //! The request as it arrives: which endpoint it is for, its headers, and its body read once
 //! within the size limit and parsed once.
 
+use std::time::Duration;
+
 use bytes::{Bytes, BytesMut};
 use http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, EXPECT};
 use pingora::proxy::Session;
@@ -8,10 +10,19 @@ use switchyard_pipeline::RequestBody;
 use switchyard_providers::endpoint::{BodyEncoding, PathMatch};
 use switchyard_providers::{Endpoint, Form, JsonEnvelope};
 
+use crate::budget::Hold;
 use crate::error::GatewayError;
 
 /// Matches method and path.
 pub fn match_endpoint(req: &http::request::Parts) -> Result<Endpoint, GatewayError> {
+    // HTTP/1.1 requires a Host header (RFC 9112, 3.2); HTTP/2 carries `:authority` instead,
+    // which Pingora already requires.
+    if req.version == http::Version::HTTP_11 && !req.headers.contains_key(http::header::HOST) {
+        return Err(GatewayError::InvalidRequest {
+            message: "HTTP/1.1 requests must carry a Host header".into(),
+            param: None,
+        });
+    }
     let method = req.method.as_str();
     let path = req.uri.path();
     match Endpoint::match_request(method, path) {
@@ -49,45 +60,87 @@ pub fn bearer(head: &http::request::Parts) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// Reads the whole request body, refusing more than `limit` bytes.
-pub async fn read_body(session: &mut Session, limit: usize) -> Result<Bytes, GatewayError> {
+/// Reads the whole request body, refusing more than `limit` bytes, a body that takes longer
+/// than `within` to arrive, and bytes the gateway's memory budget has no room for (`hold`).
+pub async fn read_body(
+    session: &mut Session,
+    limit: usize,
+    within: Duration,
+    hold: &mut Hold,
+) -> Result<Bytes, GatewayError> {
     let declared = header_str(session.req_header(), CONTENT_LENGTH.as_str())
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
         return Err(GatewayError::BodyTooLarge { limit });
     }
-    if header_str(session.req_header(), EXPECT.as_str())
-        .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"))
-    {
-        session
-            .write_continue_response()
-            .await
-            .map_err(|e| GatewayError::ClientRead(e.to_string()))?;
-    }
-    let mut first: Option<Bytes> = None;
-    let mut buf = BytesMut::new();
-    while let Some(chunk) = session
-        .read_request_body()
-        .await
-        .map_err(|e| GatewayError::ClientRead(e.to_string()))?
-    {
-        let held = first.as_ref().map_or(0, Bytes::len) + buf.len();
-        if held + chunk.len() > limit {
-            return Err(GatewayError::BodyTooLarge { limit });
+    let read = async {
+        if header_str(session.req_header(), EXPECT.as_str())
+            .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"))
+        {
+            session
+                .write_continue_response()
+                .await
+                .map_err(|e| GatewayError::ClientRead(e.to_string()))?;
         }
-        // The common case is one chunk: keep it as is instead of copying.
-        match first.take() {
-            None if buf.is_empty() => first = Some(chunk),
-            prior => {
-                if let Some(p) = prior {
-                    buf.reserve(declared.unwrap_or(p.len() + chunk.len()));
-                    buf.extend_from_slice(&p);
+        let mut first: Option<Bytes> = None;
+        let mut buf = BytesMut::new();
+        while let Some(chunk) = session
+            .read_request_body()
+            .await
+            .map_err(|e| GatewayError::ClientRead(e.to_string()))?
+        {
+            let held = first.as_ref().map_or(0, Bytes::len) + buf.len();
+            if held + chunk.len() > limit {
+                return Err(GatewayError::BodyTooLarge { limit });
+            }
+            hold.grow(chunk.len())?;
+            // The common case is one chunk: keep it as is instead of copying. Memory grows
+            // with what arrived, never with what the client declared.
+            match first.take() {
+                None if buf.is_empty() => first = Some(chunk),
+                prior => {
+                    if let Some(p) = prior {
+                        buf.extend_from_slice(&p);
+                    }
+                    buf.extend_from_slice(&chunk);
                 }
-                buf.extend_from_slice(&chunk);
             }
         }
+        Ok(first.unwrap_or_else(|| buf.freeze()))
+    };
+    // One deadline for the whole body: a per-read timeout alone lets a client keep a request
+    // alive for minutes with a byte at a time (and HTTP/2 reads have none at all).
+    pingora::time::timeout(within, read)
+        .await
+        .map_err(|_| GatewayError::BodyTimeout(within))?
+}
+
+/// After an early answer, reads and discards what is left of the request body (at most
+/// `max` bytes, within `within`) so the client can finish sending and read the answer — over
+/// HTTP/2 an unread body over the flow-control window otherwise ends in a stream reset, and
+/// over HTTP/1 closing with unread bytes can reset the connection before the answer is read.
+/// Returns whether the body was read to its end.
+pub async fn discard_body(session: &mut Session, max: usize, within: Duration) -> bool {
+    // A client waiting for `100 Continue` was answered instead: it sends no body.
+    if header_str(session.req_header(), EXPECT.as_str()).is_some() {
+        return false;
     }
-    Ok(first.unwrap_or_else(|| buf.freeze()))
+    let declared = header_str(session.req_header(), CONTENT_LENGTH.as_str())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return false;
+    }
+    let drain = async {
+        let mut n = 0usize;
+        while let Some(chunk) = session.read_request_body().await.ok()? {
+            n += chunk.len();
+            if n > max {
+                return None;
+            }
+        }
+        Some(())
+    };
+    matches!(pingora::time::timeout(within, drain).await, Ok(Some(())))
 }
 
 /// Parses the body once: JSON, or for multipart endpoints the form (its text fields become the

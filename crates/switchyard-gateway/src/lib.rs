@@ -8,6 +8,8 @@
 //! - [`stages`]: the built-in stages (gateway keys, metrics, access log) and their
 //!   registration from config.
 //! - [`upstream`]: one exchange with a provider over Pingora's pooled connector.
+//! - [`front`] and [`guard`]: every client connection bounded in number, time and head size
+//!   before Pingora's HTTP code reads it.
 //! - [`images`]: image URLs fetched and inlined for providers that take only image bytes.
 //! - [`admin`]: `/health`, `/ready`, `/metrics`.
 //! - [`server`]: assembling and running the Pingora server; [`shutdown`]: draining.
@@ -17,12 +19,15 @@
 
 pub mod admin;
 pub mod attempt;
+pub mod budget;
 pub mod commit;
 pub mod ctx;
 pub mod dns;
 pub mod error;
 pub mod facts;
 pub mod failure;
+pub mod front;
+pub mod guard;
 pub mod health;
 pub mod images;
 pub mod intake;

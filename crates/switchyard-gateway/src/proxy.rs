@@ -8,6 +8,7 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use pingora::proxy::{FailToProxy, ProxyHttp, Session};
@@ -18,9 +19,22 @@ use switchyard_providers::ErrorBody;
 use crate::ctx::{RequestCtx, NONE};
 use crate::error::GatewayError;
 use crate::failure::Failure;
+use crate::guard::Guarded;
 use crate::request::{self, CLIENT_IO_TIMEOUT};
-use crate::respond;
 use crate::state::State;
+use crate::{intake, respond};
+
+/// Most request body read and thrown away after an early answer, and for how long.
+const DISCARD_MAX: usize = 8 * 1024 * 1024;
+const DISCARD_WITHIN: Duration = Duration::from_secs(5);
+
+/// The guard of an HTTP/1 client connection (HTTP/2 streams have none of their own).
+fn guard_of(session: &Session) -> Option<&Guarded> {
+    session
+        .as_downstream()
+        .stream()
+        .and_then(|s| s.as_any().downcast_ref::<Guarded>())
+}
 
 /// The gateway.
 pub struct Gateway {
@@ -43,7 +57,7 @@ impl ProxyHttp for Gateway {
     type CTX = RequestCtx;
 
     fn new_ctx(&self) -> RequestCtx {
-        RequestCtx::new(&self.state.metrics.inflight, &self.none)
+        RequestCtx::new(&self.state.metrics.inflight, &self.none, &self.state.budget)
     }
 
     async fn request_filter(
@@ -53,6 +67,11 @@ impl ProxyHttp for Gateway {
     ) -> pingora::Result<bool> {
         ctx.request_id = self.state.next_request_id();
         session.set_write_timeout(Some(CLIENT_IO_TIMEOUT));
+        // The head is complete: the connection's guard lets the body through, and learns that
+        // whatever is written now is the gateway's own answer.
+        if let Some(g) = guard_of(session) {
+            g.state().busy();
+        }
         // While a response is produced the gateway watches the client socket to notice it
         // leaving. A keep-alive client may already send its next request as the body ends:
         // with pipelining on, Pingora keeps those bytes for the next request instead of
@@ -60,6 +79,10 @@ impl ProxyHttp for Gateway {
         session.as_downstream_mut().set_pipelining_enabled(true);
         if self.state.draining.load(Ordering::Relaxed) {
             session.set_keepalive(None);
+        } else {
+            // Kept alive for the next request (Pingora would keep an HTTP/1.1 connection open
+            // forever after its first request); the guard bounds the wait too.
+            session.set_keepalive(Some(self.state.config.server.idle_timeout.as_secs().max(1)));
         }
         match request::serve(&self.state, session, ctx).await {
             Ok(()) => Ok(true),
@@ -70,12 +93,14 @@ impl ProxyHttp for Gateway {
                 code,
             }) => {
                 ctx.error = Some(code);
-                if !session.is_body_done() {
+                respond::error(session, &self.state.pipeline, ctx, status, &body, &headers).await?;
+                if !session.is_body_done()
+                    && !intake::discard_body(session, DISCARD_MAX, DISCARD_WITHIN).await
+                {
                     // The body was not read to its end: the connection cannot carry another
                     // request.
                     session.set_keepalive(None);
                 }
-                respond::error(session, &self.state.pipeline, ctx, status, &body, &headers).await?;
                 Ok(true)
             }
             Err(Failure::Abort(e)) => Err(e),
@@ -142,6 +167,12 @@ impl ProxyHttp for Gateway {
     ) {
         if let Some(e) = e {
             ctx.detail = Some(e.etype().as_str());
+        }
+        // The connection waits for its next request, under the guard's idle limit again.
+        if session.is_body_done() {
+            if let Some(g) = guard_of(session) {
+                g.rearm();
+            }
         }
         let pipeline = &self.state.pipeline;
         if pipeline.uses(Hooks::ON_COMPLETE) {

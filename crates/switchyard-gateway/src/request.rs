@@ -53,7 +53,14 @@ pub async fn serve(
 
     // The body, read once within the size limit and parsed once.
     session.set_read_timeout(Some(CLIENT_IO_TIMEOUT));
-    let raw = intake::read_body(session, state.config.server.max_body_size).await?;
+    let server = &state.config.server;
+    let raw = intake::read_body(
+        session,
+        server.max_body_size,
+        server.body_timeout,
+        &mut ctx.hold,
+    )
+    .await?;
     let mut body = intake::parse_body(endpoint, session.req_header(), raw)?;
     let model = body
         .json

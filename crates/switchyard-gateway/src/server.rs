@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use pingora::apps::HttpServerOptions;
 use pingora::listeners::{L4BufferSettings, ListenerConfig, DEFAULT_L4_WRITE_BUFFER_SIZE};
-use pingora::proxy::ProxyServiceBuilder;
 use pingora::server::configuration::{Opt, ServerConf};
 use pingora::server::{RunArgs, Server};
 use pingora::services::background::background_service;
@@ -13,6 +12,8 @@ use switchyard_config::Config;
 use switchyard_pipeline::Plugin;
 
 use crate::admin::Admin;
+use crate::front::Front;
+use crate::guard::GuardLimits;
 use crate::health;
 use crate::proxy::Gateway;
 use crate::shutdown;
@@ -50,6 +51,40 @@ pub fn server_conf(config: &Config) -> ServerConf {
     }
 }
 
+/// The gateway listener: Pingora's HTTP proxy running [`Gateway`], behind [`Front`], which
+/// bounds connections and guards request heads.
+fn gateway_service(state: &Arc<State>, conf: &Arc<ServerConf>, listen: &str) -> Service<Front> {
+    let s = &state.config.server;
+    let mut proxy = pingora::proxy::http_proxy(conf, Gateway::new(state.clone()));
+    let mut options = HttpServerOptions::default();
+    // h2c is told apart by `Front` (Pingora's own detection waits for 24 bytes forever).
+    options.h2c = false;
+    // An HTTP/2 connection with no stream open for this long is closed.
+    options.h2_idle_timeout = Some(s.idle_timeout);
+    proxy.server_options = Some(options);
+    // Pingora's bounded defaults (64 KiB of headers, 100 streams), fewer streams per
+    // connection: each is a request the gateway serves concurrently.
+    let mut h2 = pingora::protocols::http::v2::server::default_h2_options();
+    h2.max_concurrent_streams(64);
+    proxy.h2_options = Some(h2);
+    let limits = GuardLimits {
+        header_timeout: s.header_timeout,
+        idle_timeout: s.idle_timeout,
+        max_header_size: s.max_header_size,
+    };
+    let front = Front::new(proxy, state.connections.clone(), limits, s.h2c);
+    let mut service = Service::new("switchyard gateway".to_owned(), front);
+    // No read buffer in front of client sockets: Pingora's default is a zero-filled 64 KiB
+    // buffer per connection, resident for the connection's whole life (64 KB for every open
+    // stream or idle keep-alive client), while its HTTP session already reads headers and
+    // bodies into buffers of its own. Writes keep the default small coalescing buffer.
+    service.add_listener(
+        ListenerConfig::tcp(listen.to_owned())
+            .l4_buffer(L4BufferSettings::new(0, DEFAULT_L4_WRITE_BUFFER_SIZE)),
+    );
+    service
+}
+
 /// Checks what `switchyard check` cannot see in the config alone: that the plugins it turns
 /// on are compiled in and accept their settings.
 pub fn check(config: &Config, plugins: &[Plugin]) -> Result<(), String> {
@@ -73,22 +108,7 @@ pub fn run(config: Config, opts: RunOptions, plugins: &[Plugin]) -> Result<(), S
     server.bootstrap();
     let state = State::new(config, &server.configuration, plugins)?;
 
-    let mut gateway = ProxyServiceBuilder::new(&server.configuration, Gateway::new(state.clone()))
-        .name("switchyard gateway")
-        .server_options({
-            let mut o = HttpServerOptions::default();
-            o.h2c = true;
-            o
-        })
-        .build();
-    // No read buffer in front of client sockets: Pingora's default is a zero-filled 64 KiB
-    // buffer per connection, resident for the connection's whole life (64 KB for every open
-    // stream or idle keep-alive client), while its HTTP session already reads headers and
-    // bodies into buffers of its own. Writes keep the default small coalescing buffer.
-    gateway.endpoints().add_listener(
-        ListenerConfig::tcp(listen.clone())
-            .l4_buffer(L4BufferSettings::new(0, DEFAULT_L4_WRITE_BUFFER_SIZE)),
-    );
+    let gateway = gateway_service(&state, &server.configuration, &listen);
 
     let mut admin = Service::new("switchyard admin".to_owned(), Admin::new(state.clone()));
     admin.threads = Some(1);

@@ -51,6 +51,10 @@ pub struct State {
     pub pipeline: Pipeline,
     /// The clock health decisions use.
     pub clock: Clock,
+    /// Request and response bytes held, bounded by `server.max_buffered`.
+    pub budget: Arc<crate::budget::Budget>,
+    /// Client connections held, bounded by `server.max_connections`.
+    pub connections: Arc<crate::guard::Connections>,
     /// Set when shutdown begins: connections stop being kept alive.
     pub draining: AtomicBool,
     /// The pool for providers that trust the system's CAs.
@@ -120,6 +124,10 @@ impl State {
             metrics,
             pipeline,
             clock: Clock::new(),
+            budget: crate::budget::Budget::new(config.server.max_buffered),
+            connections: Arc::new(crate::guard::Connections::new(
+                config.server.max_connections,
+            )),
             draining: AtomicBool::new(false),
             default_connector,
             models_body,

@@ -120,6 +120,12 @@ pub enum GatewayError {
     /// The client stopped sending the body or sent it too slowly.
     #[error("could not read the request body: {0}")]
     ClientRead(String),
+    /// The body did not arrive whole in time.
+    #[error("the request body was not received within {0:?}")]
+    BodyTimeout(Duration),
+    /// The gateway holds as much buffered request and response data as it may.
+    #[error("the gateway is busy with other large requests; retry shortly")]
+    Overloaded,
     /// Talking to the provider failed, after every attempt.
     #[error("{summary}")]
     Upstream {
@@ -174,6 +180,8 @@ impl GatewayError {
         match self {
             Self::InvalidBody(_) | Self::InvalidRequest { .. } | Self::MissingModel => 400,
             Self::ClientRead(_) => 400,
+            Self::BodyTimeout(_) => 408,
+            Self::Overloaded => 503,
             Self::Unauthorized(_) => 401,
             Self::ModelNotFound(_) | Self::NotFound { .. } => 404,
             Self::MethodNotAllowed { .. } => 405,
@@ -197,6 +205,8 @@ impl GatewayError {
             Self::BodyTooLarge { .. } => "body_too_large",
             Self::Unauthorized(_) => "invalid_api_key",
             Self::ClientRead(_) => "client_read_error",
+            Self::BodyTimeout(_) => "request_timeout",
+            Self::Overloaded => "gateway_overloaded",
             Self::Upstream { last, .. } => last.label(),
             Self::BadUpstreamResponse(_) => "bad_upstream_response",
             Self::Refused { code, .. } => code,
@@ -230,6 +240,7 @@ impl GatewayError {
     pub fn headers(&self) -> Vec<(&'static str, String)> {
         match self {
             Self::MethodNotAllowed { allowed, .. } => vec![("allow", (*allowed).to_owned())],
+            Self::Overloaded => vec![("retry-after", "1".to_owned())],
             Self::Refused { headers, .. } => headers.clone(),
             _ => Vec::new(),
         }

@@ -14,7 +14,7 @@ use crate::dialect::{
     Call, Dialect, Output, ProviderEndpoint, ResponseTranslator, UpstreamRequest, Verdict,
 };
 use crate::endpoint::Endpoint;
-use crate::envelope::{Edit, JsonEnvelope};
+use crate::envelope::Edit;
 use crate::error::{ErrorBody, TranslateError};
 use crate::headers;
 use crate::sse::{data_event, SseFramer};
@@ -345,6 +345,7 @@ fn status_for_stream_error(e: &ErrorBody) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::envelope::JsonEnvelope;
     use crate::kind::AuthStyle;
     use crate::kind::ProviderKind;
     use crate::secret::Secret;

@@ -296,7 +296,83 @@ fn server(cx: &mut Ctx<'_>, raw: &RawServer) -> Server {
     };
     let pid_file = path(&raw.pid_file, "pid_file");
     let upgrade_sock = path(&raw.upgrade_sock, "upgrade_sock");
+    let max_connections = match &raw.max_connections {
+        Some(m) if m.value == 0 || m.value > 1_000_000 => {
+            cx.err(m, "server.max_connections", "must be between 1 and 1000000");
+            4096
+        }
+        Some(m) => m.value as usize,
+        None => 4096,
+    };
+    let mut within =
+        |d: &Option<Spanned<Dur>>, name: &str, min: Duration, max: Duration, default: Duration| {
+            match d {
+                Some(d) if d.value.0 < min || d.value.0 > max => {
+                    cx.err(
+                        d,
+                        format!("server.{name}"),
+                        format!("must be between {min:?} and {max:?}"),
+                    );
+                    default
+                }
+                Some(d) => d.value.0,
+                None => default,
+            }
+        };
+    let header_timeout = within(
+        &raw.header_timeout,
+        "header_timeout",
+        Duration::from_millis(100),
+        Duration::from_secs(300),
+        Duration::from_secs(10),
+    );
+    let idle_timeout = within(
+        &raw.idle_timeout,
+        "idle_timeout",
+        Duration::from_millis(100),
+        Duration::from_secs(3600),
+        Duration::from_secs(60),
+    );
+    let body_timeout = within(
+        &raw.body_timeout,
+        "body_timeout",
+        Duration::from_millis(100),
+        Duration::from_secs(3600),
+        Duration::from_secs(60),
+    );
+    let max_header_size = match &raw.max_header_size {
+        Some(s) if s.value.0 < 1024 || s.value.0 > 1024 * 1024 => {
+            cx.err(s, "server.max_header_size", "must be between 1KiB and 1MiB");
+            64 * 1024
+        }
+        Some(s) => s.value.0 as usize,
+        None => 64 * 1024,
+    };
+    let max_buffered = match &raw.max_buffered {
+        Some(s) if s.value.0 < 1024 * 1024 || s.value.0 > 64 * 1024 * 1024 * 1024 => {
+            cx.err(s, "server.max_buffered", "must be between 1MiB and 64GiB");
+            256 * 1024 * 1024
+        }
+        Some(s) => s.value.0 as usize,
+        None => 256 * 1024 * 1024,
+    };
+    if max_buffered < max_body_size {
+        if let Some(s) = &raw.max_buffered {
+            cx.err(
+                s,
+                "server.max_buffered",
+                "must be at least server.max_body_size",
+            );
+        }
+    }
     Server {
+        max_buffered,
+        max_connections,
+        header_timeout,
+        idle_timeout,
+        body_timeout,
+        max_header_size,
+        h2c: raw.h2c.unwrap_or(false),
         listen,
         admin_listen,
         threads,

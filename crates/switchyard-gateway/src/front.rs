@@ -1,0 +1,110 @@
+//! The front door: every client connection passes here before Pingora's HTTP code sees it.
+//!
+//! [`Front`] is the listening service's application. For each accepted connection it takes a
+//! place among `server.max_connections` (evicting the longest-waiting idle connection when
+//! all are taken, refusing the new one only when none waits), tells HTTP/2 from HTTP/1 on
+//! plaintext when h2c is on (by the preface, under the header deadline — Pingora would wait
+//! for 24 bytes forever), puts the connection under its [`Guarded`] limits and hands it to
+//! Pingora's HTTP proxy, which runs the gateway.
+
+use std::io;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::{Bytes, BytesMut};
+use pingora::apps::{HttpServerApp, ServerApp};
+use pingora::protocols::Stream;
+use pingora::proxy::HttpProxy;
+use pingora::server::ShutdownWatch;
+use tokio::io::AsyncReadExt;
+
+use crate::guard::{Connections, GuardLimits, Guarded};
+use crate::proxy::Gateway;
+
+/// HTTP/2's connection preface (RFC 9113, 3.4).
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// The gateway listener's application.
+pub struct Front {
+    proxy: Arc<HttpProxy<Gateway>>,
+    conns: Arc<Connections>,
+    limits: GuardLimits,
+    h2c: bool,
+}
+
+impl Front {
+    /// A front for `proxy`: `conns` bounds the connections, `h2c` accepts plaintext HTTP/2.
+    pub fn new(
+        proxy: HttpProxy<Gateway>,
+        conns: Arc<Connections>,
+        limits: GuardLimits,
+        h2c: bool,
+    ) -> Self {
+        Self {
+            proxy: Arc::new(proxy),
+            conns,
+            limits,
+            h2c,
+        }
+    }
+}
+
+/// Reads until the bytes are, or cannot be, HTTP/2's preface: `(what was read, is_h2)`. An
+/// HTTP/1 request differs from the preface within its first bytes, so this never waits for
+/// more than a short request holds.
+async fn sniff(stream: &mut Stream) -> io::Result<(Bytes, bool)> {
+    let mut buf = BytesMut::with_capacity(64);
+    loop {
+        if stream.read_buf(&mut buf).await? == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        let k = buf.len().min(H2_PREFACE.len());
+        if buf[..k] != H2_PREFACE[..k] {
+            return Ok((buf.freeze(), false));
+        }
+        if buf.len() >= H2_PREFACE.len() {
+            return Ok((buf.freeze(), true));
+        }
+    }
+}
+
+#[async_trait]
+impl ServerApp for Front {
+    async fn process_new(
+        self: &Arc<Self>,
+        mut stream: Stream,
+        shutdown: &ShutdownWatch,
+    ) -> Option<Stream> {
+        if stream.as_any().is::<Guarded>() {
+            // A connection handed back for reuse: already guarded.
+            return self.proxy.process_new(stream, shutdown).await;
+        }
+        let Some(slot) = self.conns.admit() else {
+            // Every place is taken by a busy connection: this one is closed unanswered.
+            return None;
+        };
+        let (prefix, h2) = if self.h2c && stream.get_ssl_digest().is_none() {
+            match pingora::time::timeout(self.limits.header_timeout, sniff(&mut stream)).await {
+                Ok(Ok(seen)) => seen,
+                // Silent, too slow, or gone before saying anything.
+                _ => return None,
+            }
+        } else {
+            (Bytes::new(), false)
+        };
+        let guarded: Stream = Box::new(Guarded::new(
+            stream,
+            slot,
+            self.conns.clone(),
+            self.limits,
+            prefix,
+            h2,
+        ));
+        self.proxy.process_new(guarded, shutdown).await
+    }
+
+    async fn cleanup(&self) {
+        // Wakes idle keep-alive connections at shutdown.
+        self.proxy.http_cleanup().await;
+    }
+}

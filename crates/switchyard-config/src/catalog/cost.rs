@@ -13,9 +13,12 @@
 //! | Anthropic (`input_tokens`, `cache_read_input_tokens`, `cache_creation_input_tokens`) | the sum of the three | apart | apart | part of `output_tokens` |
 //! | Bedrock Converse (`inputTokens`, `cacheReadInputTokens`, `cacheWriteInputTokens`) | the sum of the three | apart | apart | part of `outputTokens` |
 //! | Gemini and Vertex AI (`promptTokenCount`, `cachedContentTokenCount`, `thoughtsTokenCount`) | `promptTokenCount` (includes cached) | part of it | — | apart from `candidatesTokenCount` |
+//! | xAI (OpenAI's field names) | `prompt_tokens` (includes cached) | part of it | — | apart from `completion_tokens`, inside `total_tokens` |
 //!
-//! Switchyard's own [`Usage`] (what every dialect reports) already follows OpenAI's
-//! convention; it has no cache-write count, so from it cache writes are priced as input.
+//! Switchyard's own [`Usage`] (what every dialect reports) follows OpenAI's convention, except
+//! that an OpenAI-compatible provider's usage is passed through as that provider wrote it:
+//! [`TokenCounts::from_usage`] takes the provider kind for that reason. `Usage` has no
+//! cache-write count, so from it cache writes are priced as input.
 //!
 //! # Prices
 //!
@@ -38,7 +41,7 @@ use std::fmt;
 use std::iter::Sum;
 use std::ops::Add;
 
-use switchyard_providers::Usage;
+use switchyard_providers::{ProviderKind, Usage};
 
 use super::Pricing;
 
@@ -133,11 +136,36 @@ impl TokenCounts {
     }
 }
 
-impl From<&Usage> for TokenCounts {
-    /// Switchyard's [`Usage`] is already in OpenAI's convention (every dialect translates to
-    /// it); it carries no cache-write or reasoning count.
-    fn from(u: &Usage) -> Self {
-        Self::openai(u.prompt_tokens, u.completion_tokens, u.cached_tokens, 0)
+impl TokenCounts {
+    /// xAI's chat completions: OpenAI's field names, but `completion_tokens_details.
+    /// reasoning_tokens` is *not* part of `completion_tokens` (it is part of `total_tokens`);
+    /// reasoning is billed as output.
+    pub fn xai(prompt_tokens: u64, completion_tokens: u64, cached: u64, reasoning: u64) -> Self {
+        Self {
+            completion: completion_tokens.saturating_add(reasoning),
+            ..Self::openai(prompt_tokens, completion_tokens, cached, reasoning)
+        }
+    }
+
+    /// From Switchyard's [`Usage`], which the native dialects fill in OpenAI's convention and
+    /// which passthrough providers fill as they reported it. `Usage` carries no reasoning
+    /// count; for xAI, whose `total_tokens` includes reasoning that `completion_tokens` does
+    /// not, the difference is the reasoning.
+    pub fn from_usage(kind: ProviderKind, u: &Usage) -> Self {
+        match kind {
+            ProviderKind::XAi => {
+                let reasoning = u
+                    .total_tokens
+                    .saturating_sub(u.prompt_tokens.saturating_add(u.completion_tokens));
+                Self::xai(
+                    u.prompt_tokens,
+                    u.completion_tokens,
+                    u.cached_tokens,
+                    reasoning,
+                )
+            }
+            _ => Self::openai(u.prompt_tokens, u.completion_tokens, u.cached_tokens, 0),
+        }
     }
 }
 
@@ -361,7 +389,7 @@ mod tests {
             total_tokens: 7_110,
             cached_tokens: 5_000,
         };
-        let t = TokenCounts::from(&u);
+        let t = TokenCounts::from_usage(ProviderKind::Anthropic, &u);
         assert_eq!(
             (t.prompt, t.cached_prompt, t.cache_write),
             (7_010, 5_000, 0)
@@ -369,6 +397,24 @@ mod tests {
         // Without a cache-write count the 2,010 other prompt tokens cost the input price.
         let c = sonnet().cost(&t).unwrap();
         assert_eq!(c.input, NanoUsd(2_010 * 3_000));
+    }
+
+    #[test]
+    fn xai_reasoning_is_counted_on_top_of_completion_tokens() {
+        // docs.x.ai: reasoning tokens are counted apart from completion_tokens, inside
+        // total_tokens (prompt 32 + completion 9 + reasoning 94 = 135).
+        let u = Usage {
+            prompt_tokens: 32,
+            completion_tokens: 9,
+            total_tokens: 135,
+            cached_tokens: 6,
+        };
+        let t = TokenCounts::from_usage(ProviderKind::XAi, &u);
+        assert_eq!((t.completion, t.reasoning, t.cached_prompt), (103, 94, 6));
+        assert_eq!(t, TokenCounts::xai(32, 9, 6, 94));
+        // The same numbers from OpenAI mean the reasoning is already in the 9.
+        let t = TokenCounts::from_usage(ProviderKind::OpenAi, &u);
+        assert_eq!((t.completion, t.reasoning), (9, 0));
     }
 
     #[test]

@@ -303,12 +303,17 @@ pub struct ProviderSource {
     pub figures: Option<String>,
 }
 
+/// A hash map with foldhash's hasher: lookups hash a model id on every priced request, and
+/// SipHash (std's default) costs several times more on ids of 10–80 bytes. Keys come from the
+/// config, so flooding a bucket is not something a client can do.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 /// The catalog: immutable once built, looked up on the hot path.
 #[derive(Clone, Debug, Default)]
 pub struct Catalog {
     models: Vec<ModelInfo>,
     /// Per kind: every id and alias → index into `models`.
-    index: HashMap<ProviderKind, HashMap<Box<str>, usize>>,
+    index: FastMap<ProviderKind, FastMap<Box<str>, usize>>,
     sources: Vec<ProviderSource>,
 }
 
@@ -329,7 +334,7 @@ impl Catalog {
     /// Builds the lookup index. The caller (validation) has refused duplicate ids and aliases
     /// within a kind; should one slip through, the first model keeps it.
     pub(crate) fn new(models: Vec<ModelInfo>, sources: Vec<ProviderSource>) -> Self {
-        let mut index: HashMap<ProviderKind, HashMap<Box<str>, usize>> = HashMap::new();
+        let mut index: FastMap<ProviderKind, FastMap<Box<str>, usize>> = FastMap::default();
         for (i, m) in models.iter().enumerate() {
             let map = index.entry(m.kind).or_default();
             map.entry(m.id.as_str().into()).or_insert(i);

@@ -271,8 +271,7 @@ impl Pricing {
         if self.is_unpriced() {
             return Err(Unpriced::NoPrice);
         }
-        let long = self.long_context.filter(|lc| tokens.prompt > lc.above);
-        let rates = long.as_ref().map_or(&self.base, |lc| &lc.rates);
+        let rates = self.rates_for(tokens.prompt);
         let cached = tokens.cached_prompt.min(tokens.prompt);
         let written = tokens.cache_write.min(tokens.prompt - cached);
         let priced = |n: u64, rate: Option<super::Rate>, kind: TokenKind| match (n, rate) {
@@ -293,7 +292,7 @@ impl Pricing {
                 TokenKind::CacheWrite,
             )?,
             output: priced(tokens.completion, rates.output, TokenKind::Output)?,
-            long_context: long.is_some(),
+            long_context: self.long_tier(tokens.prompt).is_some(),
         })
     }
 }

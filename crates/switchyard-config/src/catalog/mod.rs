@@ -136,12 +136,17 @@ impl Pricing {
         self.base.input.is_none() && self.base.output.is_none()
     }
 
-    /// The tier that applies to a prompt of `prompt_tokens` tokens.
+    /// The long-context tier, when a prompt of `prompt_tokens` tokens is above its threshold.
+    pub fn long_tier(&self, prompt_tokens: u64) -> Option<&LongContext> {
+        self.long_context
+            .as_ref()
+            .filter(|lc| prompt_tokens > lc.above)
+    }
+
+    /// The prices that apply to a prompt of `prompt_tokens` tokens.
     pub fn rates_for(&self, prompt_tokens: u64) -> &Rates {
-        match &self.long_context {
-            Some(lc) if prompt_tokens > lc.above => &lc.rates,
-            _ => &self.base,
-        }
+        self.long_tier(prompt_tokens)
+            .map_or(&self.base, |lc| &lc.rates)
     }
 }
 

@@ -5,8 +5,13 @@
 //! lowers it once into the typed [`Config`] the gateway runs on. Secrets come from the
 //! environment through `${VAR}` / `${VAR:-default}` and are held as [`Secret`]s from then on.
 //!
+//! [`catalog`] holds the model catalog (prices, context windows, modalities: the embedded
+//! `conf/models.yaml` plus the config's `catalog:`), the pure cost computation and the
+//! `/v1/models` entries.
+//!
 //! This crate reads files and environment variables and nothing else: no sockets, no DNS.
 
+pub mod catalog;
 mod env;
 mod errors;
 mod model;
@@ -17,6 +22,7 @@ mod validate;
 
 use std::path::Path;
 
+pub use catalog::{Catalog, ModelInfo};
 pub use errors::{ConfigError, ConfigErrors};
 pub use model::*;
 pub use switchyard_providers::Secret;

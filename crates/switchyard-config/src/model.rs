@@ -3,10 +3,13 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::{HeaderName, HeaderValue};
 use switchyard_providers::{AuthStyle, ProviderKind, ProviderOptions, Secret};
+
+use crate::catalog::Catalog;
 
 /// The whole validated configuration.
 #[derive(Debug, Clone)]
@@ -29,6 +32,7 @@ pub struct Config {
     pub circuit_breaker: CircuitBreaker,
     /// Fetching image URLs for providers that need images inline.
     pub images: ImageFetch,
+<<<<<<< HEAD
     /// Compiled-in plugins to run, in order.
     pub plugins: Vec<PluginUse>,
 }
@@ -41,6 +45,11 @@ pub struct PluginUse {
     pub name: String,
     /// Its `with:` settings (`null` when absent).
     pub settings: serde_json::Value,
+=======
+    /// Model prices, limits and modalities: the built-in catalog with the config's
+    /// `catalog:` applied.
+    pub catalog: Arc<Catalog>,
+>>>>>>> h/catalog
 }
 
 /// `images:`: how the gateway fetches `http(s)` image URLs for providers (Gemini, Bedrock)

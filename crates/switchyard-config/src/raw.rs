@@ -39,6 +39,7 @@ pub struct RawConfig {
     /// Fetching image URLs for providers that need images inline.
     #[serde(default)]
     pub images: RawImages,
+<<<<<<< HEAD
     /// Compiled-in plugins to run, in order.
     #[serde(default)]
     pub plugins: Vec<RawPlugin>,
@@ -54,6 +55,104 @@ pub struct RawPlugin {
     /// Its settings, handed to the plugin as JSON.
     #[serde(default, rename = "with")]
     pub settings: Option<Spanned<serde_json::Value>>,
+=======
+    /// Model prices, context windows and modalities: overrides of (or a replacement for) the
+    /// built-in catalog.
+    #[serde(default)]
+    pub catalog: Option<RawCatalog>,
+}
+
+/// `catalog:` in a config, and the whole of the built-in `conf/models.yaml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCatalog {
+    /// `extend` (the default: add to and override the built-in catalog) or `replace` (only
+    /// the models given here).
+    pub mode: Option<Spanned<String>>,
+    /// Models by provider kind.
+    #[serde(default)]
+    pub providers: BTreeMap<String, Spanned<RawCatalogProvider>>,
+}
+
+/// The models of one provider kind.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCatalogProvider {
+    /// The provider's public pricing page.
+    pub pricing_url: Option<Spanned<String>>,
+    /// When the figures were read (`YYYY-MM-DD`).
+    pub retrieved: Option<Spanned<String>>,
+    /// Where the figures come from, when not only from the pricing page.
+    pub figures: Option<String>,
+    /// Models by the id the provider's API expects.
+    #[serde(default)]
+    pub models: BTreeMap<String, Spanned<RawCatalogModel>>,
+}
+
+/// One model of the catalog. In `extend` mode, an entry for a model the built-in catalog has
+/// changes only the fields it gives.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCatalogModel {
+    /// Other ids the provider documents for the same model at the same price (dated
+    /// snapshots, `-latest` names, inference profiles).
+    #[serde(default)]
+    pub aliases: Vec<Spanned<String>>,
+    /// Prices in USD per million tokens.
+    pub price: Option<Spanned<RawPrice>>,
+    /// Higher prices that apply to the whole request once its prompt exceeds a size.
+    pub long_context: Option<Spanned<RawLongContext>>,
+    /// Largest prompt plus completion, in tokens.
+    pub context_window: Option<Spanned<u64>>,
+    /// Largest completion, in tokens.
+    pub max_output_tokens: Option<Spanned<u64>>,
+    /// What goes in and comes out.
+    pub modalities: Option<Spanned<RawModalities>>,
+    /// Where this entry's figures come from, when it differs from its provider's.
+    pub source: Option<String>,
+}
+
+/// Token prices in USD per million tokens.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPrice {
+    /// Prompt tokens not read from or written to a cache.
+    pub input: Option<Spanned<f64>>,
+    /// Generated tokens, reasoning included.
+    pub output: Option<Spanned<f64>>,
+    /// Prompt tokens read from the provider's cache.
+    pub cached_input: Option<Spanned<f64>>,
+    /// Prompt tokens written to the provider's cache.
+    pub cache_write: Option<Spanned<f64>>,
+}
+
+/// `long_context:` prices.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLongContext {
+    /// Prompt size (tokens, cached ones included) above which these prices apply.
+    pub above: Spanned<u64>,
+    /// Prompt tokens not read from or written to a cache.
+    pub input: Option<Spanned<f64>>,
+    /// Generated tokens.
+    pub output: Option<Spanned<f64>>,
+    /// Prompt tokens read from the provider's cache.
+    pub cached_input: Option<Spanned<f64>>,
+    /// Prompt tokens written to the provider's cache.
+    pub cache_write: Option<Spanned<f64>>,
+}
+
+/// `modalities:`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawModalities {
+    /// `text`, `image`, `audio`, `video`.
+    #[serde(default)]
+    pub input: Vec<Spanned<String>>,
+    /// `text`, `image`, `audio`, or `embeddings` alone.
+    #[serde(default)]
+    pub output: Vec<Spanned<String>>,
+>>>>>>> h/catalog
 }
 
 /// `health:`
@@ -481,8 +580,9 @@ pub fn parse_as<T: serde::de::DeserializeOwned + Default>(
             message.truncate(i);
         }
         // `Spanned` wraps values in a struct whose one field is `value`: not a config field.
+        // (A map key literally named `value` is elided from the path too.)
         let field = path
-            .map(|p| p.strip_suffix(".value").map(str::to_owned).unwrap_or(p))
+            .map(|p| spanned_free_path(&p))
             .filter(|p| !p.is_empty() && p != ".");
         ConfigError {
             file: source_name.to_owned(),
@@ -492,4 +592,40 @@ pub fn parse_as<T: serde::de::DeserializeOwned + Default>(
             message,
         }
     })
+}
+
+/// A serde path without the `value` segments `Spanned` adds (`catalog.providers.openai.value.
+/// models` → `catalog.providers.openai.models`, `targets.value[0]` → `targets[0]`).
+fn spanned_free_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for seg in path.split('.') {
+        let rest = match seg.strip_prefix("value") {
+            Some(rest) if rest.is_empty() || rest.starts_with('[') => rest,
+            _ => seg,
+        };
+        if rest.is_empty() {
+            continue;
+        }
+        if !out.is_empty() && !rest.starts_with('[') {
+            out.push('.');
+        }
+        out.push_str(rest);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn spanned_segments_leave_the_path() {
+        use super::spanned_free_path as f;
+        assert_eq!(f("server.threads.value"), "server.threads");
+        assert_eq!(
+            f("catalog.providers.openai.value.models.x.value.colour"),
+            "catalog.providers.openai.models.x.colour"
+        );
+        assert_eq!(f("targets.value[0].colour"), "targets[0].colour");
+        assert_eq!(f("server.bogus"), "server.bogus");
+        assert_eq!(f("providers.values.kind"), "providers.values.kind");
+    }
 }

@@ -12,6 +12,7 @@ use switchyard_providers::{AuthStyle, AwsCredentials, ProviderKind, ProviderOpti
 
 use crate::env;
 
+pub(crate) mod catalog;
 pub(crate) mod route;
 
 use crate::errors::{ConfigError, ConfigErrors};
@@ -175,6 +176,7 @@ pub(crate) fn validate(
             })
         })
         .collect();
+    let catalog = catalog::for_config(&mut cx, raw.catalog.as_ref());
 
     if !cx.errors.is_empty() {
         cx.errors.sort_by_key(|e| (e.line, e.column));
@@ -191,6 +193,7 @@ pub(crate) fn validate(
         routes,
         circuit_breaker,
         images,
+        catalog,
     })
 }
 

@@ -49,6 +49,15 @@ impl<'a> Params<'a> {
         }
     }
 
+    /// A flag Portkey's check accepts but ignores (its tests pass `not: false` to
+    /// `default.contains`): `false` is accepted, `true` is refused rather than ignored.
+    pub(crate) fn no_op_flag(&mut self, name: &'static str, instead: &str) -> Result<(), ConfigError> {
+        if self.bool(name, false)? {
+            return Err(self.error(format!("`{name}: true` has no effect on this check; {instead}")));
+        }
+        Ok(())
+    }
+
     pub(crate) fn opt_str(&mut self, name: &'static str) -> Result<Option<&'a str>, ConfigError> {
         match self.get(name) {
             None => Ok(None),
@@ -124,7 +133,8 @@ impl<'a> Params<'a> {
     pub(crate) fn finish(self) -> Result<(), ConfigError> {
         for key in self.map.keys() {
             if !self.read.contains(&key.as_str()) && !COMMON.contains(&key.as_str()) {
-                let mut known: Vec<&str> = self.read.clone();
+                let mut known: Vec<&str> =
+                    self.read.iter().copied().filter(|k| !COMMON.contains(k)).collect();
                 known.sort_unstable();
                 known.dedup();
                 return Err(ConfigError::Parameter {

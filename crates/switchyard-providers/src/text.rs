@@ -24,10 +24,12 @@
 //! each choice's text, masks what is older, and sends the rest once more text has arrived
 //! or the choice finishes. The cost is latency: the last `window` characters reach the
 //! client one event later than they would have (with the default 64 characters, about 16
-//! tokens: ~0.2–0.3 s at 60 tokens/s), and nothing is delayed past the choice's end. A value
-//! longer than the window is still masked when its first `window` characters already have
-//! its shape (the detector sees them whole before any is sent); only a value that becomes
-//! recognisable later than `window` characters after its start can leak its beginning.
+//! tokens: ~0.2–0.3 s at 60 tokens/s), and nothing is delayed past the choice's end. The last
+//! 16 characters already sent stay as left context, so each value is judged with what
+//! precedes it, as in the whole text: masking a stream gives the text that masking the
+//! whole answer gives (a property test checks this for any split). The limit: a value that
+//! only becomes recognisable more than `window` characters after it starts (a token longer
+//! than the window whose prefix alone has no known shape) is sent before it is recognised.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -342,13 +344,26 @@ pub const DEFAULT_WINDOW: usize = 64;
 /// past this the value is masked as it stands and sent.
 const MAX_HELD_BYTES: usize = 8 * 1024;
 
+/// Characters of already-sent text kept as left context for detection, so a value is judged
+/// with what precedes it (a detector refuses a digit run glued to a longer number, for
+/// example) exactly as in the whole text.
+const CONTEXT_CHARS: usize = 16;
+
+/// One choice's state: text held back, and the tail of what was sent.
+#[derive(Debug, Default)]
+struct Held {
+    index: u64,
+    text: String,
+    context: String,
+}
+
 /// Masks a chat or completions stream event by event, holding back the last `window`
 /// characters of each choice so a value split across deltas is still masked (see the module
 /// docs for the latency this costs).
 pub struct StreamMasker<R> {
     redactor: R,
     window: usize,
-    held: Vec<(u64, String)>,
+    held: Vec<Held>,
     /// The last chunk seen, as the template for a chunk that flushes held text at the end.
     last: Option<Bytes>,
 }
@@ -358,7 +373,7 @@ impl<R: fmt::Debug> fmt::Debug for StreamMasker<R> {
         f.debug_struct("StreamMasker")
             .field("redactor", &self.redactor)
             .field("window", &self.window)
-            .field("held_choices", &self.held.len())
+            .field("choices", &self.held.len())
             .finish()
     }
 }
@@ -377,7 +392,7 @@ impl<R: Redactor> StreamMasker<R> {
     /// Takes one event's `data:` payload and returns the events to send in its place: the
     /// chunk with its texts masked and shortened by what is held back, or, for `[DONE]`, a
     /// chunk with everything still held (masked) followed by `data: [DONE]`. A choice whose
-    /// `finish_reason` is set is flushed into its own chunk.
+    /// `finish_reason` is set is flushed into that chunk.
     pub fn push(&mut self, data: &[u8]) -> Result<Vec<Bytes>, TextError> {
         if data == b"[DONE]" {
             let mut out = self.finish()?;
@@ -389,16 +404,13 @@ impl<R: Redactor> StreamMasker<R> {
         let mut before: Vec<(u64, String)> = Vec::new();
         for c in &chunk.choices {
             let incoming = c.content.as_ref().map_or("", |s| &*s.text);
-            let held = self.take_held(c.index);
-            if held.is_empty() && incoming.is_empty() && !c.finished {
+            let mut state = self.take(c.index);
+            if state.text.is_empty() && incoming.is_empty() && !c.finished {
+                self.held.push(state);
                 continue;
             }
-            let mut buf = held;
-            buf.push_str(incoming);
-            let emit = self.emit(&mut buf, c.finished);
-            if !buf.is_empty() {
-                self.held.push((c.index, buf));
-            }
+            let emit = self.emit(&mut state, incoming, c.finished);
+            self.held.push(state);
             if emit == incoming {
                 continue;
             }
@@ -424,12 +436,12 @@ impl<R: Redactor> StreamMasker<R> {
     /// Ends the stream: one chunk per choice with text still held, masked, shaped like the
     /// last chunk seen. Empty when nothing is held.
     pub fn finish(&mut self) -> Result<Vec<Bytes>, TextError> {
-        let held = std::mem::take(&mut self.held);
+        let mut held = std::mem::take(&mut self.held);
         let mut out = Vec::new();
-        for (index, mut text) in held {
-            let emit = self.emit(&mut text, true);
+        for state in held.iter_mut().filter(|h| !h.text.is_empty()) {
+            let emit = self.emit(state, "", true);
             if !emit.is_empty() {
-                out.push(self.synthetic(index, &emit)?);
+                out.push(self.synthetic(state.index, &emit)?);
             }
         }
         Ok(out)
@@ -437,30 +449,43 @@ impl<R: Redactor> StreamMasker<R> {
 
     /// Characters currently held back, over all choices.
     pub fn held_chars(&self) -> usize {
-        self.held.iter().map(|(_, t)| t.chars().count()).sum()
+        self.held.iter().map(|h| h.text.chars().count()).sum()
     }
 
-    fn take_held(&mut self, index: u64) -> String {
-        match self.held.iter().position(|(i, _)| *i == index) {
-            Some(p) => self.held.swap_remove(p).1,
-            None => String::new(),
+    fn take(&mut self, index: u64) -> Held {
+        match self.held.iter().position(|h| h.index == index) {
+            Some(p) => self.held.swap_remove(p),
+            None => Held {
+                index,
+                ..Held::default()
+            },
         }
     }
 
-    /// Splits `buf` into the masked text to send now (returned) and the text to hold
-    /// (left in `buf`).
-    fn emit(&self, buf: &mut String, finished: bool) -> String {
+    /// Adds `incoming` to the choice's held text and returns the masked text to send now;
+    /// the rest stays held.
+    fn emit(&self, state: &mut Held, incoming: &str, finished: bool) -> String {
+        let ctx = state.context.len();
+        let mut buf = String::with_capacity(ctx + state.text.len() + incoming.len());
+        buf.push_str(&state.context);
+        buf.push_str(&state.text);
+        buf.push_str(incoming);
         let mut found = Vec::new();
-        self.redactor.redact(buf, &mut found);
+        self.redactor.redact(&buf, &mut found);
+        // A value starting in text already sent was judged then, with more left context;
+        // seeing only the context's tail must not change that verdict.
+        found.retain(|r| r.range.start >= ctx);
         let mut cut = if finished {
             buf.len()
         } else {
-            hold_from(buf, self.window)
+            hold_from(&buf, self.window).max(ctx)
         };
         for r in &found {
             if r.range.start < cut && cut < r.range.end {
                 // Settled when at least two characters follow it (detectors look that far).
-                let settled = buf.get(r.range.end..).is_some_and(|t| t.chars().nth(1).is_some());
+                let settled = buf
+                    .get(r.range.end..)
+                    .is_some_and(|t| t.chars().nth(1).is_some());
                 cut = if settled || buf.len() > MAX_HELD_BYTES {
                     r.range.end
                 } else {
@@ -468,14 +493,25 @@ impl<R: Redactor> StreamMasker<R> {
                 };
             }
         }
+        // Redactions of the part sent now, relative to it.
         let send: Vec<Redaction<'_>> = found
             .into_iter()
             .filter(|r| r.range.end <= cut)
+            .map(|r| Redaction {
+                range: r.range.start - ctx..r.range.end - ctx,
+                replacement: r.replacement,
+            })
             .collect();
-        let head = buf.get(..cut).unwrap_or_default();
+        let head = buf.get(ctx..cut).unwrap_or_default();
         let masked = apply_redactions(head, &send);
-        let rest = buf.get(cut..).unwrap_or_default().to_owned();
-        *buf = rest;
+        let sent = buf.get(..cut).unwrap_or_default();
+        let keep_from = sent
+            .char_indices()
+            .rev()
+            .nth(CONTEXT_CHARS.saturating_sub(1))
+            .map_or(0, |(i, _)| i);
+        state.context = sent.get(keep_from..).unwrap_or_default().to_owned();
+        state.text = buf.get(cut..).unwrap_or_default().to_owned();
         masked
     }
 

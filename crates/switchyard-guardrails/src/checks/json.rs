@@ -195,7 +195,7 @@ fn leaf_errors(e: &boon::ValidationError<'_, '_>, out: &mut Vec<Value>) {
         return;
     }
     if e.causes.is_empty() {
-        let keyword = e.schema_url.rsplit('/').next().unwrap_or("schema");
+        let keyword = e.kind.keyword_path().map_or("schema", |k| k.keyword);
         let mut m = Map::new();
         m.insert("path".into(), e.instance_location.to_string().into());
         m.insert("message".into(), format!("failed `{keyword}`").into());
@@ -217,9 +217,12 @@ pub(crate) struct JsonKeys {
 
 impl JsonKeys {
     pub(crate) fn build(p: &mut Params<'_>, extractor: Extractor) -> Result<Self, ConfigError> {
+        let keys = p.nonempty_strings("keys")?;
+        let operator = Operator::read(p, None)?;
+        p.no_op_flag("not", "use `operator: none`")?;
         Ok(Self {
-            keys: p.nonempty_strings("keys")?,
-            operator: Operator::read(p, None)?,
+            keys,
+            operator,
             extractor,
         })
     }

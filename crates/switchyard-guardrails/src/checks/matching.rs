@@ -166,6 +166,7 @@ impl Contains {
         let operator = Operator::read(p, None)?;
         let ignore_case = p.bool("ignoreCase", false)?;
         let whole_words = p.bool("wholeWords", false)?;
+        p.no_op_flag("not", "use `operator: none`")?;
         if words.iter().any(String::is_empty) {
             return Err(p.error("`words` must not contain an empty string"));
         }

@@ -5,7 +5,7 @@
 
 use regex::Regex;
 
-use super::{char_at, char_before, Finding, PiiKind};
+use super::{char_at, char_before, next_group, Finding, PiiKind};
 
 #[derive(Clone, Debug)]
 pub(super) struct Card {
@@ -22,8 +22,8 @@ impl Card {
     pub(super) fn find(&self, text: &str, out: &mut Vec<Finding>) {
         let mut from = 0;
         while let Some(m) = self.re.find_at(text, from) {
-            from = m.end();
             let start = m.start();
+            from = next_group(text, start, m.end());
             if char_before(text, start).is_some_and(|c| c.is_alphanumeric() || c == '_') {
                 continue;
             }

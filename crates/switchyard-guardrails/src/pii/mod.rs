@@ -306,6 +306,23 @@ fn char_at(text: &str, at: usize) -> Option<char> {
     text.get(at..)?.chars().next()
 }
 
+/// Where to look next after a digit-run candidate starting at `start` was refused: the
+/// start of its next digit group (a later start may still be a value), else `end`.
+fn next_group(text: &str, start: usize, end: usize) -> usize {
+    let b = text.as_bytes();
+    let mut i = start;
+    while i < end && !b[i].is_ascii_digit() {
+        i += 1;
+    }
+    while i < end && b[i].is_ascii_digit() {
+        i += 1;
+    }
+    while i < end && !b[i].is_ascii_digit() {
+        i += 1;
+    }
+    i.min(end).max(start + 1)
+}
+
 /// A letter, digit or underscore, in any script: what glues a token to its neighbours.
 pub(crate) fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() || c == '_'

@@ -14,7 +14,7 @@
 
 use regex::Regex;
 
-use super::{char_at, char_before, Finding, PiiKind};
+use super::{char_at, char_before, next_group, Finding, PiiKind};
 
 #[derive(Clone, Debug)]
 pub(super) struct Phone {
@@ -31,11 +31,17 @@ impl Phone {
     pub(super) fn find(&self, text: &str, out: &mut Vec<Finding>) {
         let mut from = 0;
         while let Some(m) = self.re.find_at(text, from) {
-            from = m.end();
             let start = m.start();
+            from = next_group(text, start, m.end());
             if char_before(text, start).is_some_and(|c| {
                 c.is_alphanumeric() || c == '+' || c == '_' || c == '.' || c == '-' || c == '/'
             }) {
+                continue;
+            }
+            // A later group of a longer number (`2024 01 15 10 30`) is not a phone number.
+            let after_number = matches!(char_before(text, start), Some(' ' | '.' | '-'))
+                && char_before(text, start - 1).is_some_and(|c| c.is_ascii_digit());
+            if after_number {
                 continue;
             }
             let Some(len) = longest_phone(&text[start..m.end()]) else {

@@ -15,7 +15,8 @@
 //! their parameters, e.g. `{"default.contains": {"operator": "none", "words": ["Apple"]},
 //! "deny": true}` (Portkey's `convertHooksShorthand`). Hooks without an id are named
 //! `input_guardrail_<n>` / `output_guardrail_<n>` (Portkey appends random characters; a
-//! pure crate numbers them).
+//! pure crate numbers them). The checks of one shorthand object run in the order of their
+//! keys as parsed (`serde_json` sorts object keys); use raw hooks when order matters.
 //!
 //! References (Portkey's hosted guardrails, `pg-…` ids) resolve against `named`: guardrail
 //! ids mapped to raw hook objects, from the gateway's own config. An id `named` lacks is an

@@ -124,7 +124,9 @@ impl HookResult {
 impl Hook {
     /// True when a check needs the gateway to make a call.
     pub fn has_webhooks(&self) -> bool {
-        self.checks.iter().any(|c| c.enabled() && c.webhook().is_some())
+        self.checks
+            .iter()
+            .any(|c| c.enabled() && c.webhook().is_some())
     }
 
     /// True when a check may rewrite texts.
@@ -149,7 +151,9 @@ impl Hook {
     pub fn evaluate(&self, input: CheckInput<'_>) -> HookResult {
         let mut run = self.start(input);
         while run.next_call().is_some() {
-            run.answer(WebhookAnswer::Failed("webhook checks need the gateway to call them"));
+            run.answer(WebhookAnswer::Failed(
+                "webhook checks need the gateway to call them",
+            ));
         }
         run.finish()
     }
@@ -187,7 +191,10 @@ impl<'h, 'a> HookRun<'h, 'a> {
                 continue;
             }
             let result = {
-                let masked = self.texts.as_ref().filter(|_| check.masks() || hook.sequential);
+                let masked = self
+                    .texts
+                    .as_ref()
+                    .filter(|_| check.masks() || hook.sequential);
                 match masked {
                     Some(texts) => {
                         let input = self.view(texts);
@@ -247,7 +254,11 @@ impl<'h, 'a> HookRun<'h, 'a> {
     }
 
     fn record(&mut self, r: CheckResult) {
-        if let Some(t) = r.transformed.as_ref().filter(|t| t.len() == self.input.texts().len()) {
+        if let Some(t) = r
+            .transformed
+            .as_ref()
+            .filter(|t| t.len() == self.input.texts().len())
+        {
             self.texts = Some(t.clone());
         }
         if let Some(b) = &r.replaced_body {
@@ -268,7 +279,11 @@ fn step(check: &Check, input: &CheckInput<'_>) -> Option<CheckResult> {
 /// its metadata extended with the ids of the checks that passed, failed and errored.
 fn feedback(results: &[CheckResult], hook: &Hook) -> Option<Value> {
     let passed = results.iter().all(|r| r.verdict || r.error.is_some());
-    let config = if passed { &hook.on_success } else { &hook.on_fail };
+    let config = if passed {
+        &hook.on_success
+    } else {
+        &hook.on_fail
+    };
     let fb = config.as_ref()?.get("feedback")?.as_object()?;
     let ids = |keep: &dyn Fn(&CheckResult) -> bool| {
         results
@@ -284,8 +299,14 @@ fn feedback(results: &[CheckResult], hook: &Hook) -> Option<Value> {
         .cloned()
         .unwrap_or_default();
     metadata.insert("successfulChecks".into(), ids(&|r| r.verdict).into());
-    metadata.insert("failedChecks".into(), ids(&|r| !r.verdict && r.error.is_none()).into());
-    metadata.insert("erroredChecks".into(), ids(&|r| !r.verdict && r.error.is_some()).into());
+    metadata.insert(
+        "failedChecks".into(),
+        ids(&|r| !r.verdict && r.error.is_none()).into(),
+    );
+    metadata.insert(
+        "erroredChecks".into(),
+        ids(&|r| !r.verdict && r.error.is_some()).into(),
+    );
     let mut out = Map::new();
     if let Some(v) = fb.get("value") {
         out.insert("value".into(), v.clone());

@@ -83,7 +83,10 @@ impl<'a> CheckInput<'a> {
     pub fn from_body(event: HookEvent, body: &'a BodyTexts<'a>) -> Self {
         Self::new(
             event,
-            body.segments.iter().map(|s| Cow::Borrowed(&*s.text)).collect(),
+            body.segments
+                .iter()
+                .map(|s| Cow::Borrowed(&*s.text))
+                .collect(),
             body.primary.clone(),
         )
     }

@@ -51,9 +51,15 @@ impl<'a> Params<'a> {
 
     /// A flag Portkey's check accepts but ignores (its tests pass `not: false` to
     /// `default.contains`): `false` is accepted, `true` is refused rather than ignored.
-    pub(crate) fn no_op_flag(&mut self, name: &'static str, instead: &str) -> Result<(), ConfigError> {
+    pub(crate) fn no_op_flag(
+        &mut self,
+        name: &'static str,
+        instead: &str,
+    ) -> Result<(), ConfigError> {
         if self.bool(name, false)? {
-            return Err(self.error(format!("`{name}: true` has no effect on this check; {instead}")));
+            return Err(self.error(format!(
+                "`{name}: true` has no effect on this check; {instead}"
+            )));
         }
         Ok(())
     }
@@ -79,7 +85,11 @@ impl<'a> Params<'a> {
             None => Ok(default),
             Some(v) => v
                 .as_u64()
-                .or_else(|| v.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0).map(|f| f as u64))
+                .or_else(|| {
+                    v.as_f64()
+                        .filter(|f| f.fract() == 0.0 && *f >= 0.0)
+                        .map(|f| f as u64)
+                })
                 .ok_or_else(|| self.wrong(name, "a whole number of at least 0")),
         }
     }
@@ -118,10 +128,15 @@ impl<'a> Params<'a> {
         }
     }
 
-    pub(crate) fn nonempty_strings(&mut self, name: &'static str) -> Result<Vec<String>, ConfigError> {
+    pub(crate) fn nonempty_strings(
+        &mut self,
+        name: &'static str,
+    ) -> Result<Vec<String>, ConfigError> {
         match self.strings(name, false)? {
             Some(v) if !v.is_empty() => Ok(v),
-            _ => Err(self.error(format!("missing parameter `{name}` (a non-empty list of strings)"))),
+            _ => Err(self.error(format!(
+                "missing parameter `{name}` (a non-empty list of strings)"
+            ))),
         }
     }
 
@@ -133,8 +148,12 @@ impl<'a> Params<'a> {
     pub(crate) fn finish(self) -> Result<(), ConfigError> {
         for key in self.map.keys() {
             if !self.read.contains(&key.as_str()) && !COMMON.contains(&key.as_str()) {
-                let mut known: Vec<&str> =
-                    self.read.iter().copied().filter(|k| !COMMON.contains(k)).collect();
+                let mut known: Vec<&str> = self
+                    .read
+                    .iter()
+                    .copied()
+                    .filter(|k| !COMMON.contains(k))
+                    .collect();
                 known.sort_unstable();
                 known.dedup();
                 return Err(ConfigError::Parameter {

@@ -98,7 +98,11 @@ impl WebhookCheck {
         &self.url[..end]
     }
 
-    fn outcome(&self, answer: &WebhookAnswer<'_>, event: HookEvent) -> (Outcome, Option<Box<RawValue>>) {
+    fn outcome(
+        &self,
+        answer: &WebhookAnswer<'_>,
+        event: HookEvent,
+    ) -> (Outcome, Option<Box<RawValue>>) {
         let context = serde_json::json!({ "timeout": self.timeout_ms });
         let fail = |message: String, response: Option<Value>| {
             let mut o = Outcome::error(message.clone())
@@ -116,7 +120,10 @@ impl WebhookCheck {
         };
         let (status, body) = match answer {
             WebhookAnswer::TimedOut => {
-                return fail(format!("Request timed out after {}ms", self.timeout_ms), None)
+                return fail(
+                    format!("Request timed out after {}ms", self.timeout_ms),
+                    None,
+                )
             }
             WebhookAnswer::Failed(why) => return fail((*why).to_owned(), None),
             WebhookAnswer::Response { status, body } => (*status, *body),
@@ -133,14 +140,23 @@ impl WebhookCheck {
         }
         let parsed: Answer<'_> = match serde_json::from_slice(body) {
             Ok(a) => a,
-            Err(e) => return fail(format!("the webhook's answer is not a JSON object with a boolean `verdict` ({e})"), None),
+            Err(e) => {
+                return fail(
+                    format!(
+                        "the webhook's answer is not a JSON object with a boolean `verdict` ({e})"
+                    ),
+                    None,
+                )
+            }
         };
         let replaced = parsed.transformed_data.and_then(|t| {
             let side = match event {
                 HookEvent::BeforeRequest => t.request,
                 HookEvent::AfterRequest => t.response,
             }?;
-            side.json.filter(|j| j.get().starts_with('{')).map(|j| j.to_owned())
+            side.json
+                .filter(|j| j.get().starts_with('{'))
+                .map(|j| j.to_owned())
         });
         let verdict = parsed.verdict;
         let mut o = Outcome::verdict(
@@ -185,7 +201,10 @@ fn plausible_url(url: &str) -> bool {
     })
 }
 
-fn string_map(p: &Params<'_>, m: &Map<String, Value>) -> Result<Vec<(String, String)>, ConfigError> {
+fn string_map(
+    p: &Params<'_>,
+    m: &Map<String, Value>,
+) -> Result<Vec<(String, String)>, ConfigError> {
     m.iter()
         .map(|(k, v)| match v {
             Value::String(s) => Ok((k.clone(), s.clone())),

@@ -57,7 +57,10 @@ fn raw_guardrail_from_the_docs() {
         }]
     });
     let e = parse_config(&config, &none()).unwrap_err();
-    assert_eq!(e.to_string(), "guardrail check `default.regexMatch`: missing parameter `rule`");
+    assert_eq!(
+        e.to_string(),
+        "guardrail check `default.regexMatch`: missing parameter `rule`"
+    );
 
     config["before_request_hooks"][0]["checks"][0]["parameters"] = json!({"rule": "test"});
     let hooks = parse_config(&config, &none()).unwrap();
@@ -129,7 +132,14 @@ fn shorthand_details() {
         "async": true,
         "on_success": {"feedback": {"value": 5}}
     }, {"default.endsWith": {"suffix": "!"}}]);
-    let hooks = parse_shorthand(&list, HookEvent::BeforeRequest, HookType::Guardrail, &none(), 0).unwrap();
+    let hooks = parse_shorthand(
+        &list,
+        HookEvent::BeforeRequest,
+        HookType::Guardrail,
+        &none(),
+        0,
+    )
+    .unwrap();
     assert_eq!(hooks[0].id, "my-input");
     assert!(hooks[0].is_async);
     // A JSON object has no order once parsed (serde_json sorts keys): checks of one
@@ -139,21 +149,35 @@ fn shorthand_details() {
     assert!(!hooks[0].checks[0].enabled());
     assert_eq!(hooks[1].id, "input_guardrail_1");
     // The disabled check does not run.
-    let r = hooks[0].evaluate(CheckInput::from_text(HookEvent::BeforeRequest, "hi there a b c d e f g"));
+    let r = hooks[0].evaluate(CheckInput::from_text(
+        HookEvent::BeforeRequest,
+        "hi there a b c d e f g",
+    ));
     assert_eq!(r.checks.len(), 1);
     assert!(r.verdict);
 }
 
 #[test]
 fn unknown_ids_and_keys_are_refused() {
-    let e = parse_config(&json!({"input_guardrails": [{"default.regexMatc": {"rule": "x"}}]}), &none()).unwrap_err();
-    assert!(matches!(&e, ConfigError::UnknownCheck { id, .. } if id == "default.regexMatc"), "{e}");
+    let e = parse_config(
+        &json!({"input_guardrails": [{"default.regexMatc": {"rule": "x"}}]}),
+        &none(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&e, ConfigError::UnknownCheck { id, .. } if id == "default.regexMatc"),
+        "{e}"
+    );
     let e = parse_config(
         &json!({"before_request_hooks": [{"id": "g", "checks": [{"id": "default.nope"}]}]}),
         &none(),
     )
     .unwrap_err();
-    assert!(e.to_string().starts_with("unknown guardrail check `default.nope`"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("unknown guardrail check `default.nope`"),
+        "{e}"
+    );
     let e = parse_config(
         &json!({"before_request_hooks": [{"id": "g", "checks": [], "denny": true}]}),
         &none(),
@@ -166,7 +190,11 @@ fn unknown_ids_and_keys_are_refused() {
     )
     .unwrap_err();
     assert!(e.to_string().contains("`type` must be"), "{e}");
-    let e = parse_config(&json!({"output_guardrails": [{"aporia.validateProject": {}}]}), &none()).unwrap_err();
+    let e = parse_config(
+        &json!({"output_guardrails": [{"aporia.validateProject": {}}]}),
+        &none(),
+    )
+    .unwrap_err();
     assert!(matches!(e, ConfigError::Unsupported { .. }));
 }
 
@@ -195,7 +223,10 @@ fn sequential_hooks_let_later_checks_see_masked_text() {
     let seq = parse_config(&config(true), &none()).unwrap();
     let r = seq.before[0].evaluate(CheckInput::from_text(HookEvent::BeforeRequest, text));
     assert!(r.verdict, "{r:?}");
-    assert_eq!(r.texts.as_deref(), Some(&["mail me at [EMAIL]".to_owned()][..]));
+    assert_eq!(
+        r.texts.as_deref(),
+        Some(&["mail me at [EMAIL]".to_owned()][..])
+    );
     let par = parse_config(&config(false), &none()).unwrap();
     let r = par.before[0].evaluate(CheckInput::from_text(HookEvent::BeforeRequest, text));
     assert!(!r.verdict);
@@ -208,7 +239,10 @@ fn sample_results() -> (HookResult, HookResult) {
         "output_guardrails": [{"default.regexMatch": {"rule": "x"}}]
     });
     let hooks = parse_config(&config, &none()).unwrap();
-    let mut before = hooks.before[0].evaluate(CheckInput::from_text(HookEvent::BeforeRequest, "three words here"));
+    let mut before = hooks.before[0].evaluate(CheckInput::from_text(
+        HookEvent::BeforeRequest,
+        "three words here",
+    ));
     before.execution_time_ms = 3;
     before.created_at_ms = Some(1_724_250_600_000);
     before.checks[0].execution_time_ms = 1;
@@ -220,11 +254,27 @@ fn sample_results() -> (HookResult, HookResult) {
 #[test]
 fn hook_results_have_portkey_field_names() {
     let (before, after) = sample_results();
-    let v: Value = serde_json::from_slice(&results::hook_results(&[before.clone()], &[after.clone()])).unwrap();
+    let v: Value =
+        serde_json::from_slice(&results::hook_results(&[before.clone()], &[after.clone()]))
+            .unwrap();
     let hook = &v["before_request_hooks"][0];
-    let keys: Vec<&str> = hook.as_object().unwrap().keys().map(String::as_str).collect();
+    let keys: Vec<&str> = hook
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     let mut expected = vec![
-        "verdict", "id", "transformed", "checks", "feedback", "execution_time", "async", "type", "created_at", "deny",
+        "verdict",
+        "id",
+        "transformed",
+        "checks",
+        "feedback",
+        "execution_time",
+        "async",
+        "type",
+        "created_at",
+        "deny",
     ];
     expected.sort_unstable();
     let mut got = keys.clone();
@@ -250,7 +300,10 @@ fn hook_results_have_portkey_field_names() {
         check["data"]["explanation"],
         "The text contains 3 words, which is outside the specified range of 1-2 words."
     );
-    assert_eq!(v["after_request_hooks"][0], json!({"id": "output_guardrail_0", "type": "guardrail", "skipped": true}));
+    assert_eq!(
+        v["after_request_hooks"][0],
+        json!({"id": "output_guardrail_0", "type": "guardrail", "skipped": true})
+    );
     // Skipped hooks do not count.
     assert_eq!(results::disposition([&after]), Disposition::Pass);
 }
@@ -267,10 +320,16 @@ fn denied_body_and_stream_event() {
         })
     );
     assert_eq!(v["hook_results"]["after_request_hooks"], json!([]));
-    assert_eq!(v["hook_results"]["before_request_hooks"][0]["id"], "input_guardrail_0");
+    assert_eq!(
+        v["hook_results"]["before_request_hooks"][0]["id"],
+        "input_guardrail_0"
+    );
     let ev = results::stream_event(&[before]);
     let s = std::str::from_utf8(&ev).unwrap();
-    assert!(s.starts_with("data: {\"hook_results\":{\"before_request_hooks\":[{"), "{s}");
+    assert!(
+        s.starts_with("data: {\"hook_results\":{\"before_request_hooks\":[{"),
+        "{s}"
+    );
     assert!(s.ends_with("\n\n"));
     assert!(!s.contains("after_request_hooks"));
 }
@@ -287,6 +346,9 @@ fn an_errored_check_reports_its_error_and_passes_unless_fail_on_error() {
     let strict = hooks.after[1].evaluate(CheckInput::from_text(HookEvent::AfterRequest, ""));
     assert!(!strict.verdict);
     let v = results::check_json(&strict.checks[0]);
-    assert_eq!(v["error"], json!({"name": "Error", "message": "Missing text to analyze"}));
+    assert_eq!(
+        v["error"],
+        json!({"name": "Error", "message": "Missing text to analyze"})
+    );
     assert_eq!(v["fail_on_error"], true);
 }

@@ -41,7 +41,10 @@ fn a_response_is_masked_and_written_back() {
     );
     let found = text::response_texts(&body, false).unwrap();
     let d = detector();
-    let texts: Vec<String> = found.texts().map(|t| d.mask(t).unwrap_or_else(|| t.to_owned())).collect();
+    let texts: Vec<String> = found
+        .texts()
+        .map(|t| d.mask(t).unwrap_or_else(|| t.to_owned()))
+        .collect();
     let out = text::rewrite_response(&body, &found, &texts).unwrap();
     let v: Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["choices"][0]["message"]["content"], "Use key [SECRET]");
@@ -87,15 +90,32 @@ fn stream(deltas: &[&str], window: usize) -> String {
 #[test]
 fn values_split_across_deltas_are_masked() {
     assert_eq!(
-        stream(&["Contact jane.do", "e@example.", "com or call +1 415-", "555-2671 today."], DEFAULT_WINDOW),
+        stream(
+            &[
+                "Contact jane.do",
+                "e@example.",
+                "com or call +1 415-",
+                "555-2671 today."
+            ],
+            DEFAULT_WINDOW
+        ),
         "Contact [EMAIL] or call [PHONE] today."
     );
     assert_eq!(
-        stream(&["card: 4111 1111 ", "1111 1111", " thanks"], DEFAULT_WINDOW),
+        stream(
+            &["card: 4111 1111 ", "1111 1111", " thanks"],
+            DEFAULT_WINDOW
+        ),
         "card: [CARD] thanks"
     );
     let key = "sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAb7cD0";
-    assert_eq!(stream(&["key=", &key[..10], &key[10..30], &key[30..], " end"], DEFAULT_WINDOW), "key=[SECRET] end");
+    assert_eq!(
+        stream(
+            &["key=", &key[..10], &key[10..30], &key[30..], " end"],
+            DEFAULT_WINDOW
+        ),
+        "key=[SECRET] end"
+    );
 }
 
 #[test]
@@ -107,8 +127,20 @@ fn the_window_is_a_bound_on_what_is_held() {
 }
 
 const WORDS: &[&str] = &[
-    "hello", "the", "order", "12345", "jane.doe@example.com", "+44 20 7946 0958", "4111 1111 1111 1111",
-    "DE89 3704 0044 0532 0130 00", "AKIAIOSFODNN7EXAMPLE", "2024-01-15", "v1.2.3", "café", "😀", "ok.",
+    "hello",
+    "the",
+    "order",
+    "12345",
+    "jane.doe@example.com",
+    "+44 20 7946 0958",
+    "4111 1111 1111 1111",
+    "DE89 3704 0044 0532 0130 00",
+    "AKIAIOSFODNN7EXAMPLE",
+    "2024-01-15",
+    "v1.2.3",
+    "café",
+    "😀",
+    "ok.",
 ];
 
 proptest! {

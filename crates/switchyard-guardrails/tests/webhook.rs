@@ -7,7 +7,10 @@ use switchyard_guardrails::webhook::{WebhookAnswer, WebhookContext};
 use switchyard_guardrails::{CheckInput, HookEvent};
 
 fn fixture(name: &str) -> String {
-    let path = format!("{}/tests/fixtures/portkey/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/fixtures/portkey/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
@@ -58,7 +61,10 @@ fn before_request_body_matches_portkeys_example() {
     };
     let req = w.request(&ctx, HookEvent::BeforeRequest);
     assert_eq!(req.url, "https://guard.example/check?token=abc");
-    assert_eq!(req.headers, [("Authorization".to_owned(), "Bearer x".to_owned())]);
+    assert_eq!(
+        req.headers,
+        [("Authorization".to_owned(), "Bearer x".to_owned())]
+    );
     assert_eq!(req.timeout.as_millis(), 1500);
     let sent: Value = serde_json::from_slice(&req.body).unwrap();
     assert_eq!(sent, ex.documented);
@@ -67,7 +73,10 @@ fn before_request_body_matches_portkeys_example() {
 #[test]
 fn after_request_body_matches_portkeys_example() {
     let ex = example("webhook-after.json");
-    let hooks = hook_with(json!({"webhookURL": "https://guard.example/check"}), "after_request_hooks");
+    let hooks = hook_with(
+        json!({"webhookURL": "https://guard.example/check"}),
+        "after_request_hooks",
+    );
     let w = hooks.after[0].checks[0].webhook().unwrap();
     let ctx = WebhookContext {
         request_json: &ex.request,
@@ -82,12 +91,20 @@ fn after_request_body_matches_portkeys_example() {
         request_type: "chatComplete",
         metadata: Some(&ex.metadata),
     };
-    let sent: Value = serde_json::from_slice(&w.request(&ctx, HookEvent::AfterRequest).body).unwrap();
+    let sent: Value =
+        serde_json::from_slice(&w.request(&ctx, HookEvent::AfterRequest).body).unwrap();
     assert_eq!(sent, ex.documented);
-    assert_eq!(w.request(&ctx, HookEvent::AfterRequest).timeout.as_millis(), 3000);
+    assert_eq!(
+        w.request(&ctx, HookEvent::AfterRequest).timeout.as_millis(),
+        3000
+    );
 }
 
-fn run_hook(params: Value, event: HookEvent, answer: WebhookAnswer<'_>) -> switchyard_guardrails::HookResult {
+fn run_hook(
+    params: Value,
+    event: HookEvent,
+    answer: WebhookAnswer<'_>,
+) -> switchyard_guardrails::HookResult {
     let key = match event {
         HookEvent::BeforeRequest => "before_request_hooks",
         HookEvent::AfterRequest => "after_request_hooks",
@@ -111,20 +128,38 @@ fn answers_with_transformed_data() {
     let r = run_hook(
         json!({"webhookURL": "https://guard.example/"}),
         HookEvent::BeforeRequest,
-        WebhookAnswer::Response { status: 200, body: body.as_bytes() },
+        WebhookAnswer::Response {
+            status: 200,
+            body: body.as_bytes(),
+        },
     );
     assert!(r.verdict && r.transformed());
     let replaced: Value = serde_json::from_str(r.replaced_body.as_ref().unwrap().get()).unwrap();
-    assert_eq!(replaced["messages"][1]["content"], "My name is [REDACTED] and my email is [REDACTED]");
+    assert_eq!(
+        replaced["messages"][1]["content"],
+        "My name is [REDACTED] and my email is [REDACTED]"
+    );
     assert_eq!(r.checks[0].explanation, "Webhook request succeeded");
 
     // A response replacement is ignored before the request, taken after it.
     let body = fixture("webhook-answer-content-filtering.json");
-    let answer = WebhookAnswer::Response { status: 200, body: body.as_bytes() };
-    let before = run_hook(json!({"webhookURL": "https://guard.example/"}), HookEvent::BeforeRequest, answer);
+    let answer = WebhookAnswer::Response {
+        status: 200,
+        body: body.as_bytes(),
+    };
+    let before = run_hook(
+        json!({"webhookURL": "https://guard.example/"}),
+        HookEvent::BeforeRequest,
+        answer,
+    );
     assert!(before.replaced_body.is_none());
-    let after = run_hook(json!({"webhookURL": "https://guard.example/"}), HookEvent::AfterRequest, answer);
-    let replaced: Value = serde_json::from_str(after.replaced_body.as_ref().unwrap().get()).unwrap();
+    let after = run_hook(
+        json!({"webhookURL": "https://guard.example/"}),
+        HookEvent::AfterRequest,
+        answer,
+    );
+    let replaced: Value =
+        serde_json::from_str(after.replaced_body.as_ref().unwrap().get()).unwrap();
     assert_eq!(
         replaced["choices"][0]["message"]["content"],
         "I've filtered this response to comply with our content policies."
@@ -137,7 +172,10 @@ fn verdict_and_data() {
     let r = run_hook(
         json!({"webhookURL": "https://guard.example/?key=secret"}),
         HookEvent::AfterRequest,
-        WebhookAnswer::Response { status: 200, body: body.as_bytes() },
+        WebhookAnswer::Response {
+            status: 200,
+            body: body.as_bytes(),
+        },
     );
     assert!(r.verdict);
     let data = &r.checks[0].data;
@@ -149,7 +187,10 @@ fn verdict_and_data() {
     let r = run_hook(
         json!({"webhookURL": "https://guard.example/"}),
         HookEvent::BeforeRequest,
-        WebhookAnswer::Response { status: 200, body: br#"{"verdict": false, "data": {"reason": "blocked"}}"# },
+        WebhookAnswer::Response {
+            status: 200,
+            body: br#"{"verdict": false, "data": {"reason": "blocked"}}"#,
+        },
     );
     assert!(!r.verdict);
     assert_eq!(r.checks[0].explanation, "Webhook request failed");
@@ -159,20 +200,43 @@ fn verdict_and_data() {
 fn failures_are_errors_that_pass_unless_fail_on_error() {
     let cases: [(WebhookAnswer<'_>, &str); 4] = [
         (WebhookAnswer::TimedOut, "Request timed out after 3000ms"),
-        (WebhookAnswer::Failed("connection refused"), "connection refused"),
         (
-            WebhookAnswer::Response { status: 503, body: br#"{"error":"down"}"# },
+            WebhookAnswer::Failed("connection refused"),
+            "connection refused",
+        ),
+        (
+            WebhookAnswer::Response {
+                status: 503,
+                body: br#"{"error":"down"}"#,
+            },
             "HTTP error! status: 503",
         ),
-        (WebhookAnswer::Response { status: 200, body: b"{\"ok\":true}" }, "boolean `verdict`"),
+        (
+            WebhookAnswer::Response {
+                status: 200,
+                body: b"{\"ok\":true}",
+            },
+            "boolean `verdict`",
+        ),
     ];
     for (answer, message) in cases {
-        let r = run_hook(json!({"webhookURL": "https://guard.example/"}), HookEvent::BeforeRequest, answer);
+        let r = run_hook(
+            json!({"webhookURL": "https://guard.example/"}),
+            HookEvent::BeforeRequest,
+            answer,
+        );
         let c = &r.checks[0];
         assert!(!c.verdict);
-        assert!(c.error.as_deref().unwrap().contains(message), "{:?}", c.error);
+        assert!(
+            c.error.as_deref().unwrap().contains(message),
+            "{:?}",
+            c.error
+        );
         assert!(c.explanation.starts_with("Webhook error: "));
-        assert!(r.verdict, "an errored webhook does not fail the hook by default");
+        assert!(
+            r.verdict,
+            "an errored webhook does not fail the hook by default"
+        );
         let strict = run_hook(
             json!({"webhookURL": "https://guard.example/", "failOnError": true}),
             HookEvent::BeforeRequest,
@@ -183,7 +247,10 @@ fn failures_are_errors_that_pass_unless_fail_on_error() {
     let r = run_hook(
         json!({"webhookURL": "https://guard.example/"}),
         HookEvent::BeforeRequest,
-        WebhookAnswer::Response { status: 503, body: br#"{"error":"down"}"# },
+        WebhookAnswer::Response {
+            status: 503,
+            body: br#"{"error":"down"}"#,
+        },
     );
     assert_eq!(r.checks[0].data["responseData"], json!({"error": "down"}));
 }
@@ -218,23 +285,43 @@ fn log_posts_without_event_type_and_passes_when_delivered() {
     assert_eq!(sent["request"]["isStreamingRequest"], true);
     let mut run = hooks.after[0].start(CheckInput::from_text(HookEvent::AfterRequest, "x"));
     run.next_call().unwrap();
-    run.answer(WebhookAnswer::Response { status: 204, body: b"" });
+    run.answer(WebhookAnswer::Response {
+        status: 204,
+        body: b"",
+    });
     let r = run.finish();
     assert!(r.verdict);
-    assert_eq!(r.checks[0].explanation, "Logged the request to https://logs.example/in");
+    assert_eq!(
+        r.checks[0].explanation,
+        "Logged the request to https://logs.example/in"
+    );
 }
 
 #[test]
 fn bad_webhook_parameters_are_refused() {
     for (params, message) in [
         (json!({}), "missing parameter `webhookURL`"),
-        (json!({"webhookURL": "ftp://x"}), "must be an http:// or https:// URL"),
-        (json!({"webhookURL": "https://x/", "headers": "not json"}), "`headers` must be a JSON object"),
-        (json!({"webhookURL": "https://x/", "headers": {"a": 1}}), "header `a` must be a string"),
-        (json!({"webhookURL": "https://x/", "timeout": 0}), "`timeout` must be at least 1"),
+        (
+            json!({"webhookURL": "ftp://x"}),
+            "must be an http:// or https:// URL",
+        ),
+        (
+            json!({"webhookURL": "https://x/", "headers": "not json"}),
+            "`headers` must be a JSON object",
+        ),
+        (
+            json!({"webhookURL": "https://x/", "headers": {"a": 1}}),
+            "header `a` must be a string",
+        ),
+        (
+            json!({"webhookURL": "https://x/", "timeout": 0}),
+            "`timeout` must be at least 1",
+        ),
     ] {
         let config = json!({"before_request_hooks": [{"id": "g", "checks": [{"id": "default.webhook", "parameters": params}]}]});
-        let e = parse_config(&config, &serde_json::Map::new()).unwrap_err().to_string();
+        let e = parse_config(&config, &serde_json::Map::new())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains(message), "{e}");
     }
 }

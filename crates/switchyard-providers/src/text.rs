@@ -254,7 +254,13 @@ pub fn response_texts(body: &[u8], tool_arguments: bool) -> Result<BodyTexts<'_>
                 }
             }
         } else if let Some(t) = get(&choice_fields, "text") {
-            push_string(t, base, Source::Choice { choice: index }, "choices[].text", &mut out)?;
+            push_string(
+                t,
+                base,
+                Source::Choice { choice: index },
+                "choices[].text",
+                &mut out,
+            )?;
         }
         if index == 0 && primary_choice.is_none() {
             primary_choice = Some(first..out.segments.len());
@@ -517,12 +523,15 @@ impl<R: Redactor> StreamMasker<R> {
 
     fn synthetic(&self, index: u64, text: &str) -> Result<Bytes, TextError> {
         let mut choices = Vec::with_capacity(text.len() + 64);
-        choices.extend_from_slice(format!("[{{\"index\":{index},\"delta\":{{\"content\":").as_bytes());
+        choices
+            .extend_from_slice(format!("[{{\"index\":{index},\"delta\":{{\"content\":").as_bytes());
         choices.extend_from_slice(&json_string(text));
         choices.extend_from_slice(b"},\"finish_reason\":null}]");
         let template = match &self.last {
             Some(last) => JsonEnvelope::parse(last.clone())?,
-            None => JsonEnvelope::parse(Bytes::from_static(b"{\"object\":\"chat.completion.chunk\"}"))?,
+            None => JsonEnvelope::parse(Bytes::from_static(
+                b"{\"object\":\"chat.completion.chunk\"}",
+            ))?,
         };
         let body = template.rewrite(&[Edit::Set("choices", &choices), Edit::Remove("usage")]);
         Ok(sse::data_event(&body))
@@ -591,10 +600,22 @@ fn parse_chunk(data: &[u8]) -> Result<Chunk<'_>, TextError> {
                 empty: d.is_empty(),
             });
             if let Some(content) = get(&d, "content") {
-                push_string(content, base, Source::Choice { choice: index }, "delta.content", &mut one)?;
+                push_string(
+                    content,
+                    base,
+                    Source::Choice { choice: index },
+                    "delta.content",
+                    &mut one,
+                )?;
             }
         } else if let Some(t) = get(&f, "text") {
-            push_string(t, base, Source::Choice { choice: index }, "choices[].text", &mut one)?;
+            push_string(
+                t,
+                base,
+                Source::Choice { choice: index },
+                "choices[].text",
+                &mut one,
+            )?;
         }
         choices.push(ChunkChoice {
             index,
@@ -612,7 +633,10 @@ fn chat_messages<'a>(raw: &'a str, base: usize, out: &mut BodyTexts<'a>) -> Resu
     for (i, m) in messages.into_iter().enumerate() {
         let f = fields(m.get()).map_err(|_| shape(format!("`messages[{i}]` must be an object")))?;
         let role = match get(&f, "role") {
-            Some(r) => Role::parse(&decode(r).ok_or_else(|| shape(format!("`messages[{i}].role` must be a string")))?),
+            Some(r) => Role::parse(
+                &decode(r)
+                    .ok_or_else(|| shape(format!("`messages[{i}].role` must be a string")))?,
+            ),
             None => Role::Other,
         };
         let first = out.segments.len();
@@ -648,7 +672,9 @@ fn content_segments<'a>(
         Some(b'[') => {
             for (p, part) in array(content, "content")?.into_iter().enumerate() {
                 let f = fields(part.get())?;
-                let is_text = get(&f, "type").and_then(decode).is_some_and(|t| t == "text");
+                let is_text = get(&f, "type")
+                    .and_then(decode)
+                    .is_some_and(|t| t == "text");
                 if let (true, Some(text)) = (is_text, get(&f, "text")) {
                     let source = match source {
                         Source::Message { message, role, .. } => Source::Message {
@@ -683,7 +709,13 @@ fn tool_arguments_segments<'a>(
         };
         let ff = fields(function.get())?;
         if let Some(args) = get(&ff, "arguments") {
-            push_string(args, base, Source::ToolArguments { choice, call }, "arguments", out)?;
+            push_string(
+                args,
+                base,
+                Source::ToolArguments { choice, call },
+                "arguments",
+                out,
+            )?;
         }
     }
     Ok(())
@@ -699,7 +731,8 @@ fn strings_or_list<'a>(
 ) -> Result<(), TextError> {
     match raw.as_bytes().first() {
         Some(b'"') => {
-            let value: &'a RawValue = serde_json::from_str(raw).map_err(|e| shape(e.to_string()))?;
+            let value: &'a RawValue =
+                serde_json::from_str(raw).map_err(|e| shape(e.to_string()))?;
             push_string(value, base, source(None), name, out)
         }
         Some(b'[') => {
@@ -762,7 +795,11 @@ fn check_count<S>(found: &BodyTexts<'_>, texts: &[S]) -> Result<(), TextError> {
 }
 
 /// Splice edits for the segments whose text changed, ranges shifted by `-offset`.
-fn edits<S: AsRef<str>>(found: &BodyTexts<'_>, texts: &[S], offset: usize) -> Vec<(Range<usize>, Vec<u8>)> {
+fn edits<S: AsRef<str>>(
+    found: &BodyTexts<'_>,
+    texts: &[S],
+    offset: usize,
+) -> Vec<(Range<usize>, Vec<u8>)> {
     found
         .segments
         .iter()
@@ -921,15 +958,16 @@ mod tests {
 
     #[test]
     fn chat_request_segments_by_role_and_part() {
-        let e = env(
-            r#"{"model":"m","messages":[
+        let e = env(r#"{"model":"m","messages":[
                 {"role":"system","content":"be nice"},
                 {"role":"assistant","content":null,"tool_calls":[]},
                 {"role":"user","content":[{"type":"text","text":"hi \"you\""},{"type":"image_url","image_url":{"url":"x"}},{"type":"text","text":"mail a@b.io"}]}
-            ]}"#,
-        );
+            ]}"#);
         let t = request_texts(&e, RequestBody::Chat).unwrap();
-        assert_eq!(t.texts().collect::<Vec<_>>(), ["be nice", "hi \"you\"", "mail a@b.io"]);
+        assert_eq!(
+            t.texts().collect::<Vec<_>>(),
+            ["be nice", "hi \"you\"", "mail a@b.io"]
+        );
         assert_eq!(t.primary, 1..3);
         assert_eq!(
             t.segments[2].source,
@@ -939,14 +977,22 @@ mod tests {
                 part: Some(2)
             }
         );
-        assert_eq!(t.segments[0].source, Source::Message { message: 0, role: Role::System, part: None });
+        assert_eq!(
+            t.segments[0].source,
+            Source::Message {
+                message: 0,
+                role: Role::System,
+                part: None
+            }
+        );
         // The span is the literal in the body.
         assert_eq!(&e.raw()[t.segments[0].span.clone()], b"\"be nice\"");
     }
 
     #[test]
     fn chat_request_rewrite_keeps_other_bytes() {
-        let body = r#"{"model":"m", "messages":[{"role":"user","content":"mail a@b.io now"}], "n" : 1}"#;
+        let body =
+            r#"{"model":"m", "messages":[{"role":"user","content":"mail a@b.io now"}], "n" : 1}"#;
         let e = env(body);
         let t = request_texts(&e, RequestBody::Chat).unwrap();
         let out = rewrite_request(&e, RequestBody::Chat, &t, &["mail [EMAIL] now"]).unwrap();
@@ -959,7 +1005,10 @@ mod tests {
         assert_eq!(same.raw(), e.raw());
         assert_eq!(
             rewrite_request(&e, RequestBody::Chat, &t, &["a", "b"]).unwrap_err(),
-            TextError::Count { expected: 1, got: 2 }
+            TextError::Count {
+                expected: 1,
+                got: 2
+            }
         );
     }
 
@@ -987,7 +1036,10 @@ mod tests {
             r#"{"messages":[{"role":"user","content":5}]}"#,
             r#"{"messages":[{"role":3,"content":"x"}]}"#,
         ] {
-            assert!(request_texts(&env(body), RequestBody::Chat).is_err(), "{body}");
+            assert!(
+                request_texts(&env(body), RequestBody::Chat).is_err(),
+                "{body}"
+            );
         }
         assert!(response_texts(b"not json", false).is_err());
         assert!(chunk_texts(b"{\"choices\":5}").is_err());
@@ -1002,8 +1054,14 @@ mod tests {
         assert_eq!(t.texts().collect::<Vec<_>>(), ["mail a@b.io", "two"]);
         assert_eq!(t.primary, 0..1);
         let t = response_texts(&body, true).unwrap();
-        assert_eq!(t.texts().collect::<Vec<_>>(), ["mail a@b.io", "{\"to\":\"c@d.io\"}", "two"]);
-        assert_eq!(t.segments[1].source, Source::ToolArguments { choice: 0, call: 0 });
+        assert_eq!(
+            t.texts().collect::<Vec<_>>(),
+            ["mail a@b.io", "{\"to\":\"c@d.io\"}", "two"]
+        );
+        assert_eq!(
+            t.segments[1].source,
+            Source::ToolArguments { choice: 0, call: 0 }
+        );
         let masked: Vec<String> = t
             .texts()
             .map(|s| {
@@ -1015,13 +1073,20 @@ mod tests {
         let out = rewrite_response(&body, &t, &masked).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["choices"][0]["message"]["content"], "mail [EMAIL]");
-        assert_eq!(v["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"], "{\"to\":\"[EMAIL]\"}");
-        assert!(std::str::from_utf8(&out).unwrap().ends_with(r#""usage":{"total_tokens":3}}"#));
+        assert_eq!(
+            v["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"],
+            "{\"to\":\"[EMAIL]\"}"
+        );
+        assert!(std::str::from_utf8(&out)
+            .unwrap()
+            .ends_with(r#""usage":{"total_tokens":3}}"#));
         // Completions responses carry `text`.
         let t = response_texts(br#"{"choices":[{"index":0,"text":"done"}]}"#, false).unwrap();
         assert_eq!(t.texts().collect::<Vec<_>>(), ["done"]);
         // An error body has no choices and no texts.
-        assert!(response_texts(br#"{"error":{"message":"x"}}"#, false).unwrap().is_empty());
+        assert!(response_texts(br#"{"error":{"message":"x"}}"#, false)
+            .unwrap()
+            .is_empty());
     }
 
     #[test]
@@ -1088,12 +1153,17 @@ mod tests {
         let mut m = StreamMasker::new(AtWords, 4);
         let ev = m.push(&chunk(Some("hello world"), None)).unwrap();
         assert_eq!(ev.len(), 1);
-        assert!(std::str::from_utf8(&ev[0]).unwrap().contains("\"content\":\"hello w\""));
+        assert!(std::str::from_utf8(&ev[0])
+            .unwrap()
+            .contains("\"content\":\"hello w\""));
         assert_eq!(m.held_chars(), 4);
         // The finishing chunk had no content: the held text is inserted into its delta.
         let ev = m.push(&chunk(None, Some("stop"))).unwrap();
         let s = std::str::from_utf8(&ev[0]).unwrap();
-        assert!(s.contains(r#""delta":{"content":"orld"},"finish_reason":"stop""#), "{s}");
+        assert!(
+            s.contains(r#""delta":{"content":"orld"},"finish_reason":"stop""#),
+            "{s}"
+        );
         assert_eq!(m.held_chars(), 0);
     }
 
@@ -1101,11 +1171,18 @@ mod tests {
     fn a_stream_cut_short_flushes_at_done() {
         let mut m = StreamMasker::new(AtWords, 32);
         let ev = m.push(&chunk(Some("tail a@b.io"), None)).unwrap();
-        assert!(std::str::from_utf8(&ev[0]).unwrap().contains("\"content\":\"\""));
+        assert!(std::str::from_utf8(&ev[0])
+            .unwrap()
+            .contains("\"content\":\"\""));
         let ev = m.push(b"[DONE]").unwrap();
         assert_eq!(ev.len(), 2);
         let s = std::str::from_utf8(&ev[0]).unwrap();
-        assert!(s.contains(r#""choices":[{"index":0,"delta":{"content":"tail [EMAIL]"},"finish_reason":null}]"#), "{s}");
+        assert!(
+            s.contains(
+                r#""choices":[{"index":0,"delta":{"content":"tail [EMAIL]"},"finish_reason":null}]"#
+            ),
+            "{s}"
+        );
         assert!(s.contains(r#""model":"m""#));
         assert_eq!(&ev[1][..], b"data: [DONE]\n\n");
     }

@@ -6,8 +6,7 @@
 //! Switchyard also accepts a list of names (any of them), and no `format` at all, meaning a
 //! fenced block of any language — including one without a tag.
 
-use regex::Regex;
-
+use super::fence;
 use crate::input::CheckInput;
 use crate::params::Params;
 use crate::verdict::{invert, Outcome};
@@ -60,8 +59,6 @@ fn language(tag: &str) -> String {
 pub(crate) struct ContainsCode {
     /// Any of these languages; `None`: any fenced block.
     formats: Option<Vec<String>>,
-    tagged: Regex,
-    any: Regex,
     not: bool,
 }
 
@@ -72,17 +69,15 @@ impl ContainsCode {
             Some(serde_json::Value::String(s)) if !s.is_empty() => Some(vec![s.clone()]),
             Some(_) => match p.strings("format", false)? {
                 Some(list) if !list.is_empty() => Some(list),
-                _ => return Err(p.error("`format` must be a language name or a non-empty list of them")),
+                _ => {
+                    return Err(
+                        p.error("`format` must be a language name or a non-empty list of them")
+                    )
+                }
             },
         };
         let not = p.bool("not", false)?;
-        let compile = |re: &str| Regex::new(re).map_err(|e| p.error(e.to_string()));
-        Ok(Self {
-            formats,
-            tagged: compile(r"```(\w+)\n[\s\S]*?\n```")?,
-            any: compile(r"```\w*\n[\s\S]*?\n?```")?,
-            not,
-        })
+        Ok(Self { formats, not })
     }
 
     pub(crate) fn run(&self, input: &CheckInput<'_>) -> Outcome {
@@ -90,17 +85,19 @@ impl ContainsCode {
         if text.is_empty() {
             return Outcome::error("No text content to analyze");
         }
-        let found: Vec<String> = self
-            .tagged
-            .captures_iter(text)
-            .filter_map(|c| c.get(1).map(|m| language(m.as_str())))
+        let found: Vec<String> = fence::code_blocks(text, false)
+            .into_iter()
+            .filter_map(|b| b.tag.map(language))
             .collect();
         let (has, searched) = match &self.formats {
             Some(formats) => (
                 found.iter().any(|l| formats.contains(l)),
                 formats.join(" or "),
             ),
-            None => (self.any.is_match(text), "any language".to_owned()),
+            None => (
+                !fence::code_blocks(text, true).is_empty(),
+                "any language".to_owned(),
+            ),
         };
         let verdict = invert(has, self.not);
         let explanation = if found.is_empty() && self.formats.is_some() {
@@ -110,7 +107,9 @@ impl ContainsCode {
                 (true, false) => format!("Found code block(s) in {searched} format"),
                 (true, true) => format!("No code blocks in {searched} format found as expected"),
                 (false, false) => format!("No code blocks in {searched} format found"),
-                (false, true) => format!("Found code block(s) in {searched} format when none were expected"),
+                (false, true) => {
+                    format!("Found code block(s) in {searched} format when none were expected")
+                }
             }
         };
         Outcome::verdict(verdict, explanation)

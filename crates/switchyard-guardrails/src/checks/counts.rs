@@ -35,14 +35,36 @@ impl Unit {
 
     fn count(self, text: &str) -> u64 {
         match self {
-            Unit::Words => text
-                .split(|c: char| c.is_whitespace() || c == '\u{feff}')
-                .filter(|w| !w.is_empty())
-                .count() as u64,
-            Unit::Sentences => text.bytes().filter(|b| matches!(b, b'.' | b'!' | b'?')).count() as u64,
-            Unit::Characters => text.encode_utf16().count() as u64,
+            Unit::Words => words(text),
+            Unit::Sentences => {
+                memchr::memchr3_iter(b'.', b'!', b'?', text.as_bytes()).count() as u64
+            }
+            Unit::Characters if text.is_ascii() => text.len() as u64,
+            Unit::Characters => text.chars().map(|c| c.len_utf16() as u64).sum(),
         }
     }
+}
+
+/// Runs of non-whitespace (JavaScript's `\s`: Unicode White_Space and U+FEFF).
+fn words(text: &str) -> u64 {
+    let mut count = 0;
+    let mut in_word = false;
+    let mut step = |space: bool| {
+        if !space && !in_word {
+            count += 1;
+        }
+        in_word = !space;
+    };
+    if text.is_ascii() {
+        for &b in text.as_bytes() {
+            step(matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c));
+        }
+    } else {
+        for c in text.chars() {
+            step(c.is_whitespace() || c == '\u{feff}');
+        }
+    }
+    count
 }
 
 #[derive(Clone, Debug)]
@@ -60,9 +82,16 @@ impl Count {
         let max = p.count(max_name, unit.default_max())?;
         let not = p.bool("not", false)?;
         if min > max {
-            return Err(p.error(format!("`{min_name}` ({min}) is greater than `{max_name}` ({max})")));
+            return Err(p.error(format!(
+                "`{min_name}` ({min}) is greater than `{max_name}` ({max})"
+            )));
         }
-        Ok(Self { unit, min, max, not })
+        Ok(Self {
+            unit,
+            min,
+            max,
+            not,
+        })
     }
 
     pub(crate) fn run(&self, input: &CheckInput<'_>) -> Outcome {

@@ -6,9 +6,9 @@
 //! short; braces are matched properly instead, strings and escapes respected). A check
 //! passes when at least one candidate satisfies it, as in Portkey.
 
-use regex::Regex;
 use serde_json::{Map, Value};
 
+use super::fence;
 use crate::input::CheckInput;
 use crate::params::{Operator, Params};
 use crate::verdict::{invert, Outcome};
@@ -17,19 +17,11 @@ use crate::ConfigError;
 /// At most this many candidates are parsed from one text.
 const MAX_CANDIDATES: usize = 16;
 
-/// Finds JSON values in free text. Built once.
-#[derive(Clone, Debug)]
-pub(crate) struct Extractor {
-    fence: Regex,
-}
+/// Finds JSON values in free text.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Extractor;
 
 impl Extractor {
-    pub(crate) fn new() -> Result<Self, regex::Error> {
-        Ok(Self {
-            fence: Regex::new(r"```+(?:json)?\s*([\s\S]*?)```+")?,
-        })
-    }
-
     pub(crate) fn candidates(&self, text: &str) -> Vec<Value> {
         let trimmed = text.trim();
         if trimmed.starts_with(['{', '[']) {
@@ -38,24 +30,29 @@ impl Extractor {
             }
         }
         let mut out = Vec::new();
-        if text.contains("```") {
-            for c in self.fence.captures_iter(text).take(MAX_CANDIDATES) {
-                if let Some(Ok(v)) = c.get(1).map(|m| serde_json::from_str(m.as_str().trim())) {
+        for block in fence::json_blocks(text).into_iter().take(MAX_CANDIDATES) {
+            let block = block.trim();
+            // Only something that can be JSON is handed to the parser.
+            if block.starts_with(['{', '[', '"']) || block.starts_with(|c: char| c.is_ascii_digit())
+            {
+                if let Ok(v) = serde_json::from_str(block) {
                     out.push(v);
                 }
             }
-            if !out.is_empty() {
-                return out;
-            }
+        }
+        if !out.is_empty() {
+            return out;
         }
         let bytes = text.as_bytes();
         let mut from = 0;
         while out.len() < MAX_CANDIDATES {
-            let Some(open) = bytes[from..].iter().position(|&b| b == b'{').map(|i| from + i) else {
+            let Some(open) = memchr::memchr(b'{', &bytes[from..]).map(|i| from + i) else {
                 break;
             };
             match balanced_end(bytes, open).and_then(|end| {
-                serde_json::from_str::<Value>(&text[open..end]).ok().map(|v| (end, v))
+                serde_json::from_str::<Value>(&text[open..end])
+                    .ok()
+                    .map(|v| (end, v))
             }) {
                 Some((end, v)) => {
                     out.push(v);
@@ -120,7 +117,9 @@ pub(crate) struct JsonSchema {
 
 impl std::fmt::Debug for JsonSchema {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JsonSchema").field("not", &self.not).finish_non_exhaustive()
+        f.debug_struct("JsonSchema")
+            .field("not", &self.not)
+            .finish_non_exhaustive()
     }
 }
 
@@ -155,7 +154,8 @@ impl JsonSchema {
     pub(crate) fn run(&self, input: &CheckInput<'_>) -> Outcome {
         let candidates = self.extractor.candidates(input.text());
         if candidates.is_empty() {
-            return Outcome::verdict(false, "No valid JSON found in the response.").with("not", self.not);
+            return Outcome::verdict(false, "No valid JSON found in the response.")
+                .with("not", self.not);
         }
         let mut first_errors: Option<Vec<Value>> = None;
         let mut valid = false;
@@ -181,7 +181,11 @@ impl JsonSchema {
             (false, false) => "Failed to validate JSON against the provided schema.",
             (false, true) => "JSON matches the schema when it should not.",
         };
-        let errors = if valid { Vec::new() } else { first_errors.unwrap_or_default() };
+        let errors = if valid {
+            Vec::new()
+        } else {
+            first_errors.unwrap_or_default()
+        };
         Outcome::verdict(verdict, explanation)
             .with("not", self.not)
             .with("validationErrors", errors)
@@ -238,7 +242,8 @@ impl JsonKeys {
                 .with("requiredKeys", self.keys.clone())
                 .with("operator", self.operator.as_str());
         }
-        let mut best: (bool, Vec<&String>, Vec<&String>) = (false, Vec::new(), self.keys.iter().collect());
+        let mut best: (bool, Vec<&String>, Vec<&String>) =
+            (false, Vec::new(), self.keys.iter().collect());
         for c in &candidates {
             let obj = c.as_object();
             let (present, missing): (Vec<&String>, Vec<&String>) = self
@@ -266,12 +271,20 @@ impl JsonKeys {
             format!("Missing keys: [{}]", list(&missing))
         };
         let explanation = match (self.operator, verdict) {
-            (Operator::Any, true) => format!("Successfully found at least one required key. {present_text}."),
+            (Operator::Any, true) => {
+                format!("Successfully found at least one required key. {present_text}.")
+            }
             (Operator::Any, false) => format!("Failed to find any required keys. {missing_text}."),
-            (Operator::All, true) => format!("Successfully found all required keys. {present_text}."),
+            (Operator::All, true) => {
+                format!("Successfully found all required keys. {present_text}.")
+            }
             (Operator::All, false) => format!("Failed to find all required keys. {missing_text}."),
-            (Operator::None, true) => format!("Successfully verified no required keys are present. {missing_text}."),
-            (Operator::None, false) => format!("Found some keys that should not be present. {present_text}."),
+            (Operator::None, true) => {
+                format!("Successfully verified no required keys are present. {missing_text}.")
+            }
+            (Operator::None, false) => {
+                format!("Found some keys that should not be present. {present_text}.")
+            }
         };
         let owned = |v: Vec<&String>| v.into_iter().cloned().collect::<Vec<_>>();
         Outcome::verdict(verdict, explanation)
@@ -288,8 +301,11 @@ mod tests {
 
     #[test]
     fn candidates_whole_fenced_and_embedded() {
-        let x = Extractor::new().unwrap();
-        assert_eq!(x.candidates(r#" {"a":1} "#), vec![serde_json::json!({"a":1})]);
+        let x = Extractor;
+        assert_eq!(
+            x.candidates(r#" {"a":1} "#),
+            vec![serde_json::json!({"a":1})]
+        );
         assert_eq!(
             x.candidates("Here:\n```json\n{\"a\":{\"b\":2}}\n```\nand ```\n[1]\n```"),
             vec![serde_json::json!({"a":{"b":2}}), serde_json::json!([1])]
@@ -297,7 +313,10 @@ mod tests {
         // Nested objects in prose: matched whole, not cut at the first `}`.
         assert_eq!(
             x.candidates(r#"The result is {"a":{"b":"}"}} and {"c":3}. {broken"#),
-            vec![serde_json::json!({"a":{"b":"}"}}), serde_json::json!({"c":3})]
+            vec![
+                serde_json::json!({"a":{"b":"}"}}),
+                serde_json::json!({"c":3})
+            ]
         );
         assert!(x.candidates("no json here { nor here").is_empty());
     }

@@ -51,7 +51,9 @@ impl RegexMatch {
             (true, false) => format!("The regex pattern '{r}' successfully matched the text."),
             (true, true) => format!("The regex pattern '{r}' did not match the text as expected."),
             (false, false) => format!("The regex pattern '{r}' did not match the text."),
-            (false, true) => format!("The regex pattern '{r}' matched the text when it should not have."),
+            (false, true) => {
+                format!("The regex pattern '{r}' matched the text when it should not have.")
+            }
         };
         Outcome::verdict(verdict, explanation)
             .with("regexPattern", self.rule.as_str())

@@ -6,6 +6,7 @@
 
 mod code;
 mod counts;
+mod fence;
 mod json;
 mod matching;
 mod pii;
@@ -21,17 +22,22 @@ use crate::verdict::{CheckResult, Outcome};
 use crate::webhook::WebhookCheck;
 use crate::ConfigError;
 
-
 /// Every check id this crate builds, with the parameters it reads.
 pub const BUILT_IN: &[(&str, &str)] = &[
     ("default.regexMatch", "rule, not"),
     ("default.regexReplace", "rule, redactText, failOnDetection"),
     ("default.sentenceCount", "minSentences, maxSentences, not"),
     ("default.wordCount", "minWords, maxWords, not"),
-    ("default.characterCount", "minCharacters, maxCharacters, not"),
+    (
+        "default.characterCount",
+        "minCharacters, maxCharacters, not",
+    ),
     ("default.jsonSchema", "schema, not"),
     ("default.jsonKeys", "keys, operator, not (false only)"),
-    ("default.contains", "words, operator, ignoreCase, wholeWords, not (false only)"),
+    (
+        "default.contains",
+        "words, operator, ignoreCase, wholeWords, not (false only)",
+    ),
     ("default.validUrls", "onlyDNS, not"),
     ("default.containsCode", "format, not"),
     ("default.alluppercase", "not"),
@@ -164,7 +170,8 @@ impl Check {
     /// True for checks that may rewrite texts (`switchyard.pii` with `redact`,
     /// `default.regexReplace`).
     pub fn masks(&self) -> bool {
-        matches!(self.kind, Kind::RegexReplace(_)) || matches!(&self.kind, Kind::Pii(p) if p.redacts())
+        matches!(self.kind, Kind::RegexReplace(_))
+            || matches!(&self.kind, Kind::Pii(p) if p.redacts())
     }
 
     /// The detector of a `switchyard.pii` check, for masking a stream with
@@ -217,7 +224,9 @@ impl Check {
     pub fn run_local(&self, input: &CheckInput<'_>) -> CheckResult {
         match self.run(input) {
             Step::Done(r) => r,
-            Step::Call(_) => self.result(Outcome::error("webhook checks need the gateway to call them")),
+            Step::Call(_) => self.result(Outcome::error(
+                "webhook checks need the gateway to call them",
+            )),
         }
     }
 
@@ -239,15 +248,16 @@ impl Check {
 
 fn build(id: &str, p: &mut Params<'_>) -> Result<Kind, ConfigError> {
     use counts::Unit;
-    let extractor = || json::Extractor::new().map_err(|e| p_error(id, e));
     Ok(match id {
         "default.regexMatch" => Kind::RegexMatch(matching::RegexMatch::build(p)?),
         "default.regexReplace" => Kind::RegexReplace(matching::RegexReplace::build(p)?),
         "default.sentenceCount" => Kind::Count(counts::Count::build(p, Unit::Sentences)?),
         "default.wordCount" => Kind::Count(counts::Count::build(p, Unit::Words)?),
         "default.characterCount" => Kind::Count(counts::Count::build(p, Unit::Characters)?),
-        "default.jsonSchema" => Kind::JsonSchema(Box::new(json::JsonSchema::build(p, extractor()?)?)),
-        "default.jsonKeys" => Kind::JsonKeys(json::JsonKeys::build(p, extractor()?)?),
+        "default.jsonSchema" => {
+            Kind::JsonSchema(Box::new(json::JsonSchema::build(p, json::Extractor)?))
+        }
+        "default.jsonKeys" => Kind::JsonKeys(json::JsonKeys::build(p, json::Extractor)?),
         "default.contains" => Kind::Contains(matching::Contains::build(p)?),
         "default.validUrls" => Kind::ValidUrls(urls::ValidUrls::build(p)?),
         "default.containsCode" => Kind::ContainsCode(code::ContainsCode::build(p)?),
@@ -282,13 +292,6 @@ fn build(id: &str, p: &mut Params<'_>) -> Result<Kind, ConfigError> {
     })
 }
 
-fn p_error(id: &str, e: impl std::fmt::Display) -> ConfigError {
-    ConfigError::Parameter {
-        check: id.to_owned(),
-        message: e.to_string(),
-    }
-}
-
 fn unknown(id: &str) -> ConfigError {
     if let Some((ns, _)) = id.split_once('.') {
         if PARTNERS.contains(&ns) {
@@ -300,7 +303,11 @@ fn unknown(id: &str) -> ConfigError {
     }
     ConfigError::UnknownCheck {
         id: id.to_owned(),
-        known: BUILT_IN.iter().map(|(id, _)| *id).collect::<Vec<_>>().join(", "),
+        known: BUILT_IN
+            .iter()
+            .map(|(id, _)| *id)
+            .collect::<Vec<_>>()
+            .join(", "),
     }
 }
 
@@ -356,37 +363,67 @@ mod tests {
     fn parameters_are_checked_at_load() {
         let p = |v: Value| v.as_object().cloned().unwrap_or_default();
         // Portkey's docs example writes `regex`; the parameter is `rule`.
-        let e = Check::new("default.regexMatch", &p(serde_json::json!({"regex": "test"})))
-            .unwrap_err()
-            .to_string();
-        assert_eq!(e, "guardrail check `default.regexMatch`: missing parameter `rule`");
-        let e = Check::new("default.regexMatch", &p(serde_json::json!({"rule": "test", "regex": "x"})))
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("unknown parameter `regex` (accepted: not, rule)"), "{e}");
-        let e = Check::new("default.regexMatch", &p(serde_json::json!({"rule": "(?<=a)b"})))
-            .unwrap_err()
-            .to_string();
+        let e = Check::new(
+            "default.regexMatch",
+            &p(serde_json::json!({"regex": "test"})),
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            e,
+            "guardrail check `default.regexMatch`: missing parameter `rule`"
+        );
+        let e = Check::new(
+            "default.regexMatch",
+            &p(serde_json::json!({"rule": "test", "regex": "x"})),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("unknown parameter `regex` (accepted: not, rule)"),
+            "{e}"
+        );
+        let e = Check::new(
+            "default.regexMatch",
+            &p(serde_json::json!({"rule": "(?<=a)b"})),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("not a supported regex"), "{e}");
-        let e = Check::new("default.wordCount", &p(serde_json::json!({"minWords": "3"})))
-            .unwrap_err()
-            .to_string();
+        let e = Check::new(
+            "default.wordCount",
+            &p(serde_json::json!({"minWords": "3"})),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("`minWords` must be a whole number"), "{e}");
-        let e = Check::new("default.wordCount", &p(serde_json::json!({"minWords": 5, "maxWords": 2})))
-            .unwrap_err()
-            .to_string();
+        let e = Check::new(
+            "default.wordCount",
+            &p(serde_json::json!({"minWords": 5, "maxWords": 2})),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("greater than"), "{e}");
-        let e = Check::new("default.contains", &p(serde_json::json!({"words": ["a"], "operator": "some"})))
-            .unwrap_err()
-            .to_string();
+        let e = Check::new(
+            "default.contains",
+            &p(serde_json::json!({"words": ["a"], "operator": "some"})),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("any, all or none"), "{e}");
-        let e = Check::new("switchyard.pii", &p(serde_json::json!({"categories": ["SSN"]})))
-            .unwrap_err()
-            .to_string();
+        let e = Check::new(
+            "switchyard.pii",
+            &p(serde_json::json!({"categories": ["SSN"]})),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("unknown category `SSN`"), "{e}");
-        let e = Check::new("default.jsonSchema", &p(serde_json::json!({"schema": {"type": 5}})))
-            .unwrap_err()
-            .to_string();
+        let e = Check::new(
+            "default.jsonSchema",
+            &p(serde_json::json!({"schema": {"type": 5}})),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("not a valid JSON Schema"), "{e}");
         let e = Check::new(
             "default.jsonSchema",

@@ -28,7 +28,10 @@ impl Pii {
                 for n in &names {
                     let kind = PiiKind::from_category(n).ok_or_else(|| {
                         let known: Vec<&str> = PiiKind::ALL.iter().map(|k| k.category()).collect();
-                        p.error(format!("unknown category `{n}` (known: {})", known.join(", ")))
+                        p.error(format!(
+                            "unknown category `{n}` (known: {})",
+                            known.join(", ")
+                        ))
                     })?;
                     set = set.with(kind);
                 }

@@ -35,7 +35,9 @@ impl ModelWhitelist {
             (true, false) => format!("Model \"{model}\" is allowed."),
             (true, true) => format!("Model \"{model}\" is not in the allowed list as expected."),
             (false, false) => format!("Model \"{model}\" is not in the allowed list."),
-            (false, true) => format!("Model \"{model}\" is in the allowed list when it should not be."),
+            (false, true) => {
+                format!("Model \"{model}\" is in the allowed list when it should not be.")
+            }
         };
         Outcome::verdict(verdict, explanation)
             .with("verdict", verdict)
@@ -58,7 +60,9 @@ pub(crate) struct ModelRules {
 impl ModelRules {
     pub(crate) fn build(p: &mut Params<'_>) -> Result<Self, ConfigError> {
         let Some(Value::Object(rules)) = p.value("rules") else {
-            return Err(p.error("missing parameter `rules` (an object with `defaults` and/or `metadata`)"));
+            return Err(
+                p.error("missing parameter `rules` (an object with `defaults` and/or `metadata`)")
+            );
         };
         let strings = |v: &Value, what: &str| -> Result<Vec<String>, ConfigError> {
             v.as_array()
@@ -75,11 +79,16 @@ impl ModelRules {
             Some(Value::Object(keys)) => {
                 for (key, values) in keys {
                     let Value::Object(values) = values else {
-                        return Err(p.error(format!("`rules.metadata.{key}` must map values to model lists")));
+                        return Err(p.error(format!(
+                            "`rules.metadata.{key}` must map values to model lists"
+                        )));
                     };
                     let mut list = Vec::new();
                     for (value, models) in values {
-                        list.push((value.clone(), strings(models, &format!("rules.metadata.{key}.{value}"))?));
+                        list.push((
+                            value.clone(),
+                            strings(models, &format!("rules.metadata.{key}.{value}"))?,
+                        ));
                     }
                     metadata.push((key.clone(), list));
                 }
@@ -87,7 +96,9 @@ impl ModelRules {
             Some(_) => return Err(p.error("`rules.metadata` must be an object")),
         }
         if let Some(other) = rules.keys().find(|k| *k != "defaults" && *k != "metadata") {
-            return Err(p.error(format!("unknown key `rules.{other}` (accepted: defaults, metadata)")));
+            return Err(p.error(format!(
+                "unknown key `rules.{other}` (accepted: defaults, metadata)"
+            )));
         }
         Ok(Self {
             defaults,
@@ -185,10 +196,13 @@ impl RequiredMetadataKeys {
         };
         let status = if verdict { "passed" } else { "failed" };
         let owned = |v: Vec<&String>| v.into_iter().cloned().collect::<Vec<_>>();
-        Outcome::verdict(verdict, format!("Check {status} for '{op}' metadata keys. {tail}"))
-            .with("missing_metadata_keys", owned(missing))
-            .with("found_metadata_keys", owned(found))
-            .with("operator", op)
+        Outcome::verdict(
+            verdict,
+            format!("Check {status} for '{op}' metadata keys. {tail}"),
+        )
+        .with("missing_metadata_keys", owned(missing))
+        .with("found_metadata_keys", owned(found))
+        .with("operator", op)
     }
 }
 
@@ -214,8 +228,15 @@ impl AllowedRequestTypes {
     pub(crate) fn run(&self, input: &CheckInput<'_>) -> Outcome {
         let from_metadata = |key: &str| -> Vec<String> {
             match input.metadata.and_then(|m| m.get(key)) {
-                Some(Value::Array(items)) => items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
-                Some(Value::String(s)) => s.split(',').map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect(),
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect(),
+                Some(Value::String(s)) => s
+                    .split(',')
+                    .map(|t| t.trim().to_owned())
+                    .filter(|t| !t.is_empty())
+                    .collect(),
                 _ => Vec::new(),
             }
         };
@@ -236,7 +257,11 @@ impl AllowedRequestTypes {
         let is_blocked = blocked.iter().any(|b| b == t);
         let is_allowed = allowed.iter().any(|a| a == t);
         let (verdict, mode, explanation) = match (allowed.is_empty(), blocked.is_empty()) {
-            (true, true) => (true, "unrestricted", format!("Request type \"{t}\" is allowed (no restrictions configured).")),
+            (true, true) => (
+                true,
+                "unrestricted",
+                format!("Request type \"{t}\" is allowed (no restrictions configured)."),
+            ),
             (true, false) => (
                 !is_blocked,
                 "blocklist",
@@ -252,7 +277,10 @@ impl AllowedRequestTypes {
                 if is_allowed {
                     format!("Request type \"{t}\" is allowed.")
                 } else {
-                    format!("Request type \"{t}\" is not allowed. Allowed types are: {}", allowed.join(", "))
+                    format!(
+                        "Request type \"{t}\" is not allowed. Allowed types are: {}",
+                        allowed.join(", ")
+                    )
                 },
             ),
             (false, false) => (

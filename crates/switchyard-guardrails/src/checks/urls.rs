@@ -40,7 +40,11 @@ impl ValidUrls {
         if text.is_empty() {
             return Outcome::error("Missing text to analyze");
         }
-        let urls: Vec<&str> = self.re.find_iter(text).map(|m| trim_punctuation(m.as_str())).collect();
+        let urls: Vec<&str> = self
+            .re
+            .find_iter(text)
+            .map(|m| trim_punctuation(m.as_str()))
+            .collect();
         if urls.is_empty() {
             return Outcome::verdict(false, "No URLs found in the text.")
                 .with("not", self.not)
@@ -55,7 +59,9 @@ impl ValidUrls {
             (true, false) => format!("All URLs are valid ({valid} found)."),
             (true, true) => format!("All URLs are invalid as expected ({invalid} of {total})."),
             (false, false) => format!("Some URLs are invalid ({invalid} of {total} failed)."),
-            (false, true) => format!("Some URLs are valid when they should all be invalid ({valid} of {total})."),
+            (false, true) => {
+                format!("Some URLs are valid when they should all be invalid ({valid} of {total}).")
+            }
         };
         Outcome::verdict(verdict, explanation)
             .with("verdict", verdict)
@@ -83,14 +89,20 @@ fn trim_punctuation(url: &str) -> &str {
 
 /// True when `url` (starting `http://` or `https://`) is well formed (see the module docs).
 pub(crate) fn well_formed(url: &str) -> bool {
-    let Some(rest) = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")) else {
+    let Some(rest) = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+    else {
         return false;
     };
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(end);
     let hostport = match authority.rsplit_once('@') {
         Some((userinfo, hp)) => {
-            if !userinfo.chars().all(|c| unreserved(c) || sub_delim(c) || c == ':' || c == '%') {
+            if !userinfo
+                .chars()
+                .all(|c| unreserved(c) || sub_delim(c) || c == ':' || c == '%')
+            {
                 return false;
             }
             hp
@@ -197,7 +209,10 @@ fn unreserved(c: char) -> bool {
 }
 
 fn sub_delim(c: char) -> bool {
-    matches!(c, '!' | '$' | '&' | '\'' | '(' | ')' | '*' | '+' | ',' | ';' | '=')
+    matches!(
+        c,
+        '!' | '$' | '&' | '\'' | '(' | ')' | '*' | '+' | ',' | ';' | '='
+    )
 }
 
 #[cfg(test)]
@@ -247,8 +262,14 @@ mod tests {
 
     #[test]
     fn sentence_punctuation_is_not_part_of_a_url() {
-        assert_eq!(trim_punctuation("https://example.com."), "https://example.com");
-        assert_eq!(trim_punctuation("https://example.com/a)."), "https://example.com/a");
+        assert_eq!(
+            trim_punctuation("https://example.com."),
+            "https://example.com"
+        );
+        assert_eq!(
+            trim_punctuation("https://example.com/a)."),
+            "https://example.com/a"
+        );
         assert_eq!(
             trim_punctuation("https://en.wikipedia.org/wiki/Rust_(programming_language)"),
             "https://en.wikipedia.org/wiki/Rust_(programming_language)"

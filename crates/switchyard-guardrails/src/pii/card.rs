@@ -96,7 +96,11 @@ pub(crate) fn luhn(digits: &[u8]) -> bool {
 }
 
 fn known_issuer(d: &[u8]) -> bool {
-    let prefix = |n: usize| d.iter().take(n).fold(0u32, |acc, &x| acc * 10 + u32::from(x));
+    let prefix = |n: usize| {
+        d.iter()
+            .take(n)
+            .fold(0u32, |acc, &x| acc * 10 + u32::from(x))
+    };
     let len = d.len();
     match d.first() {
         // Visa.

@@ -29,8 +29,7 @@ impl Email {
         for m in self.re.find_iter(text) {
             let (start, end) = (m.start(), m.end());
             // The TLD must end the domain: `x@y.comma` is fine, `x@y.com3` is not a TLD.
-            if char_at(text, end).is_some_and(|c| c.is_alphanumeric() || c == '-' || c == '_')
-            {
+            if char_at(text, end).is_some_and(|c| c.is_alphanumeric() || c == '-' || c == '_') {
                 continue;
             }
             if char_before(text, start).is_some_and(|c| c.is_alphanumeric()) {

@@ -2,60 +2,68 @@
 //! either compact or in groups of four. A candidate counts only with its country's exact
 //! length (from the SWIFT IBAN registry) and an ISO 7064 mod-97 remainder of 1.
 
-use regex::Regex;
-
 use super::{char_at, char_before, Finding, PiiKind};
 
 #[derive(Clone, Debug)]
-pub(super) struct Iban {
-    re: Regex,
-}
+pub(super) struct Iban;
 
 impl Iban {
     pub(super) fn new() -> Result<Self, regex::Error> {
-        Ok(Self {
-            re: Regex::new(r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,30}")?,
-        })
+        Ok(Self)
     }
 
+    /// Scans for two capitals and two digits at a word start, then reads exactly the
+    /// country's number of characters (single spaces between groups allowed).
     pub(super) fn find(&self, text: &str, out: &mut Vec<Finding>) {
-        let mut from = 0;
-        while let Some(m) = self.re.find_at(text, from) {
-            let start = m.start();
-            from = start + 1;
-            if char_before(text, start).is_some_and(|c| c.is_alphanumeric() || c == '_') {
+        let b = text.as_bytes();
+        let mut i = 0;
+        while i + 4 <= b.len() {
+            let starts = b[i].is_ascii_uppercase()
+                && b[i + 1].is_ascii_uppercase()
+                && b[i + 2].is_ascii_digit()
+                && b[i + 3].is_ascii_digit();
+            if !starts || char_before(text, i).is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                i += 1;
                 continue;
             }
-            let cand = &text[start..m.end()];
-            let Some(len) = country_length(&cand[..2]) else {
-                continue;
-            };
-            // Take exactly the country's number of characters, skipping single spaces.
-            let mut chars = Vec::with_capacity(len);
-            let mut end = 0;
-            for (i, c) in cand.char_indices() {
-                if chars.len() == len {
-                    break;
+            match read_iban(b, i) {
+                Some(end)
+                    if !char_at(text, end).is_some_and(|c| c.is_alphanumeric() || c == '_') =>
+                {
+                    out.push(Finding {
+                        kind: PiiKind::Iban,
+                        range: i..end,
+                        label: "IBAN",
+                    });
+                    i = end;
                 }
-                if c != ' ' {
-                    chars.push(c as u8);
-                    end = i + 1;
-                }
+                _ => i += 1,
             }
-            if chars.len() != len
-                || char_at(text, start + end).is_some_and(|c| c.is_alphanumeric() || c == '_')
-                || !mod97_is_one(&chars)
-            {
-                continue;
-            }
-            out.push(Finding {
-                kind: PiiKind::Iban,
-                range: start..start + end,
-                label: "IBAN",
-            });
-            from = start + end;
         }
     }
+}
+
+/// The end of a valid IBAN starting at `start`, if one does.
+fn read_iban(b: &[u8], start: usize) -> Option<usize> {
+    let cc = std::str::from_utf8(b.get(start..start + 2)?).ok()?;
+    let len = country_length(cc)?;
+    let mut chars = Vec::with_capacity(len);
+    let mut i = start;
+    while chars.len() < len {
+        let c = *b.get(i)?;
+        if c.is_ascii_uppercase() || c.is_ascii_digit() {
+            chars.push(c);
+            i += 1;
+        } else if c == b' '
+            && chars.len() >= 4
+            && b.get(i + 1).is_some_and(|n| n.is_ascii_alphanumeric())
+        {
+            i += 1;
+        } else {
+            return None;
+        }
+    }
+    mod97_is_one(&chars).then_some(i)
 }
 
 /// ISO 7064 MOD 97-10 over an IBAN: the first four characters moved to the end, letters
@@ -78,19 +86,94 @@ pub(crate) fn mod97_is_one(iban: &[u8]) -> bool {
 /// The IBAN length of a country, per the SWIFT IBAN registry.
 fn country_length(cc: &str) -> Option<usize> {
     const LENGTHS: &[(&str, usize)] = &[
-        ("AD", 24), ("AE", 23), ("AL", 28), ("AT", 20), ("AZ", 28), ("BA", 20), ("BE", 16),
-        ("BG", 22), ("BH", 22), ("BI", 27), ("BR", 29), ("BY", 28), ("CH", 21), ("CR", 22),
-        ("CY", 28), ("CZ", 24), ("DE", 22), ("DJ", 27), ("DK", 18), ("DO", 28), ("EE", 20),
-        ("EG", 29), ("ES", 24), ("FI", 18), ("FK", 18), ("FO", 18), ("FR", 27), ("GB", 22),
-        ("GE", 22), ("GI", 23), ("GL", 18), ("GR", 27), ("GT", 28), ("HR", 21), ("HU", 28),
-        ("IE", 22), ("IL", 23), ("IQ", 23), ("IS", 26), ("IT", 27), ("JO", 30), ("KW", 30),
-        ("KZ", 20), ("LB", 28), ("LC", 32), ("LI", 21), ("LT", 20), ("LU", 20), ("LV", 21),
-        ("LY", 25), ("MC", 27), ("MD", 24), ("ME", 22), ("MK", 19), ("MN", 20), ("MR", 27),
-        ("MT", 31), ("MU", 30), ("NI", 28), ("NL", 18), ("NO", 15), ("OM", 23), ("PK", 24),
-        ("PL", 28), ("PS", 29), ("PT", 25), ("QA", 29), ("RO", 24), ("RS", 22), ("RU", 33),
-        ("SA", 24), ("SC", 31), ("SD", 18), ("SE", 24), ("SI", 19), ("SK", 24), ("SM", 27),
-        ("SO", 23), ("ST", 25), ("SV", 28), ("TL", 23), ("TN", 24), ("TR", 26), ("UA", 29),
-        ("VA", 22), ("VG", 24), ("XK", 20), ("YE", 30),
+        ("AD", 24),
+        ("AE", 23),
+        ("AL", 28),
+        ("AT", 20),
+        ("AZ", 28),
+        ("BA", 20),
+        ("BE", 16),
+        ("BG", 22),
+        ("BH", 22),
+        ("BI", 27),
+        ("BR", 29),
+        ("BY", 28),
+        ("CH", 21),
+        ("CR", 22),
+        ("CY", 28),
+        ("CZ", 24),
+        ("DE", 22),
+        ("DJ", 27),
+        ("DK", 18),
+        ("DO", 28),
+        ("EE", 20),
+        ("EG", 29),
+        ("ES", 24),
+        ("FI", 18),
+        ("FK", 18),
+        ("FO", 18),
+        ("FR", 27),
+        ("GB", 22),
+        ("GE", 22),
+        ("GI", 23),
+        ("GL", 18),
+        ("GR", 27),
+        ("GT", 28),
+        ("HR", 21),
+        ("HU", 28),
+        ("IE", 22),
+        ("IL", 23),
+        ("IQ", 23),
+        ("IS", 26),
+        ("IT", 27),
+        ("JO", 30),
+        ("KW", 30),
+        ("KZ", 20),
+        ("LB", 28),
+        ("LC", 32),
+        ("LI", 21),
+        ("LT", 20),
+        ("LU", 20),
+        ("LV", 21),
+        ("LY", 25),
+        ("MC", 27),
+        ("MD", 24),
+        ("ME", 22),
+        ("MK", 19),
+        ("MN", 20),
+        ("MR", 27),
+        ("MT", 31),
+        ("MU", 30),
+        ("NI", 28),
+        ("NL", 18),
+        ("NO", 15),
+        ("OM", 23),
+        ("PK", 24),
+        ("PL", 28),
+        ("PS", 29),
+        ("PT", 25),
+        ("QA", 29),
+        ("RO", 24),
+        ("RS", 22),
+        ("RU", 33),
+        ("SA", 24),
+        ("SC", 31),
+        ("SD", 18),
+        ("SE", 24),
+        ("SI", 19),
+        ("SK", 24),
+        ("SM", 27),
+        ("SO", 23),
+        ("ST", 25),
+        ("SV", 28),
+        ("TL", 23),
+        ("TN", 24),
+        ("TR", 26),
+        ("UA", 29),
+        ("VA", 22),
+        ("VG", 24),
+        ("XK", 20),
+        ("YE", 30),
     ];
     LENGTHS.iter().find(|(c, _)| *c == cc).map(|&(_, n)| n)
 }

@@ -200,12 +200,15 @@ impl PiiDetector {
         if let Some(d) = &self.secret {
             d.find(text, out);
         }
-        // Cards, IBANs and phone numbers all need digits; most prose has few.
-        let has_digit = text.bytes().any(|b| b.is_ascii_digit());
-        if has_digit {
+        // Cards, IBANs and phone numbers all need digits; most prose has few, and fewer runs
+        // long enough: 13 digits for a card, 8 for a phone number.
+        let digits = text.bytes().filter(u8::is_ascii_digit).count();
+        if digits >= 13 && digit_run(text, 13, b" -", 1) {
             if let Some(d) = &self.card {
                 d.find(text, out);
             }
+        }
+        if digits >= 2 {
             if let Some(d) = &self.iban {
                 d.find(text, out);
             }
@@ -213,7 +216,7 @@ impl PiiDetector {
         if let Some(d) = &self.email {
             d.find(text, out);
         }
-        if has_digit {
+        if digits >= 8 && digit_run(text, 8, b" ().-", 2) {
             if let Some(d) = &self.phone {
                 d.find(text, out);
             }
@@ -304,6 +307,28 @@ fn char_before(text: &str, at: usize) -> Option<char> {
 /// The character at byte `at`, if any.
 fn char_at(text: &str, at: usize) -> Option<char> {
     text.get(at..)?.chars().next()
+}
+
+/// True when `text` has `min` digits in a row, allowing up to `max_gap` bytes of `seps`
+/// between two digits: a cheap test before running a candidate regex.
+fn digit_run(text: &str, min: usize, seps: &[u8], max_gap: usize) -> bool {
+    let mut run = 0;
+    let mut gap = 0;
+    for &b in text.as_bytes() {
+        if b.is_ascii_digit() {
+            run += 1;
+            gap = 0;
+            if run >= min {
+                return true;
+            }
+        } else if run > 0 && gap < max_gap && seps.contains(&b) {
+            gap += 1;
+        } else {
+            run = 0;
+            gap = 0;
+        }
+    }
+    false
 }
 
 /// Where to look next after a digit-run candidate starting at `start` was refused: the

@@ -52,7 +52,9 @@ impl Phone {
                 None => true,
                 Some(c) if c.is_alphanumeric() || c == '_' => false,
                 // `.5`, `-7`: a decimal or a longer dashed number, not the end of a phone.
-                Some('.' | '-' | '/') => !char_at(text, end + 1).is_some_and(|c| c.is_ascii_digit()),
+                Some('.' | '-' | '/') => {
+                    !char_at(text, end + 1).is_some_and(|c| c.is_ascii_digit())
+                }
                 Some(_) => true,
             };
             if after_ok {
@@ -73,7 +75,9 @@ fn longest_phone(cand: &str) -> Option<usize> {
     let bytes = cand.as_bytes();
     // Prefix ends: after each digit that a non-digit (or the end) follows.
     let mut ends: Vec<usize> = (0..bytes.len())
-        .filter(|&i| bytes[i].is_ascii_digit() && bytes.get(i + 1).is_none_or(|b| !b.is_ascii_digit()))
+        .filter(|&i| {
+            bytes[i].is_ascii_digit() && bytes.get(i + 1).is_none_or(|b| !b.is_ascii_digit())
+        })
         .map(|i| i + 1)
         .collect();
     ends.reverse();
@@ -91,7 +95,9 @@ fn is_phone(s: &str) -> bool {
     let digits: usize = groups.iter().map(|g| g.digits.len()).sum();
     if plus {
         let first = groups.first().and_then(|g| g.digits.bytes().next());
-        (8..=15).contains(&digits) && first != Some(b'0') && !groups.first().is_some_and(|g| g.paren)
+        (8..=15).contains(&digits)
+            && first != Some(b'0')
+            && !groups.first().is_some_and(|g| g.paren)
     } else {
         national(&groups, digits)
     }

@@ -9,7 +9,7 @@
 //! | Google API key | `AIza` + 35 of `[A-Za-z0-9_-]` |
 //! | Slack token | `xoxb-`, `xoxp-`, `xoxa-`, `xoxo-`, `xoxr-`, `xoxs-` + 10 or more of `[A-Za-z0-9-]` |
 //! | JWT | `eyJ…​.eyJ…​.…` (three base64url parts, header and payload JSON objects) |
-//! | bearer token | `Bearer ` + 20 or more token characters (only the token is masked) |
+//! | bearer token | `Bearer`, `bearer` or `BEARER`, spaces, 20 or more token characters (only the token is masked) |
 //!
 //! Each must stand alone: a letter, digit, `_` or `-` right before or after disqualifies it,
 //! so `sk-learn` or a longer identifier containing `AKIA…` is left alone. A secret broken by
@@ -35,7 +35,7 @@ impl Secret {
             r"AIza[A-Za-z0-9_\-]{35}",
             r"xox[bpaors]-[A-Za-z0-9\-]{10,}",
             r"eyJ[A-Za-z0-9_\-]{5,}\.eyJ[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]{10,}",
-            r"(?i:bearer)[ \t]+[A-Za-z0-9._~+/\-]{20,}=*",
+            r"(?:Bearer|bearer|BEARER)[ \t]+[A-Za-z0-9._~+/\-]{20,}=*",
         ];
         Ok(Self {
             re: Regex::new(&alternatives.join("|"))?,

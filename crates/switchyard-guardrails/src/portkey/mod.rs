@@ -61,7 +61,9 @@ const KEYS: &[(&str, &str)] = &[
 /// to the config's own parser. Raw hooks come first, then the shorthand, as in Portkey.
 pub fn parse_config(config: &Value, named: &Map<String, Value>) -> Result<Hooks, ConfigError> {
     let Some(obj) = config.as_object() else {
-        return Err(ConfigError::Shape("a Portkey config must be a JSON object".into()));
+        return Err(ConfigError::Shape(
+            "a Portkey config must be a JSON object".into(),
+        ));
     };
     let get = |i: usize| -> Result<Option<&Value>, ConfigError> {
         let (snake, camel) = KEYS[i];
@@ -74,35 +76,67 @@ pub fn parse_config(config: &Value, named: &Map<String, Value>) -> Result<Hooks,
     };
     let mut hooks = Hooks::default();
     if let Some(list) = get(0)? {
-        hooks.before.extend(parse_hooks(list, HookEvent::BeforeRequest, named)?);
+        hooks
+            .before
+            .extend(parse_hooks(list, HookEvent::BeforeRequest, named)?);
     }
     if let Some(list) = get(1)? {
-        hooks.after.extend(parse_hooks(list, HookEvent::AfterRequest, named)?);
+        hooks
+            .after
+            .extend(parse_hooks(list, HookEvent::AfterRequest, named)?);
     }
     if let Some(list) = get(2)? {
         let start = hooks.before.len();
-        hooks.before.extend(parse_shorthand(list, HookEvent::BeforeRequest, HookType::Guardrail, named, start)?);
+        hooks.before.extend(parse_shorthand(
+            list,
+            HookEvent::BeforeRequest,
+            HookType::Guardrail,
+            named,
+            start,
+        )?);
     }
     if let Some(list) = get(3)? {
         let start = hooks.after.len();
-        hooks.after.extend(parse_shorthand(list, HookEvent::AfterRequest, HookType::Guardrail, named, start)?);
+        hooks.after.extend(parse_shorthand(
+            list,
+            HookEvent::AfterRequest,
+            HookType::Guardrail,
+            named,
+            start,
+        )?);
     }
     if let Some(list) = get(4)? {
         let start = hooks.before.len();
-        hooks.before.extend(parse_shorthand(list, HookEvent::BeforeRequest, HookType::Mutator, named, start)?);
+        hooks.before.extend(parse_shorthand(
+            list,
+            HookEvent::BeforeRequest,
+            HookType::Mutator,
+            named,
+            start,
+        )?);
     }
     if let Some(list) = get(5)? {
         let start = hooks.after.len();
-        hooks.after.extend(parse_shorthand(list, HookEvent::AfterRequest, HookType::Mutator, named, start)?);
+        hooks.after.extend(parse_shorthand(
+            list,
+            HookEvent::AfterRequest,
+            HookType::Mutator,
+            named,
+            start,
+        )?);
     }
     Ok(hooks)
 }
 
 /// A list of raw hook objects (`before_request_hooks` / `after_request_hooks`).
-pub fn parse_hooks(list: &Value, event: HookEvent, named: &Map<String, Value>) -> Result<Vec<Hook>, ConfigError> {
-    let items = list
-        .as_array()
-        .ok_or_else(|| ConfigError::Shape(format!("{} must be a list of hook objects", side(event))))?;
+pub fn parse_hooks(
+    list: &Value,
+    event: HookEvent,
+    named: &Map<String, Value>,
+) -> Result<Vec<Hook>, ConfigError> {
+    let items = list.as_array().ok_or_else(|| {
+        ConfigError::Shape(format!("{} must be a list of hook objects", side(event)))
+    })?;
     items
         .iter()
         .enumerate()
@@ -124,7 +158,9 @@ pub fn parse_shorthand(
         HookEvent::AfterRequest => "output",
     };
     let items = list.as_array().ok_or_else(|| {
-        ConfigError::Shape(format!("`{prefix}_guardrails` must be a list of guardrail ids or objects"))
+        ConfigError::Shape(format!(
+            "`{prefix}_guardrails` must be a list of guardrail ids or objects"
+        ))
     })?;
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
@@ -177,7 +213,10 @@ fn shorthand_object(
             continue;
         }
         let Value::Object(params) = params else {
-            return Err(hook_error(&hook.id, format!("the parameters of `{key}` must be an object")));
+            return Err(hook_error(
+                &hook.id,
+                format!("the parameters of `{key}` must be an object"),
+            ));
         };
         let check_id = match params.get("id") {
             Some(Value::String(s)) => s.as_str(),
@@ -231,14 +270,20 @@ fn parse_hook(
         None => return Err(hook_error(at, "missing `id`")),
     };
     if let Some(k) = obj.keys().find(|k| !HOOK_KEYS.contains(&k.as_str())) {
-        return Err(hook_error(&id, format!("unknown key `{k}` (accepted: {})", HOOK_KEYS.join(", "))));
+        return Err(hook_error(
+            &id,
+            format!("unknown key `{k}` (accepted: {})", HOOK_KEYS.join(", ")),
+        ));
     }
     let kind = match obj.get("type") {
         None => HookType::Guardrail,
         Some(Value::String(t)) if t == "guardrail" => HookType::Guardrail,
         Some(Value::String(t)) if t == "mutator" => HookType::Mutator,
         Some(other) => {
-            return Err(hook_error(&id, format!("`type` must be \"guardrail\" or \"mutator\", not {other}")))
+            return Err(hook_error(
+                &id,
+                format!("`type` must be \"guardrail\" or \"mutator\", not {other}"),
+            ))
         }
     };
     let Some(checks) = obj.get("checks") else {
@@ -260,8 +305,14 @@ fn parse_check(value: &Value, hook: &str, i: usize) -> Result<Check, ConfigError
     let obj = value
         .as_object()
         .ok_or_else(|| hook_error(hook, format!("`checks[{i}]` must be an object")))?;
-    if let Some(k) = obj.keys().find(|k| !matches!(k.as_str(), "id" | "parameters" | "is_enabled")) {
-        return Err(hook_error(hook, format!("`checks[{i}]`: unknown key `{k}` (accepted: id, parameters, is_enabled)")));
+    if let Some(k) = obj
+        .keys()
+        .find(|k| !matches!(k.as_str(), "id" | "parameters" | "is_enabled"))
+    {
+        return Err(hook_error(
+            hook,
+            format!("`checks[{i}]`: unknown key `{k}` (accepted: id, parameters, is_enabled)"),
+        ));
     }
     let id = obj
         .get("id")
@@ -271,13 +322,23 @@ fn parse_check(value: &Value, hook: &str, i: usize) -> Result<Check, ConfigError
     let params = match obj.get("parameters") {
         None | Some(Value::Null) => &empty,
         Some(Value::Object(m)) => m,
-        Some(_) => return Err(hook_error(hook, format!("`checks[{i}].parameters` must be an object"))),
+        Some(_) => {
+            return Err(hook_error(
+                hook,
+                format!("`checks[{i}].parameters` must be an object"),
+            ))
+        }
     };
     let mut check = Check::new(id, params)?;
     match obj.get("is_enabled") {
         None | Some(Value::Null) => {}
         Some(Value::Bool(b)) => check.set_enabled(*b && check.enabled()),
-        Some(_) => return Err(hook_error(hook, format!("`checks[{i}].is_enabled` must be true or false"))),
+        Some(_) => {
+            return Err(hook_error(
+                hook,
+                format!("`checks[{i}].is_enabled` must be true or false"),
+            ))
+        }
     }
     Ok(check)
 }
@@ -330,7 +391,10 @@ fn hook_settings(hook: &mut Hook, obj: &Map<String, Value>) -> Result<(), Config
         match obj.get(key) {
             None | Some(Value::Null) => Ok(false),
             Some(Value::Bool(b)) => Ok(*b),
-            Some(_) => Err(hook_error(&hook.id, format!("`{key}` must be true or false"))),
+            Some(_) => Err(hook_error(
+                &hook.id,
+                format!("`{key}` must be true or false"),
+            )),
         }
     };
     hook.deny = flag("deny")?;
@@ -351,7 +415,10 @@ fn hook_settings(hook: &mut Hook, obj: &Map<String, Value>) -> Result<(), Config
 /// A webhook may replace the whole body; a mask rewrites texts inside it. In one hook the
 /// two cannot both apply, so the combination is refused rather than one silently lost.
 fn refuse_mixed_transforms(hook: &Hook) -> Result<(), ConfigError> {
-    let replaces = hook.checks.iter().any(|c| c.webhook().is_some_and(|w| !w.is_log()));
+    let replaces = hook
+        .checks
+        .iter()
+        .any(|c| c.webhook().is_some_and(|w| !w.is_log()));
     if replaces && hook.masks() {
         return Err(hook_error(
             &hook.id,

@@ -10,7 +10,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::{json, Value};
-use switchyard_guardrails::pii::{KindSet, PiiDetector};
+use switchyard_guardrails::pii::{KindSet, PiiDetector, PiiKind};
 use switchyard_guardrails::{Check, CheckInput, HookEvent};
 use switchyard_providers::text::{self, RequestBody, StreamMasker, DEFAULT_WINDOW};
 use switchyard_providers::JsonEnvelope;
@@ -155,6 +155,21 @@ fn benches(c: &mut Criterion) {
         let input = CheckInput::from_text(HookEvent::BeforeRequest, &pii_text);
         b.iter(|| black_box(redact.run_local(black_box(&input))))
     });
+    group.finish();
+
+    // Each detector alone on the clean text: where the PII check's time goes.
+    let mut group = c.benchmark_group("pii_find_2kb");
+    for kind in PiiKind::ALL {
+        let d = PiiDetector::new(KindSet::empty().with(kind)).unwrap();
+        group.bench_function(kind.category(), |b| {
+            let mut out = Vec::new();
+            b.iter(|| {
+                out.clear();
+                d.find(black_box(&text), &mut out);
+                black_box(out.len())
+            })
+        });
+    }
     group.finish();
 
     let mut group = c.benchmark_group("body_2kb");

@@ -23,9 +23,6 @@ impl Email {
     }
 
     pub(super) fn find(&self, text: &str, out: &mut Vec<Finding>) {
-        if memchr_at(text).is_none() {
-            return;
-        }
         for m in self.re.find_iter(text) {
             let (start, end) = (m.start(), m.end());
             // The TLD must end the domain: `x@y.comma` is fine, `x@y.com3` is not a TLD.
@@ -45,10 +42,6 @@ impl Email {
             });
         }
     }
-}
-
-fn memchr_at(text: &str) -> Option<usize> {
-    text.bytes().position(|b| b == b'@')
 }
 
 /// True when `start` lies in the authority of a URL that begins earlier in the same token:

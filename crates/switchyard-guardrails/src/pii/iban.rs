@@ -12,11 +12,11 @@ impl Iban {
         Ok(Self)
     }
 
-    /// Scans for two capitals and two digits at a word start, then reads exactly the
-    /// country's number of characters (single spaces between groups allowed).
-    pub(super) fn find(&self, text: &str, out: &mut Vec<Finding>) {
+    /// Scans, from `from`, for two capitals and two digits at a word start, then reads
+    /// exactly the country's number of characters (single spaces between groups allowed).
+    pub(super) fn find(&self, text: &str, from: usize, out: &mut Vec<Finding>) {
         let b = text.as_bytes();
-        let mut i = 0;
+        let mut i = from;
         while i + 4 <= b.len() {
             let starts = b[i].is_ascii_uppercase()
                 && b[i + 1].is_ascii_uppercase()
@@ -184,7 +184,7 @@ mod tests {
 
     fn found(text: &str) -> Vec<&str> {
         let mut out = Vec::new();
-        Iban::new().unwrap().find(text, &mut out);
+        Iban::new().unwrap().find(text, 0, &mut out);
         out.iter().map(|f| &text[f.range.clone()]).collect()
     }
 

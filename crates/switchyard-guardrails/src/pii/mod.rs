@@ -200,23 +200,23 @@ impl PiiDetector {
         if let Some(d) = &self.secret {
             d.find(text, out);
         }
-        // Cards, IBANs and phone numbers all need digits; most prose has few, and fewer runs
-        // long enough: 13 digits for a card, 8 for a phone number.
-        let digits = text.bytes().filter(u8::is_ascii_digit).count();
-        if digits >= 13 && digit_run(text, 13, b" -", 1) {
+        // One pass tells which detectors can find anything: most prose has no `@`, no
+        // 8-digit run and no IBAN start, and then only the secret regex runs.
+        let s = Signals::scan(text);
+        if s.card {
             if let Some(d) = &self.card {
                 d.find(text, out);
             }
         }
-        if digits >= 2 {
-            if let Some(d) = &self.iban {
+        if let (Some(d), Some(from)) = (&self.iban, s.iban_from) {
+            d.find(text, from, out);
+        }
+        if s.at {
+            if let Some(d) = &self.email {
                 d.find(text, out);
             }
         }
-        if let Some(d) = &self.email {
-            d.find(text, out);
-        }
-        if digits >= 8 && digit_run(text, 8, b" ().-", 2) {
+        if s.phone {
             if let Some(d) = &self.phone {
                 d.find(text, out);
             }
@@ -309,26 +309,75 @@ fn char_at(text: &str, at: usize) -> Option<char> {
     text.get(at..)?.chars().next()
 }
 
-/// True when `text` has `min` digits in a row, allowing up to `max_gap` bytes of `seps`
-/// between two digits: a cheap test before running a candidate regex.
-fn digit_run(text: &str, min: usize, seps: &[u8], max_gap: usize) -> bool {
-    let mut run = 0;
-    let mut gap = 0;
-    for &b in text.as_bytes() {
-        if b.is_ascii_digit() {
-            run += 1;
-            gap = 0;
-            if run >= min {
-                return true;
+/// What one pass over a text says about which detectors can match.
+struct Signals {
+    /// An `@` (e-mail).
+    at: bool,
+    /// 13 digits in a row, single spaces or dashes between them allowed (card).
+    card: bool,
+    /// 8 digits in a row, up to two of ` ().-` between them allowed (phone).
+    phone: bool,
+    /// The first two capitals followed by two digits (IBAN).
+    iban_from: Option<usize>,
+}
+
+impl Signals {
+    /// Jumps from digit to digit (a tight search), walking each run of digits and
+    /// separators once; `@` is found with `memchr`.
+    fn scan(text: &str) -> Self {
+        let b = text.as_bytes();
+        let mut s = Signals {
+            at: memchr::memchr(b'@', b).is_some(),
+            card: false,
+            phone: false,
+            iban_from: None,
+        };
+        let mut i = 0;
+        while let Some(p) = b
+            .get(i..)
+            .and_then(|r| r.iter().position(u8::is_ascii_digit))
+        {
+            let start = i + p;
+            if s.iban_from.is_none()
+                && start >= 2
+                && b[start - 1].is_ascii_uppercase()
+                && b[start - 2].is_ascii_uppercase()
+                && b.get(start + 1).is_some_and(u8::is_ascii_digit)
+            {
+                s.iban_from = Some(start - 2);
             }
-        } else if run > 0 && gap < max_gap && seps.contains(&b) {
-            gap += 1;
-        } else {
-            run = 0;
-            gap = 0;
+            // Walk the run of digits and phone separators; a card's count restarts at any
+            // other separator, both end where the phone's does.
+            let (mut card, mut phone) = (0u32, 0u32);
+            let (mut card_gap, mut phone_gap) = (0u32, 0u32);
+            let mut j = start;
+            while let Some(&c) = b.get(j) {
+                if c.is_ascii_digit() {
+                    card += 1;
+                    phone += 1;
+                    card_gap = 0;
+                    phone_gap = 0;
+                    s.card |= card >= 13;
+                    s.phone |= phone >= 8;
+                } else {
+                    card_gap += 1;
+                    phone_gap += 1;
+                    if !(c == b' ' || c == b'-') || card_gap > 1 {
+                        card = 0;
+                    }
+                    if !matches!(c, b' ' | b'-' | b'(' | b')' | b'.') || phone_gap > 2 {
+                        break;
+                    }
+                }
+                j += 1;
+            }
+            if s.card && s.phone && s.iban_from.is_some() {
+                break;
+            }
+            i = j.max(start + 1);
         }
+        s
     }
-    false
 }
 
 /// Where to look next after a digit-run candidate starting at `start` was refused: the

@@ -1,6 +1,8 @@
 //! Portkey configs from Portkey's public docs, parsed and run; `hook_results` in Portkey's
 //! shape; unknown ids refused.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use serde_json::{json, Map, Value};
 use switchyard_guardrails::portkey::results::{self, Disposition};
 use switchyard_guardrails::portkey::{parse_config, parse_shorthand};
@@ -254,9 +256,11 @@ fn sample_results() -> (HookResult, HookResult) {
 #[test]
 fn hook_results_have_portkey_field_names() {
     let (before, after) = sample_results();
-    let v: Value =
-        serde_json::from_slice(&results::hook_results(&[before.clone()], &[after.clone()]))
-            .unwrap();
+    let v: Value = serde_json::from_slice(&results::hook_results(
+        std::slice::from_ref(&before),
+        std::slice::from_ref(&after),
+    ))
+    .unwrap();
     let hook = &v["before_request_hooks"][0];
     let keys: Vec<&str> = hook
         .as_object()
@@ -311,7 +315,8 @@ fn hook_results_have_portkey_field_names() {
 #[test]
 fn denied_body_and_stream_event() {
     let (before, _) = sample_results();
-    let v: Value = serde_json::from_slice(&results::denied_body(&[before.clone()], &[])).unwrap();
+    let v: Value =
+        serde_json::from_slice(&results::denied_body(std::slice::from_ref(&before), &[])).unwrap();
     assert_eq!(
         v["error"],
         json!({

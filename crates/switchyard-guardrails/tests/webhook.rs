@@ -1,5 +1,7 @@
 //! The webhook protocol against Portkey's documented examples (fixtures/portkey/SOURCES.md).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use switchyard_guardrails::portkey::parse_config;

@@ -855,7 +855,7 @@ fn shape(message: impl Into<String>) -> TextError {
     TextError::Shape(message.into())
 }
 
-fn get<'a, 'f>(fields: &'f [(Cow<'a, str>, &'a RawValue)], key: &str) -> Option<&'a RawValue> {
+fn get<'a>(fields: &[(Cow<'a, str>, &'a RawValue)], key: &str) -> Option<&'a RawValue> {
     fields.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
 }
 

@@ -139,16 +139,16 @@ impl JsonSchema {
         compiler.use_loader(Box::new(NoLoader));
         let loc = "urn:switchyard:guardrail-schema";
         let mut schemas = boon::Schemas::new();
-        compiler
-            .add_resource(loc, schema)
-            .and_then(|()| compiler.compile(loc, &mut schemas))
-            .map(|index| Self {
-                schemas,
-                index,
-                extractor,
-                not,
-            })
-            .map_err(|e| p.error(format!("`schema` is not a valid JSON Schema: {e}")))
+        let invalid =
+            |e: boon::CompileError| p.error(format!("`schema` is not a valid JSON Schema: {e}"));
+        compiler.add_resource(loc, schema).map_err(invalid)?;
+        let index = compiler.compile(loc, &mut schemas).map_err(invalid)?;
+        Ok(Self {
+            schemas,
+            index,
+            extractor,
+            not,
+        })
     }
 
     pub(crate) fn run(&self, input: &CheckInput<'_>) -> Outcome {

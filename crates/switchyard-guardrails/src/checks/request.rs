@@ -50,10 +50,13 @@ impl ModelWhitelist {
 /// `default.modelRules`: `rules: {"defaults": [models], "metadata": {key: {value: [models]}}}`.
 /// The allowed models are the union of the lists whose metadata key and value the request
 /// carries, or `defaults` when none matches.
+/// Metadata key → (value → allowed models).
+type MetadataRules = Vec<(String, Vec<(String, Vec<String>)>)>;
+
 #[derive(Clone, Debug)]
 pub(crate) struct ModelRules {
     defaults: Vec<String>,
-    metadata: Vec<(String, Vec<(String, Vec<String>)>)>,
+    metadata: MetadataRules,
     not: bool,
 }
 

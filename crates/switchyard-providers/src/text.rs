@@ -768,13 +768,11 @@ fn push_string<'a>(
     Ok(())
 }
 
-/// A JSON string literal decoded, borrowed when it has no escapes.
+/// A JSON string literal decoded in one pass, borrowed when it has no escapes.
 fn decode(value: &RawValue) -> Option<Cow<'_, str>> {
-    let raw = value.get();
-    if let Ok(s) = serde_json::from_str::<&str>(raw) {
-        return Some(Cow::Borrowed(s));
-    }
-    serde_json::from_str::<String>(raw).ok().map(Cow::Owned)
+    serde_json::from_str::<Key<'_>>(value.get())
+        .ok()
+        .map(|k| k.0)
 }
 
 fn choice_index(f: &[(Cow<'_, str>, &RawValue)], position: usize) -> u64 {
@@ -1193,6 +1191,29 @@ mod tests {
         let data = br#"{"id":"s","choices":[],"usage":{"total_tokens":5}}"#;
         let ev = m.push(data).unwrap();
         assert_eq!(&ev[0][..], sse::data_event(data).as_ref());
+    }
+
+    proptest::proptest! {
+        /// Any texts, escaped any way JSON allows, read back decoded and written back exactly.
+        #[test]
+        fn any_texts_round_trip(texts in proptest::collection::vec("\\PC{0,24}", 1..5)) {
+            let messages: Vec<serde_json::Value> = texts
+                .iter()
+                .map(|t| serde_json::json!({"role": "user", "content": [{"type": "text", "text": t}]}))
+                .collect();
+            let body = serde_json::json!({"model": "m", "messages": messages}).to_string();
+            let e = env(&body);
+            let found = request_texts(&e, RequestBody::Chat).unwrap();
+            let got: Vec<&str> = found.texts().collect();
+            proptest::prop_assert_eq!(&got, &texts.iter().map(String::as_str).collect::<Vec<_>>());
+            let upper: Vec<String> = texts.iter().map(|t| format!("<{}>", t.to_uppercase())).collect();
+            let out = rewrite_request(&e, RequestBody::Chat, &found, &upper).unwrap();
+            let v: serde_json::Value = serde_json::from_slice(out.raw()).unwrap();
+            for (i, u) in upper.iter().enumerate() {
+                proptest::prop_assert_eq!(v["messages"][i]["content"][0]["text"].as_str(), Some(u.as_str()));
+            }
+            proptest::prop_assert_eq!(&v["model"], "m");
+        }
     }
 
     #[test]

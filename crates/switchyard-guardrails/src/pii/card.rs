@@ -19,8 +19,12 @@ impl Card {
         })
     }
 
-    pub(super) fn find(&self, text: &str, out: &mut Vec<Finding>) {
-        let mut from = 0;
+    /// Finds values starting at or after byte `from` (a char boundary).
+    pub(super) fn find(&self, text: &str, from: usize, out: &mut Vec<Finding>) {
+        let mut from = from.min(text.len());
+        while !text.is_char_boundary(from) {
+            from -= 1;
+        }
         while let Some(m) = self.re.find_at(text, from) {
             let start = m.start();
             from = next_group(text, start, m.end());
@@ -129,7 +133,7 @@ mod tests {
 
     fn found(text: &str) -> Vec<&str> {
         let mut out = Vec::new();
-        Card::new().unwrap().find(text, &mut out);
+        Card::new().unwrap().find(text, 0, &mut out);
         out.iter().map(|f| &text[f.range.clone()]).collect()
     }
 

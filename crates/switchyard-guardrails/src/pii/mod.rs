@@ -203,10 +203,8 @@ impl PiiDetector {
         // One pass tells which detectors can find anything: most prose has no `@`, no
         // 8-digit run and no IBAN start, and then only the secret regex runs.
         let s = Signals::scan(text);
-        if s.card {
-            if let Some(d) = &self.card {
-                d.find(text, out);
-            }
+        if let (Some(d), Some(from)) = (&self.card, s.card_from) {
+            d.find(text, from, out);
         }
         if let (Some(d), Some(from)) = (&self.iban, s.iban_from) {
             d.find(text, from, out);
@@ -216,10 +214,8 @@ impl PiiDetector {
                 d.find(text, out);
             }
         }
-        if s.phone {
-            if let Some(d) = &self.phone {
-                d.find(text, out);
-            }
+        if let (Some(d), Some(from)) = (&self.phone, s.phone_from) {
+            d.find(text, from, out);
         }
         let found = out.split_off(first);
         out.extend(settle_overlaps(found));
@@ -313,10 +309,12 @@ fn char_at(text: &str, at: usize) -> Option<char> {
 struct Signals {
     /// An `@` (e-mail).
     at: bool,
-    /// 13 digits in a row, single spaces or dashes between them allowed (card).
-    card: bool,
-    /// 8 digits in a row, up to two of ` ().-` between them allowed (phone).
-    phone: bool,
+    /// Where the first run of 13 digits starts, single spaces or dashes between them
+    /// allowed (card).
+    card_from: Option<usize>,
+    /// Where the first run of 8 digits starts, up to two of ` ().-` between them allowed,
+    /// less two bytes for a leading `+` or `(` (phone).
+    phone_from: Option<usize>,
     /// The first two capitals followed by two digits (IBAN).
     iban_from: Option<usize>,
 }
@@ -328,8 +326,8 @@ impl Signals {
         let b = text.as_bytes();
         let mut s = Signals {
             at: memchr::memchr(b'@', b).is_some(),
-            card: false,
-            phone: false,
+            card_from: None,
+            phone_from: None,
             iban_from: None,
         };
         let mut i = 0;
@@ -351,19 +349,25 @@ impl Signals {
             let (mut card, mut phone) = (0u32, 0u32);
             let (mut card_gap, mut phone_gap) = (0u32, 0u32);
             let mut j = start;
+            let mut card_start = start;
             while let Some(&c) = b.get(j) {
                 if c.is_ascii_digit() {
                     card += 1;
                     phone += 1;
                     card_gap = 0;
                     phone_gap = 0;
-                    s.card |= card >= 13;
-                    s.phone |= phone >= 8;
+                    if card >= 13 && s.card_from.is_none() {
+                        s.card_from = Some(card_start);
+                    }
+                    if phone >= 8 && s.phone_from.is_none() {
+                        s.phone_from = Some(start.saturating_sub(2));
+                    }
                 } else {
                     card_gap += 1;
                     phone_gap += 1;
                     if !(c == b' ' || c == b'-') || card_gap > 1 {
                         card = 0;
+                        card_start = j + 1;
                     }
                     if !matches!(c, b' ' | b'-' | b'(' | b')' | b'.') || phone_gap > 2 {
                         break;
@@ -371,7 +375,7 @@ impl Signals {
                 }
                 j += 1;
             }
-            if s.card && s.phone && s.iban_from.is_some() {
+            if s.card_from.is_some() && s.phone_from.is_some() && s.iban_from.is_some() {
                 break;
             }
             i = j.max(start + 1);
@@ -418,6 +422,15 @@ mod tests {
             all().mask(text).unwrap(),
             "Mail [EMAIL], call [PHONE], card [CARD], IBAN [IBAN], key [SECRET]."
         );
+    }
+
+    #[test]
+    fn searches_start_at_char_boundaries_and_later_runs() {
+        // The pre-scan starts the phone search two bytes before the digits: inside `—`.
+        assert_eq!(all().mask("call —+44 20 7946 0958 now").unwrap(), "call —[PHONE] now");
+        // A short run first, the card later in the same run of separators.
+        assert_eq!(all().mask("v1.2.3 4111 1111 1111 1111").unwrap(), "v1.2.3 [CARD]");
+        assert_eq!(all().mask("12.34 and 5"), None);
     }
 
     #[test]

@@ -123,7 +123,7 @@ pub enum Step<'c> {
     /// The check ran.
     Done(CheckResult),
     /// The check is a webhook: build its request with [`crate::webhook`], send it, and turn
-    /// the answer into a result with [`WebhookCheck::result`].
+    /// the answer into a result with [`Check::webhook_result`].
     Call(&'c WebhookCheck),
 }
 

@@ -427,9 +427,15 @@ mod tests {
     #[test]
     fn searches_start_at_char_boundaries_and_later_runs() {
         // The pre-scan starts the phone search two bytes before the digits: inside `—`.
-        assert_eq!(all().mask("call —+44 20 7946 0958 now").unwrap(), "call —[PHONE] now");
+        assert_eq!(
+            all().mask("call —+44 20 7946 0958 now").unwrap(),
+            "call —[PHONE] now"
+        );
         // A short run first, the card later in the same run of separators.
-        assert_eq!(all().mask("v1.2.3 4111 1111 1111 1111").unwrap(), "v1.2.3 [CARD]");
+        assert_eq!(
+            all().mask("v1.2.3 4111 1111 1111 1111").unwrap(),
+            "v1.2.3 [CARD]"
+        );
         assert_eq!(all().mask("12.34 and 5"), None);
     }
 

@@ -22,7 +22,8 @@
 //! - [`sse`]: the incremental Server-Sent Events framer; [`headers`]: the request headers
 //!   dialects build alike; [`error`]: the OpenAI-shaped error every client sees; [`usage`]:
 //!   token counts; [`time`]: calendar time from a given instant; [`sigv4`]: AWS request
-//!   signing (also used by the mock to verify).
+//!   signing (also used by the mock to verify); [`text`]: the texts a guardrail sees in a
+//!   body, masked texts written back, and a stream masker for values split across events.
 //! - `translator` (crate-private): `Buffered<T>` for answers translated once whole and
 //!   `Streamed<T>` for streams, so each dialect writes only what its answers mean.
 //!
@@ -53,6 +54,7 @@ pub mod registry;
 pub mod secret;
 pub mod sigv4;
 pub mod sse;
+pub mod text;
 pub mod time;
 mod translator;
 pub mod usage;

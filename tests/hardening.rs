@@ -48,8 +48,8 @@ fn parse_response(raw: &[u8]) -> (u16, Value) {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("no status in {head:?}"));
-    let body: Value = serde_json::from_str(body)
-        .unwrap_or_else(|e| panic!("body is not JSON ({e}): {text:?}"));
+    let body: Value =
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("body is not JSON ({e}): {text:?}"));
     (status, body)
 }
 
@@ -153,7 +153,9 @@ async fn malformed_heads_get_openai_shaped_400s() {
         let (status, body) = parse_response(&raw);
         assert_eq!(status, 400, "{name}");
         assert!(
-            body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()),
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
             "{name}: {body}"
         );
     }

@@ -32,9 +32,11 @@ pub struct Config {
     pub circuit_breaker: CircuitBreaker,
     /// Fetching image URLs for providers that need images inline.
     pub images: ImageFetch,
-<<<<<<< HEAD
     /// Compiled-in plugins to run, in order.
     pub plugins: Vec<PluginUse>,
+    /// Model prices, limits and modalities: the built-in catalog with the config's
+    /// `catalog:` applied.
+    pub catalog: Arc<Catalog>,
 }
 
 /// A plugin the config turns on (`plugins: [ { use: NAME, with: {…} } ]`). Whether `name` is
@@ -45,11 +47,6 @@ pub struct PluginUse {
     pub name: String,
     /// Its `with:` settings (`null` when absent).
     pub settings: serde_json::Value,
-=======
-    /// Model prices, limits and modalities: the built-in catalog with the config's
-    /// `catalog:` applied.
-    pub catalog: Arc<Catalog>,
->>>>>>> h/catalog
 }
 
 /// `images:`: how the gateway fetches `http(s)` image URLs for providers (Gemini, Bedrock)
@@ -195,6 +192,8 @@ pub struct ZeroConfig {
     pub enabled: bool,
     /// Client-chosen upstream URLs.
     pub allow_custom_host: bool,
+    /// Client-chosen destinations may be loopback, private or link-local addresses.
+    pub allow_private_networks: bool,
 }
 
 /// Upstream timeouts, all explicit.

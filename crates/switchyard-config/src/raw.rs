@@ -39,10 +39,13 @@ pub struct RawConfig {
     /// Fetching image URLs for providers that need images inline.
     #[serde(default)]
     pub images: RawImages,
-<<<<<<< HEAD
     /// Compiled-in plugins to run, in order.
     #[serde(default)]
     pub plugins: Vec<RawPlugin>,
+    /// Model prices, context windows and modalities: overrides of (or a replacement for) the
+    /// built-in catalog.
+    #[serde(default)]
+    pub catalog: Option<RawCatalog>,
 }
 
 /// One entry of `plugins:`.
@@ -55,11 +58,6 @@ pub struct RawPlugin {
     /// Its settings, handed to the plugin as JSON.
     #[serde(default, rename = "with")]
     pub settings: Option<Spanned<serde_json::Value>>,
-=======
-    /// Model prices, context windows and modalities: overrides of (or a replacement for) the
-    /// built-in catalog.
-    #[serde(default)]
-    pub catalog: Option<RawCatalog>,
 }
 
 /// `catalog:` in a config, and the whole of the built-in `conf/models.yaml`.
@@ -152,7 +150,6 @@ pub struct RawModalities {
     /// `text`, `image`, `audio`, or `embeddings` alone.
     #[serde(default)]
     pub output: Vec<Spanned<String>>,
->>>>>>> h/catalog
 }
 
 /// `health:`
@@ -280,6 +277,8 @@ pub struct RawZeroConfig {
     /// Also accept `x-switchyard-custom-host` / `x-portkey-custom-host` (lets clients pick
     /// any upstream URL: only for trusted networks).
     pub allow_custom_host: Option<bool>,
+    /// Let such requests reach loopback, private and link-local addresses.
+    pub allow_private_networks: Option<bool>,
 }
 
 /// `defaults:`

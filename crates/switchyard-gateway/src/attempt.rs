@@ -281,6 +281,17 @@ pub async fn run(
                 });
                 Outcome::failed(status, None)
             }
+            Err(UpstreamError::PrivateAddress(why)) => {
+                // The destination is not one this client may reach: skip it like a target
+                // that cannot serve the request.
+                unservable.get_or_insert(GatewayError::InvalidRequest {
+                    message: why,
+                    param: None,
+                });
+                ctx.attempts -= 1;
+                next = walk.next(&Outcome::skipped(), &view, &mut rng);
+                continue;
+            }
             Err(e) => {
                 report.outcome = e.label();
                 failures.push((provider.label.to_string(), e.to_string()));
@@ -347,11 +358,13 @@ async fn try_once(
         .send(&provider.target, timeouts, upstream_req, deadline)
         .await?;
     let status = ex.status();
+    let headers = forwarded(&ex, &state.redactor, call.client_key);
     if !(200..300).contains(&status) {
-        let headers = forwarded(&ex);
         let retry_after = retry_after(ex.header());
         let body = ex.read_to_end(ERROR_BODY_LIMIT).await?;
         ex.finish().await;
+        // A provider may echo the credential it was sent: never pass it back.
+        let body = state.redactor.redact(&body, call.client_key);
         let body = provider
             .dialect
             .error_body(&provider.endpoint, status, &body);
@@ -367,8 +380,14 @@ async fn try_once(
         .response_translator(&provider.endpoint, call);
     let mut held: Output = Vec::new();
     let ended = judge(&mut ex, tr.as_mut(), &mut held, hold_whole).await?;
-    if let Verdict::Failed { status, error } = tr.verdict() {
+    if let Verdict::Failed { status, mut error } = tr.verdict() {
         ex.finish().await;
+        if let std::borrow::Cow::Owned(m) = state
+            .redactor
+            .redact(error.message.as_bytes(), call.client_key)
+        {
+            error.message = String::from_utf8_lossy(&m).into_owned();
+        }
         return Ok(Tried::ErrorInStream { status, error });
     }
     Ok(Tried::Good(Box::new(Judged {
@@ -376,6 +395,7 @@ async fn try_once(
         tr,
         held,
         ended,
+        headers,
     })))
 }
 

@@ -12,6 +12,7 @@ use switchyard_providers::{ErrorBody, Output, ResponseTranslator};
 
 use crate::ctx::RequestCtx;
 use crate::failure::Failure;
+use crate::redact::Redactor;
 use crate::respond::{self, Framing};
 use crate::upstream::Exchange;
 
@@ -31,18 +32,28 @@ const FORWARDED_HEADERS: &[&str] = &[
     "retry-after-ms",
 ];
 
-/// The provider's headers the client gets.
-pub fn forwarded(ex: &Exchange) -> Vec<(HeaderName, HeaderValue)> {
+/// The provider's headers the client gets, with any echoed secret redacted.
+pub fn forwarded(
+    ex: &Exchange,
+    redactor: &Redactor,
+    client_key: Option<&str>,
+) -> Vec<(HeaderName, HeaderValue)> {
     let Some(h) = ex.header() else {
         return Vec::new();
     };
     // One pass over the provider's few headers, matching names as strings: cheaper than a
     // hashed lookup for each of the dozen forwarded names. Names and values are shared, not
-    // copied.
+    // copied, unless a value holds a secret.
     h.headers
         .iter()
         .filter(|(name, _)| FORWARDED_HEADERS.contains(&name.as_str()))
-        .map(|(name, value)| (name.clone(), value.clone()))
+        .filter_map(|(name, value)| {
+            let value = match redactor.redact(value.as_bytes(), client_key) {
+                std::borrow::Cow::Borrowed(_) => value.clone(),
+                std::borrow::Cow::Owned(v) => HeaderValue::from_bytes(&v).ok()?,
+            };
+            Some((name.clone(), value))
+        })
         .collect()
 }
 
@@ -56,6 +67,8 @@ pub struct Judged {
     pub held: Output,
     /// The upstream body has ended.
     pub ended: bool,
+    /// The provider's headers the client gets.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 /// Commits: the response header goes out, then whatever was held back, then the rest of the
@@ -71,6 +84,7 @@ pub async fn commit(
         mut tr,
         mut held,
         mut ended,
+        headers: provider_headers,
     } = judged;
     let status = ex.status();
     let upstream_type = ex
@@ -131,7 +145,7 @@ pub async fn commit(
     };
     let mut header =
         respond::header(pipeline, status, content_type, framing, ctx).map_err(Failure::Abort)?;
-    for (name, value) in forwarded(&ex) {
+    for (name, value) in provider_headers {
         header.insert_header(name, value).map_err(Failure::Abort)?;
     }
     ctx.status = status;

@@ -194,9 +194,13 @@ fn zero_config(
             ))
         }
         None if !state.zero_config.contains_key(&kind) => {
-            return Err(invalid(format!(
-                "provider kind `{kind}` has no public URL: send x-switchyard-custom-host"
-            )))
+            return Err(invalid(if kind.info().default_base_url.is_some() {
+                format!(
+                    "provider kind `{kind}` runs on the gateway's own host by default and cannot be chosen per request: configure it as a provider"
+                )
+            } else {
+                format!("provider kind `{kind}` has no public URL: send x-switchyard-custom-host")
+            }))
         }
         None => None,
     };
@@ -229,7 +233,7 @@ pub fn runtime<'s>(
         } => Ok(ProviderRef::Owned(Box::new(zero_config_runtime(
             *kind,
             url,
-            state.config.default_timeouts,
+            &state.config,
             state.default_connector.clone(),
         )))),
         TargetProvider::Inline { kind, .. } => state

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use pingora::connectors::http::Connector;
 use pingora::connectors::ConnectorOptions;
 use pingora::server::configuration::ServerConf;
-use switchyard_config::{BaseUrl, Config, Provider, ProviderId, Timeouts};
+use switchyard_config::{BaseUrl, Config, Provider, ProviderId};
 use switchyard_pipeline::{Pipeline, Plugin};
 use switchyard_providers::{dialect_for, Dialect, ProviderEndpoint, ProviderKind, Secret};
 use switchyard_router::{BreakerPolicy, HealthRegistry, Router};
@@ -51,6 +51,8 @@ pub struct State {
     pub pipeline: Pipeline,
     /// The clock health decisions use.
     pub clock: Clock,
+    /// Secrets redacted from what providers send back.
+    pub redactor: crate::redact::Redactor,
     /// Request and response bytes held, bounded by `server.max_buffered`.
     pub budget: Arc<crate::budget::Budget>,
     /// Client connections held, bounded by `server.max_connections`.
@@ -94,16 +96,18 @@ impl State {
                 .clone();
             providers.push(runtime_for(p, connector));
         }
+        // One runtime per kind with a public default URL. Kinds whose default is the
+        // gateway's own host (Ollama, vLLM, LM Studio, llama.cpp) are left out: a client
+        // must not reach services on the gateway's host by naming a kind — configure such a
+        // provider instead.
         let zero_config = ProviderKind::ALL
             .iter()
             .filter_map(|&kind| {
                 let url = BaseUrl::parse(kind.info().default_base_url?).ok()?;
-                let rt = zero_config_runtime(
-                    kind,
-                    &url,
-                    config.default_timeouts,
-                    default_connector.clone(),
-                );
+                if is_local_host(&url.host) {
+                    return None;
+                }
+                let rt = zero_config_runtime(kind, &url, &config, default_connector.clone());
                 Some((kind, rt))
             })
             .collect();
@@ -125,6 +129,7 @@ impl State {
             pipeline,
             clock: Clock::new(),
             budget: crate::budget::Budget::new(config.server.max_buffered),
+            redactor: crate::redact::Redactor::new(&config),
             connections: Arc::new(crate::guard::Connections::new(
                 config.server.max_connections,
             )),
@@ -179,14 +184,25 @@ pub fn runtime_for(p: &Provider, connector: Arc<Connector>) -> ProviderRuntime {
     }
 }
 
+/// A host name that means this machine.
+fn is_local_host(host: &str) -> bool {
+    let h = host.trim_end_matches('.').to_ascii_lowercase();
+    h == "localhost"
+        || h.ends_with(".localhost")
+        || h.parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| !crate::netguard::is_public(ip))
+}
+
 /// A runtime for a provider chosen by request headers, keyed by the client's own credentials.
+/// Only public addresses are reached unless `zero_config.allow_private_networks`.
 pub fn zero_config_runtime(
     kind: ProviderKind,
     url: &BaseUrl,
-    timeouts: Timeouts,
+    config: &Config,
     connector: Arc<Connector>,
 ) -> ProviderRuntime {
-    ProviderRuntime {
+    let timeouts = config.default_timeouts;
+    let mut rt = ProviderRuntime {
         endpoint: ProviderEndpoint {
             name: kind.name().to_owned(),
             kind,
@@ -210,7 +226,9 @@ pub fn zero_config_runtime(
             connector,
         ),
         label: Arc::from(kind.name()),
-    }
+    };
+    rt.target.public_only = !config.zero_config.allow_private_networks;
+    rt
 }
 
 fn models_body(config: &Config) -> Bytes {

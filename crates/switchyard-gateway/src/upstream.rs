@@ -23,6 +23,7 @@ use tokio::time::Instant;
 
 use crate::dns::Resolver;
 use crate::error::{from_pingora, UpstreamError};
+use crate::netguard::is_public;
 
 /// Where one provider lives and how to reach it; built once per config load.
 pub struct UpstreamTarget {
@@ -40,6 +41,8 @@ pub struct UpstreamTarget {
     pub timeouts: Timeouts,
     /// The pool this target's connections live in.
     pub connector: Arc<Connector>,
+    /// Only public addresses may be reached (a destination a client chose: zero-config).
+    pub public_only: bool,
 }
 
 impl UpstreamTarget {
@@ -76,6 +79,7 @@ impl UpstreamTarget {
             options,
             timeouts,
             connector,
+            public_only: false,
         }
     }
 }
@@ -119,6 +123,13 @@ impl Upstream {
         )
         .await
         .map_err(|_| UpstreamError::TotalTimeout(total))??;
+        // Checked on the address connected to, after resolution (a name may point anywhere).
+        if target.public_only && !is_public(addr.ip()) {
+            return Err(UpstreamError::PrivateAddress(format!(
+                "the provider host `{}` is on a loopback, private or link-local network, which requests that choose their own provider may not reach",
+                target.host
+            )));
+        }
         let mut peer = HttpPeer::new(addr, target.tls, target.host.clone());
         peer.options = target.options.clone();
         if timeouts != &target.timeouts {

@@ -41,6 +41,9 @@ pub enum UpstreamError {
     /// The provider spoke broken HTTP.
     #[error("invalid HTTP from provider: {0}")]
     Protocol(String),
+    /// The destination a client chose resolves to an address it may not reach.
+    #[error("{0}")]
+    PrivateAddress(String),
 }
 
 impl UpstreamError {
@@ -51,6 +54,7 @@ impl UpstreamError {
             | Self::FirstByteTimeout(_)
             | Self::IdleTimeout(_)
             | Self::TotalTimeout(_) => 504,
+            Self::PrivateAddress(_) => 400,
             _ => 502,
         }
     }
@@ -66,6 +70,7 @@ impl UpstreamError {
             Self::TotalTimeout(_) => "total_timeout",
             Self::Closed(_) => "connection_closed",
             Self::Protocol(_) => "protocol_error",
+            Self::PrivateAddress(_) => "private_address",
         }
     }
 }

@@ -91,6 +91,7 @@ pub(crate) fn validate(
     let zero_config = ZeroConfig {
         enabled: raw.zero_config.enabled.unwrap_or(true),
         allow_custom_host: raw.zero_config.allow_custom_host.unwrap_or(false),
+        allow_private_networks: raw.zero_config.allow_private_networks.unwrap_or(false),
     };
     let default_timeouts = timeouts(
         &mut cx,

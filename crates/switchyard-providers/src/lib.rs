@@ -32,6 +32,7 @@ pub mod secret;
 pub mod sigv4;
 pub mod sse;
 pub mod usage;
+pub mod validate;
 
 pub use dialect::{
     dialect_for, AwsCredentials, Call, Dialect, Output, ProviderEndpoint, ProviderOptions,

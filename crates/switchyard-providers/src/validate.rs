@@ -45,9 +45,9 @@
 mod chat;
 mod media;
 mod prompt;
+mod sampling;
+mod tools;
 mod walk;
-
-use serde::Deserializer as _;
 
 use crate::endpoint::Endpoint;
 use crate::envelope::JsonEnvelope;
@@ -180,26 +180,21 @@ fn run<'a, F: walk::Fields<'a>>(
     limits: &'a Limits,
     fields: F,
 ) -> Result<(), Invalid> {
-    // The envelope was built from a UTF-8 check of these very bytes; reading them as `str` lets
-    // serde_json skip a second UTF-8 check per string.
+    // The envelope was built from a UTF-8 check of these very bytes.
     let text = std::str::from_utf8(body.raw()).map_err(|e| Invalid {
         message: format!("request body is not UTF-8: {e}"),
         param: None,
         code: Code::InvalidValue,
     })?;
     let mut cx = walk::Cx::new(limits);
-    let mut de = serde_json::Deserializer::from_str(text);
-    let walked = de.deserialize_map(walk::Top::new(&mut cx, body, fields));
-    match (walked, cx.take_error()) {
-        (Ok(()), _) => Ok(()),
-        (Err(_), Some(invalid)) => Err(invalid),
-        // Only serde_json's own recursion limit can get here (the envelope already proved the
-        // bytes are one JSON object), and `max_depth` is capped below it.
-        (Err(e), None) => Err(Invalid {
-            message: format!("request body could not be read: {e}"),
+    let decoded_key = |k: &str| body.keys().find(|key| *key == k);
+    match walk::body(&mut cx, text, decoded_key, fields) {
+        Ok(()) => Ok(()),
+        Err(walk::Stop) => Err(cx.take_error().unwrap_or_else(|| Invalid {
+            message: "request refused".into(),
             param: None,
-            code: Code::NestingTooDeep,
-        }),
+            code: Code::InvalidValue,
+        })),
     }
 }
 

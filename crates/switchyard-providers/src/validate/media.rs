@@ -3,11 +3,9 @@
 //! Transcriptions and translations arrive as multipart forms: the gateway hands over the form's
 //! text fields as an envelope of strings, so numbers and booleans there are read from text.
 
-use serde::de::{MapAccess, SeqAccess};
-
 use super::walk::{
-    elements, halt, next_key, shorten, skip_value, str_seen, value, value_here, Bool, Cx, Fields,
-    Int, MaxChars, Node, Num, Number, OneOf, Res, Str,
+    elements, shorten, skip_value, str_seen, value, value_here, Bool, Cx, Fields,
+    Int, Map, MaxChars, Node, Num, Number, OneOf, Res, Seq, Str, Text,
 };
 use super::Code;
 
@@ -18,12 +16,7 @@ pub(super) struct Images {
 }
 
 impl<'a> Fields<'a> for Images {
-    fn field<A: MapAccess<'a>>(
-        &mut self,
-        cx: &mut Cx<'a>,
-        key: &'a str,
-        map: &mut A,
-    ) -> Result<(), A::Error> {
+    fn field(&mut self, cx: &mut Cx<'a>, key: &'a str, map: &mut Map<'_, 'a>) -> Res {
         let n = Int::capped(1, Some(10), Some(cx.limits.max_n));
         match key {
             "prompt" => value_here(cx, map, str_seen(&mut self.prompt)),
@@ -59,12 +52,7 @@ pub(super) struct Speech {
 const SPEECH_MAX_CHARS: usize = 4096;
 
 impl<'a> Fields<'a> for Speech {
-    fn field<A: MapAccess<'a>>(
-        &mut self,
-        cx: &mut Cx<'a>,
-        key: &'a str,
-        map: &mut A,
-    ) -> Result<(), A::Error> {
+    fn field(&mut self, cx: &mut Cx<'a>, key: &'a str, map: &mut Map<'_, 'a>) -> Res {
         match key {
             "input" => {
                 self.input = true;
@@ -108,7 +96,7 @@ impl<'a> Node<'a> for SpeechInput {
     fn expected(&self) -> &'static str {
         "a string"
     }
-    fn string(self, cx: &mut Cx<'a>, v: &str) -> Res {
+    fn string(self, cx: &mut Cx<'a>, v: Text<'a>) -> Res {
         MaxChars(SPEECH_MAX_CHARS).string(cx, v)
     }
 }
@@ -120,21 +108,21 @@ impl<'a> Node<'a> for Voice<'_> {
     fn expected(&self) -> &'static str {
         "a string or an object"
     }
-    fn string(self, _: &mut Cx<'a>, _: &str) -> Res {
+    fn string(self, _: &mut Cx<'a>, _: Text<'a>) -> Res {
         *self.0 = true;
         Ok(())
     }
-    fn object<A: MapAccess<'a>>(self, cx: &mut Cx<'a>, mut map: A) -> Result<(), A::Error> {
+    fn object(self, cx: &mut Cx<'a>, map: &mut Map<'_, 'a>) -> Res {
         let mut id = false;
-        while let Some(is_id) = next_key(&mut map, |k| k == "id")? {
+        while let Some(is_id) = map.next_key(cx, |k| k == "id")? {
             if is_id {
-                value(cx, &mut map, "id", str_seen(&mut id))?;
+                value(cx, map, "id", str_seen(&mut id))?;
             } else {
-                skip_value(cx, &mut map)?;
+                skip_value(cx, map)?;
             }
         }
         if !id {
-            return Err(halt(cx.missing("id")));
+            return Err(cx.missing("id"));
         }
         *self.0 = true;
         Ok(())
@@ -167,12 +155,7 @@ impl Transcription {
 }
 
 impl<'a> Fields<'a> for Transcription {
-    fn field<A: MapAccess<'a>>(
-        &mut self,
-        cx: &mut Cx<'a>,
-        key: &'a str,
-        map: &mut A,
-    ) -> Result<(), A::Error> {
+    fn field(&mut self, cx: &mut Cx<'a>, key: &'a str, map: &mut Map<'_, 'a>) -> Res {
         match key {
             "response_format" => value_here(cx, map, OneOf::optional(self.response_formats)),
             "temperature" => value_here(cx, map, FormNumber),
@@ -206,11 +189,12 @@ impl<'a> Node<'a> for FormNumber {
     fn number(self, _: &mut Cx<'a>, _: Num) -> Res {
         Ok(())
     }
-    fn string(self, cx: &mut Cx<'a>, v: &str) -> Res {
+    fn string(self, cx: &mut Cx<'a>, v: Text<'a>) -> Res {
+        let v = v.get();
         match v.trim().parse::<f64>() {
             Ok(x) if x.is_finite() => Ok(()),
             _ => {
-                let shown = shorten(v).to_owned();
+                let shown = shorten(&v).to_owned();
                 Err(cx.fail(Code::InvalidValue, |p| {
                     format!("Invalid '{p}': expected a number, but got '{shown}'.")
                 }))
@@ -237,7 +221,8 @@ impl<'a> Node<'a> for FormBool {
     fn boolean(self, _: &mut Cx<'a>, _: bool) -> Res {
         Ok(())
     }
-    fn string(self, cx: &mut Cx<'a>, v: &str) -> Res {
+    fn string(self, cx: &mut Cx<'a>, v: Text<'a>) -> Res {
+        let v = v.get();
         let v = v.trim();
         if FORM_BOOLS.iter().any(|b| b.eq_ignore_ascii_case(v)) {
             Ok(())
@@ -262,11 +247,11 @@ impl<'a> Node<'a> for Granularities {
     fn null(self, _: &mut Cx<'a>) -> Res {
         Ok(())
     }
-    fn string(self, cx: &mut Cx<'a>, v: &str) -> Res {
+    fn string(self, cx: &mut Cx<'a>, v: Text<'a>) -> Res {
         OneOf::optional(GRANULARITIES).string(cx, v)
     }
-    fn array<A: SeqAccess<'a>>(self, cx: &mut Cx<'a>, mut seq: A) -> Result<(), A::Error> {
-        elements(cx, &mut seq, |_| OneOf {
+    fn array(self, cx: &mut Cx<'a>, seq: &mut Seq<'_, 'a>) -> Res {
+        elements(cx, seq, |_| OneOf {
             values: GRANULARITIES,
             nullable: false,
         })?;

@@ -3,11 +3,10 @@
 
 use std::cell::Cell;
 
-use serde::de::{MapAccess, SeqAccess};
-
-use super::chat::sampling;
+use super::sampling::sampling;
 use super::walk::{
-    elements, halt, skip_value, value_here, Bool, Cx, Fields, Got, Int, Node, Num, OneOf, Res, Str,
+    elements, skip_value, value_here, Bool, Cx, Fields, Got, Int, Map, Node, Num, OneOf, Res, Seq,
+    Str, Text,
 };
 use super::Code;
 
@@ -18,12 +17,7 @@ pub(super) struct Completions {
 }
 
 impl<'a> Fields<'a> for Completions {
-    fn field<A: MapAccess<'a>>(
-        &mut self,
-        cx: &mut Cx<'a>,
-        key: &'a str,
-        map: &mut A,
-    ) -> Result<(), A::Error> {
+    fn field(&mut self, cx: &mut Cx<'a>, key: &'a str, map: &mut Map<'_, 'a>) -> Res {
         if sampling(cx, key, map)? {
             return Ok(());
         }
@@ -59,12 +53,7 @@ pub(super) struct Embeddings {
 }
 
 impl<'a> Fields<'a> for Embeddings {
-    fn field<A: MapAccess<'a>>(
-        &mut self,
-        cx: &mut Cx<'a>,
-        key: &'a str,
-        map: &mut A,
-    ) -> Result<(), A::Error> {
+    fn field(&mut self, cx: &mut Cx<'a>, key: &'a str, map: &mut Map<'_, 'a>) -> Res {
         match key {
             "input" => {
                 self.input = true;
@@ -126,7 +115,7 @@ impl<'a> Node<'a> for Inputs {
             Err(cx.wrong_type(INPUT, Got::Null))
         }
     }
-    fn string(self, cx: &mut Cx<'a>, v: &str) -> Res {
+    fn string(self, cx: &mut Cx<'a>, v: Text<'a>) -> Res {
         if self.non_empty && v.is_empty() {
             return Err(cx.fail(Code::InvalidValue, |p| {
                 format!("Invalid '{p}': empty string. Expected a non-empty string or array.")
@@ -134,14 +123,14 @@ impl<'a> Node<'a> for Inputs {
         }
         Ok(())
     }
-    fn array<A: SeqAccess<'a>>(self, cx: &mut Cx<'a>, mut seq: A) -> Result<(), A::Error> {
+    fn array(self, cx: &mut Cx<'a>, seq: &mut Seq<'_, 'a>) -> Res {
         let kind = Cell::new(None);
-        let n = elements(cx, &mut seq, |_| Item { kind: &kind })?;
+        let n = elements(cx, seq, |_| Item { kind: &kind })?;
         if n == 0 && self.min_one {
-            return Err(halt(cx.empty_array()));
+            return Err(cx.empty_array());
         }
         if let Some(max) = self.max_items.filter(|m| n > *m) {
-            return Err(halt(cx.too_long(max, n, "")));
+            return Err(cx.too_long(max, n, ""));
         }
         Ok(())
     }
@@ -187,7 +176,7 @@ impl<'a> Node<'a> for Item<'_> {
     fn expected(&self) -> &'static str {
         ItemKind::expected(self.kind.get())
     }
-    fn string(self, cx: &mut Cx<'a>, _: &str) -> Res {
+    fn string(self, cx: &mut Cx<'a>, _: Text<'a>) -> Res {
         self.is(cx, ItemKind::String, Got::String)
     }
     fn number(self, cx: &mut Cx<'a>, v: Num) -> Res {
@@ -196,11 +185,11 @@ impl<'a> Node<'a> for Item<'_> {
         }
         self.is(cx, ItemKind::Token, Got::Integer)
     }
-    fn array<A: SeqAccess<'a>>(self, cx: &mut Cx<'a>, mut seq: A) -> Result<(), A::Error> {
-        self.is(cx, ItemKind::Tokens, Got::Array).map_err(halt)?;
-        let n = elements(cx, &mut seq, |_| Token)?;
+    fn array(self, cx: &mut Cx<'a>, seq: &mut Seq<'_, 'a>) -> Res {
+        self.is(cx, ItemKind::Tokens, Got::Array)?;
+        let n = elements(cx, seq, |_| Token)?;
         if n == 0 {
-            return Err(halt(cx.empty_array()));
+            return Err(cx.empty_array());
         }
         Ok(())
     }

@@ -1167,7 +1167,8 @@ proptest! {
     }
 
     #[test]
-    fn nesting_passes_exactly_up_to_the_limit(max_depth in 2usize..140, depth in 0usize..160) {
+    // From 3: the messages array and a message object are levels 2 and 3.
+    fn nesting_passes_exactly_up_to_the_limit(max_depth in 3usize..140, depth in 0usize..160) {
         let limits = Limits { max_depth, ..Limits::default() };
         let allowed = max_depth.min(MAX_DEPTH);
         let result = check_with(Chat, &nested(depth), &limits);

@@ -1,25 +1,21 @@
-//! The walk: a serde visitor that checks a JSON value against a [`Node`] while serde_json reads
-//! it, without building anything. A node says what it accepts for each JSON kind; the walk
-//! tracks the path (for `param`) and the nesting depth, and stops at the first problem, kept in
-//! [`Cx`] while a placeholder serde error unwinds the parser.
+//! The walk: checks a JSON value against a [`Node`] while reading it, without building
+//! anything. A node says what it accepts for each JSON kind; the walk tracks the path (for
+//! `param`) and the nesting depth, and stops at the first problem, kept in [`Cx`].
+//!
+//! The bytes are read by [`Lexer`], a pull reader that relies on the envelope having already
+//! proved them to be JSON: it only finds where each value ends (strings with `memchr`, escapes
+//! decoded only when a check needs the text), which is what makes the pass cheap.
 
+use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-
 use super::{Code, Invalid, Limits, MAX_DEPTH};
-use crate::envelope::JsonEnvelope;
 
 /// The walk stopped: the reason is in [`Cx`].
 pub(super) struct Stop;
 
 /// A check's outcome.
 pub(super) type Res = Result<(), Stop>;
-
-/// Turns a [`Stop`] into the parser's error type, to unwind it.
-pub(super) fn halt<E: de::Error>(_: Stop) -> E {
-    E::custom("request refused by validation")
-}
 
 /// The JSON kind a value turned out to be, named as OpenAI's messages name it.
 #[derive(Clone, Copy, Debug)]
@@ -245,6 +241,14 @@ impl<'a> Cx<'a> {
         })
     }
 
+    /// Bytes that are not JSON where a value should be. The envelope already proved the body
+    /// is JSON, so this is unreachable from the gateway; it keeps the walk total.
+    fn malformed(&mut self, at: usize) -> Stop {
+        self.fail(Code::InvalidValue, |p| {
+            format!("Invalid request body: not valid JSON at byte {at} (in '{p}').")
+        })
+    }
+
     fn enter(&mut self) -> Res {
         self.depth += 1;
         if self.depth > self.max_depth {
@@ -290,6 +294,135 @@ pub(super) fn quoted_list(items: &[&str]) -> String {
     out
 }
 
+
+/// A string value as it sits in the body: its quoted slice, and whether it holds escapes.
+#[derive(Clone, Copy)]
+pub(super) struct Text<'a> {
+    quoted: &'a str,
+    escaped: bool,
+}
+
+impl<'a> Text<'a> {
+    /// The text between the quotes, when it holds no escapes (then it is the value itself).
+    pub(super) fn raw(self) -> Option<&'a str> {
+        if self.escaped {
+            None
+        } else {
+            self.quoted.get(1..self.quoted.len().saturating_sub(1))
+        }
+    }
+
+    /// The value, decoding escapes only when there are some.
+    pub(super) fn get(self) -> Cow<'a, str> {
+        match self.raw() {
+            Some(s) => Cow::Borrowed(s),
+            // serde_json's decoder, on a slice the envelope already proved to be a JSON string.
+            None => serde_json::from_str::<String>(self.quoted)
+                .map(Cow::Owned)
+                .unwrap_or(Cow::Borrowed("")),
+        }
+    }
+
+    pub(super) fn is_empty(self) -> bool {
+        self.quoted.len() <= 2
+    }
+}
+
+/// Reads JSON the envelope already validated, finding where each value ends. Every method
+/// answers `None` on bytes that are not what JSON allows there instead of panicking.
+pub(super) struct Lexer<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+impl<'a> Lexer<'a> {
+    pub(super) fn new(text: &'a str) -> Self {
+        Self { text, pos: 0 }
+    }
+
+    pub(super) fn pos(&self) -> usize {
+        self.pos
+    }
+
+    /// The next byte after whitespace, not consumed.
+    fn peek(&mut self) -> Option<u8> {
+        let bytes = self.text.as_bytes();
+        while let Some(&b) = bytes.get(self.pos) {
+            if !matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
+                return Some(b);
+            }
+            self.pos += 1;
+        }
+        None
+    }
+
+    /// Consumes `b` if it comes next.
+    fn eat(&mut self, b: u8) -> bool {
+        if self.peek() == Some(b) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// A string starting at the current byte (a `"`).
+    fn string(&mut self) -> Option<Text<'a>> {
+        let bytes = self.text.as_bytes();
+        let start = self.pos;
+        let mut i = start + 1;
+        let mut escaped = false;
+        loop {
+            i += memchr::memchr2(b'"', b'\\', bytes.get(i..)?)?;
+            if *bytes.get(i)? == b'"' {
+                break;
+            }
+            // A backslash and the character it escapes (`\u` digits are plain bytes).
+            escaped = true;
+            i += 2;
+        }
+        self.pos = i + 1;
+        // Both ends are ASCII quotes, so the slice falls on character boundaries.
+        let quoted = self.text.get(start..self.pos)?;
+        Some(Text { quoted, escaped })
+    }
+
+    fn literal(&mut self, word: &str) -> Option<()> {
+        let end = self.pos + word.len();
+        if self.text.get(self.pos..end)? == word {
+            self.pos = end;
+            Some(())
+        } else {
+            None
+        }
+    }
+
+    fn number(&mut self) -> Option<Num> {
+        let bytes = self.text.as_bytes();
+        let start = self.pos;
+        let mut integral = true;
+        while let Some(&b) = bytes.get(self.pos) {
+            match b {
+                b'0'..=b'9' | b'-' | b'+' => {}
+                b'.' | b'e' | b'E' => integral = false,
+                _ => break,
+            }
+            self.pos += 1;
+        }
+        let s = self.text.get(start..self.pos)?;
+        // As serde_json reads numbers: integers that fit 64 bits stay integers.
+        if integral {
+            if let Ok(u) = s.parse::<u64>() {
+                return Some(Num::U(u));
+            }
+            if let Ok(i) = s.parse::<i64>() {
+                return Some(Num::I(i));
+            }
+        }
+        s.parse::<f64>().ok().map(Num::F)
+    }
+}
+
 /// What a value may be. Each method handles one JSON kind; the defaults refuse it, naming
 /// [`Node::expected`].
 pub(super) trait Node<'a>: Sized {
@@ -308,275 +441,259 @@ pub(super) trait Node<'a>: Sized {
         Err(cx.wrong_type(self.expected(), v.got()))
     }
 
-    fn string(self, cx: &mut Cx<'a>, _v: &str) -> Res {
+    fn string(self, cx: &mut Cx<'a>, _v: Text<'a>) -> Res {
         Err(cx.wrong_type(self.expected(), Got::String))
     }
 
-    fn array<A: SeqAccess<'a>>(self, cx: &mut Cx<'a>, _seq: A) -> Result<(), A::Error> {
-        Err(halt(cx.wrong_type(self.expected(), Got::Array)))
+    /// Reads the elements it wants from `seq`; the walk skips what it leaves.
+    fn array(self, cx: &mut Cx<'a>, _seq: &mut Seq<'_, 'a>) -> Res {
+        Err(cx.wrong_type(self.expected(), Got::Array))
     }
 
-    fn object<A: MapAccess<'a>>(self, cx: &mut Cx<'a>, _map: A) -> Result<(), A::Error> {
-        Err(halt(cx.wrong_type(self.expected(), Got::Object)))
-    }
-}
-
-/// Walks one value with a node.
-pub(super) struct Walk<'c, 'a, N> {
-    cx: &'c mut Cx<'a>,
-    node: N,
-}
-
-impl<'c, 'a, N: Node<'a>> DeserializeSeed<'a> for Walk<'c, 'a, N> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'a>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
+    /// Reads the members it wants from `map`; the walk skips what it leaves.
+    fn object(self, cx: &mut Cx<'a>, _map: &mut Map<'_, 'a>) -> Res {
+        Err(cx.wrong_type(self.expected(), Got::Object))
     }
 }
 
-impl<'c, 'a, N: Node<'a>> Visitor<'a> for Walk<'c, 'a, N> {
-    type Value = ();
+/// Walks the value at the lexer's position with `node`.
+pub(super) fn walk<'a, N: Node<'a>>(cx: &mut Cx<'a>, lx: &mut Lexer<'a>, node: N) -> Res {
+    let at = lx.pos();
+    match lx.peek() {
+        Some(b'"') => match lx.string() {
+            Some(t) => node.string(cx, t),
+            None => Err(cx.malformed(at)),
+        },
+        Some(b'{') => {
+            lx.pos += 1;
+            cx.enter()?;
+            let mut map = Map::new(lx);
+            node.object(cx, &mut map)?;
+            map.finish(cx)?;
+            cx.leave();
+            Ok(())
+        }
+        Some(b'[') => {
+            lx.pos += 1;
+            cx.enter()?;
+            let mut seq = Seq::new(lx);
+            node.array(cx, &mut seq)?;
+            seq.finish(cx)?;
+            cx.leave();
+            Ok(())
+        }
+        Some(b't') => match lx.literal("true") {
+            Some(()) => node.boolean(cx, true),
+            None => Err(cx.malformed(at)),
+        },
+        Some(b'f') => match lx.literal("false") {
+            Some(()) => node.boolean(cx, false),
+            None => Err(cx.malformed(at)),
+        },
+        Some(b'n') => match lx.literal("null") {
+            Some(()) => node.null(cx),
+            None => Err(cx.malformed(at)),
+        },
+        Some(b'-' | b'0'..=b'9') => match lx.number() {
+            Some(n) => node.number(cx, n),
+            None => Err(cx.malformed(at)),
+        },
+        _ => Err(cx.malformed(at)),
+    }
+}
 
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.node.expected())
+/// The elements of an array being walked.
+pub(super) struct Seq<'l, 'a> {
+    lx: &'l mut Lexer<'a>,
+    first: bool,
+    done: bool,
+}
+
+impl<'l, 'a> Seq<'l, 'a> {
+    fn new(lx: &'l mut Lexer<'a>) -> Self {
+        Self {
+            lx,
+            first: true,
+            done: false,
+        }
     }
 
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        self.node.null(self.cx).map_err(halt)
+    /// Walks the next element with `node`; `false` at the end of the array.
+    pub(super) fn next<N: Node<'a>>(&mut self, cx: &mut Cx<'a>, node: N) -> Result<bool, Stop> {
+        if self.done {
+            return Ok(false);
+        }
+        if self.lx.eat(b']') {
+            self.done = true;
+            return Ok(false);
+        }
+        if !self.first && !self.lx.eat(b',') {
+            return Err(cx.malformed(self.lx.pos()));
+        }
+        self.first = false;
+        walk(cx, self.lx, node)?;
+        Ok(true)
     }
 
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
-        self.node.boolean(self.cx, v).map_err(halt)
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
-        self.node.number(self.cx, Num::U(v)).map_err(halt)
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
-        self.node.number(self.cx, Num::I(v)).map_err(halt)
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
-        self.node.number(self.cx, Num::F(v)).map_err(halt)
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
-        self.node.string(self.cx, v).map_err(halt)
-    }
-
-    fn visit_seq<A: SeqAccess<'a>>(self, seq: A) -> Result<(), A::Error> {
-        self.cx.enter().map_err(halt)?;
-        self.node.array(self.cx, seq)?;
-        self.cx.leave();
+    fn finish(&mut self, cx: &mut Cx<'a>) -> Res {
+        while self.next(cx, Any)? {}
         Ok(())
     }
+}
 
-    fn visit_map<A: MapAccess<'a>>(self, map: A) -> Result<(), A::Error> {
-        self.cx.enter().map_err(halt)?;
-        self.node.object(self.cx, map)?;
-        self.cx.leave();
+/// The members of an object being walked: each key, then its value.
+pub(super) struct Map<'l, 'a> {
+    lx: &'l mut Lexer<'a>,
+    first: bool,
+    done: bool,
+    /// A key was read and its value not yet.
+    pending: bool,
+}
+
+impl<'l, 'a> Map<'l, 'a> {
+    fn new(lx: &'l mut Lexer<'a>) -> Self {
+        Self {
+            lx,
+            first: true,
+            done: false,
+            pending: false,
+        }
+    }
+
+    /// The next key as it sits in the body; `None` at the end of the object. A value left
+    /// unread is skipped first.
+    pub(super) fn next_text(&mut self, cx: &mut Cx<'a>) -> Result<Option<Text<'a>>, Stop> {
+        if self.pending {
+            self.value_here(cx, Any)?;
+        }
+        if self.done {
+            return Ok(None);
+        }
+        if self.lx.eat(b'}') {
+            self.done = true;
+            return Ok(None);
+        }
+        if !self.first && !self.lx.eat(b',') {
+            return Err(cx.malformed(self.lx.pos()));
+        }
+        self.first = false;
+        let at = self.lx.pos();
+        let key = match self.lx.peek() {
+            Some(b'"') => self.lx.string(),
+            _ => None,
+        };
+        match key {
+            Some(key) if self.lx.eat(b':') => {
+                self.pending = true;
+                Ok(Some(key))
+            }
+            _ => Err(cx.malformed(at)),
+        }
+    }
+
+    /// The next key, mapped through `known`.
+    pub(super) fn next_key<K>(
+        &mut self,
+        cx: &mut Cx<'a>,
+        known: fn(&str) -> K,
+    ) -> Result<Option<K>, Stop> {
+        Ok(self.next_text(cx)?.map(|key| match key.raw() {
+            Some(k) => known(k),
+            None => known(&key.get()),
+        }))
+    }
+
+    /// Walks the value of the key just read with `node`.
+    pub(super) fn value_here<N: Node<'a>>(&mut self, cx: &mut Cx<'a>, node: N) -> Res {
+        self.pending = false;
+        walk(cx, self.lx, node)
+    }
+
+    fn finish(&mut self, cx: &mut Cx<'a>) -> Res {
+        while self.next_text(cx)?.is_some() {}
         Ok(())
     }
 }
 
-/// Walks the value of `key` (the key just read from `map`) with `node`.
-pub(super) fn value<'a, A: MapAccess<'a>, N: Node<'a>>(
+/// Walks the value of `key` (the key just read from `map`) with `node`, naming `key` on the
+/// path.
+pub(super) fn value<'a, N: Node<'a>>(
     cx: &mut Cx<'a>,
-    map: &mut A,
+    map: &mut Map<'_, 'a>,
     key: &'a str,
     node: N,
-) -> Result<(), A::Error> {
+) -> Res {
     cx.push_key(key);
-    map.next_value_seed(Walk { cx: &mut *cx, node })?;
+    map.value_here(cx, node)?;
     cx.pop();
     Ok(())
 }
 
 /// Walks the value of the key just read with `node`, the key already on the path (or not
 /// worth naming).
-pub(super) fn value_here<'a, A: MapAccess<'a>, N: Node<'a>>(
-    cx: &mut Cx<'a>,
-    map: &mut A,
-    node: N,
-) -> Result<(), A::Error> {
-    map.next_value_seed(Walk { cx, node })
+pub(super) fn value_here<'a, N: Node<'a>>(cx: &mut Cx<'a>, map: &mut Map<'_, 'a>, node: N) -> Res {
+    map.value_here(cx, node)
 }
 
 /// Walks the value of a key that is not checked (only its depth is).
-pub(super) fn skip_value<'a, A: MapAccess<'a>>(
-    cx: &mut Cx<'a>,
-    map: &mut A,
-) -> Result<(), A::Error> {
-    value_here(cx, map, Any)
+pub(super) fn skip_value<'a>(cx: &mut Cx<'a>, map: &mut Map<'_, 'a>) -> Res {
+    map.value_here(cx, Any)
 }
 
 /// Walks every element of `seq`, the `i`-th with `node(i)`; returns how many there were.
-pub(super) fn elements<'a, A: SeqAccess<'a>, N: Node<'a>>(
+pub(super) fn elements<'a, N: Node<'a>>(
     cx: &mut Cx<'a>,
-    seq: &mut A,
+    seq: &mut Seq<'_, 'a>,
     mut node: impl FnMut(usize) -> N,
-) -> Result<usize, A::Error> {
+) -> Result<usize, Stop> {
     let mut i = 0;
     loop {
         cx.push_index(i);
-        let more = seq.next_element_seed(Walk {
-            cx: &mut *cx,
-            node: node(i),
-        })?;
+        let more = seq.next(cx, node(i))?;
         cx.pop();
-        if more.is_none() {
+        if !more {
             return Ok(i);
         }
         i += 1;
     }
 }
 
-/// Reads the next key of `map`, mapped through `known` (escaped keys are decoded first).
-pub(super) fn next_key<'a, A: MapAccess<'a>, K>(
-    map: &mut A,
-    known: fn(&str) -> K,
-) -> Result<Option<K>, A::Error> {
-    map.next_key_seed(KeySeed(known))
-}
-
-struct KeySeed<K>(fn(&str) -> K);
-
-impl<'a, K> DeserializeSeed<'a> for KeySeed<K> {
-    type Value = K;
-
-    fn deserialize<D: Deserializer<'a>>(self, d: D) -> Result<K, D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl<'a, K> Visitor<'a> for KeySeed<K> {
-    type Value = K;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a key")
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<K, E> {
-        Ok((self.0)(v))
-    }
-}
-
-/// Reads the next key of `map` as a slice of the body, for paths that name keys no table
-/// knows (`metadata.<key>`); `Some(None)` for a key with escapes.
-pub(super) fn next_borrowed_key<'a, A: MapAccess<'a>>(
-    map: &mut A,
-) -> Result<Option<Option<&'a str>>, A::Error> {
-    map.next_key_seed(BorrowedKey)
-}
-
-struct BorrowedKey;
-
-impl<'a> DeserializeSeed<'a> for BorrowedKey {
-    type Value = Option<&'a str>;
-
-    fn deserialize<D: Deserializer<'a>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl<'a> Visitor<'a> for BorrowedKey {
-    type Value = Option<&'a str>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a key")
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, v: &'a str) -> Result<Self::Value, E> {
-        Ok(Some(v))
-    }
-
-    fn visit_str<E: de::Error>(self, _v: &str) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-}
-
 /// An endpoint's top-level fields: checks each known one, and what must be present at the end.
 pub(super) trait Fields<'a> {
-    /// Walks the value of top-level `key` (every key comes here once, known or not).
-    fn field<A: MapAccess<'a>>(
-        &mut self,
-        cx: &mut Cx<'a>,
-        key: &'a str,
-        map: &mut A,
-    ) -> Result<(), A::Error>;
+    /// Walks the value of top-level `key` (every key comes here once, known or not; the key is
+    /// already on the path).
+    fn field(&mut self, cx: &mut Cx<'a>, key: &'a str, map: &mut Map<'_, 'a>) -> Res;
 
     /// Called after the last field.
     fn finish(self, cx: &mut Cx<'a>) -> Res;
 }
 
-/// The body: an object whose fields go to an endpoint's [`Fields`].
-pub(super) struct Top<'c, 'a, F> {
-    cx: &'c mut Cx<'a>,
-    body: &'a JsonEnvelope,
-    fields: F,
-}
-
-impl<'c, 'a, F> Top<'c, 'a, F> {
-    pub(super) fn new(cx: &'c mut Cx<'a>, body: &'a JsonEnvelope, fields: F) -> Self {
-        Self { cx, body, fields }
+/// Walks a body (a JSON object) with an endpoint's fields. `keys` finds a key written with
+/// escapes among the body's decoded top-level keys (the envelope's), to name it on the path.
+pub(super) fn body<'a, F: Fields<'a>>(
+    cx: &mut Cx<'a>,
+    text: &'a str,
+    keys: impl Fn(&str) -> Option<&'a str>,
+    mut fields: F,
+) -> Res {
+    let mut lx = Lexer::new(text);
+    if !lx.eat(b'{') {
+        return Err(cx.malformed(lx.pos()));
     }
-}
-
-impl<'c, 'a, F: Fields<'a>> Visitor<'a> for Top<'c, 'a, F> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object")
+    cx.enter()?;
+    let mut map = Map::new(&mut lx);
+    while let Some(key) = map.next_text(cx)? {
+        let key = match key.raw() {
+            Some(k) => k,
+            None => keys(&key.get()).unwrap_or(""),
+        };
+        cx.push_key(key);
+        fields.field(cx, key, &mut map)?;
+        cx.pop();
     }
-
-    fn visit_map<A: MapAccess<'a>>(self, mut map: A) -> Result<(), A::Error> {
-        let Top {
-            cx,
-            body,
-            mut fields,
-        } = self;
-        cx.enter().map_err(halt)?;
-        while let Some(key) = map.next_key_seed(TopKey { body })? {
-            cx.push_key(key);
-            fields.field(cx, key, &mut map)?;
-            cx.pop();
-        }
-        fields.finish(cx).map_err(halt)?;
-        cx.leave();
-        Ok(())
-    }
-}
-
-/// A top-level key as a slice of the body; a key with escapes is found among the envelope's
-/// decoded keys, which live as long as the body.
-struct TopKey<'a> {
-    body: &'a JsonEnvelope,
-}
-
-impl<'a> DeserializeSeed<'a> for TopKey<'a> {
-    type Value = &'a str;
-
-    fn deserialize<D: Deserializer<'a>>(self, d: D) -> Result<&'a str, D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl<'a> Visitor<'a> for TopKey<'a> {
-    type Value = &'a str;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a key")
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, v: &'a str) -> Result<&'a str, E> {
-        Ok(v)
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<&'a str, E> {
-        Ok(self.body.keys().find(|k| *k == v).unwrap_or(""))
-    }
+    fields.finish(cx)?;
+    cx.leave();
+    Ok(())
 }
 
 // ---- Nodes shared by every endpoint ----
@@ -597,22 +714,16 @@ impl<'a> Node<'a> for Any {
     fn number(self, _: &mut Cx<'a>, _: Num) -> Res {
         Ok(())
     }
-    fn string(self, _: &mut Cx<'a>, _: &str) -> Res {
+    fn string(self, _: &mut Cx<'a>, _: Text<'a>) -> Res {
         Ok(())
     }
-    fn array<A: SeqAccess<'a>>(self, cx: &mut Cx<'a>, mut seq: A) -> Result<(), A::Error> {
-        while seq
-            .next_element_seed(Walk {
-                cx: &mut *cx,
-                node: Any,
-            })?
-            .is_some()
-        {}
+    fn array(self, cx: &mut Cx<'a>, seq: &mut Seq<'_, 'a>) -> Res {
+        while seq.next(cx, Any)? {}
         Ok(())
     }
-    fn object<A: MapAccess<'a>>(self, cx: &mut Cx<'a>, mut map: A) -> Result<(), A::Error> {
-        while map.next_key::<IgnoredAny>()?.is_some() {
-            skip_value(cx, &mut map)?;
+    fn object(self, cx: &mut Cx<'a>, map: &mut Map<'_, 'a>) -> Res {
+        while map.next_text(cx)?.is_some() {
+            skip_value(cx, map)?;
         }
         Ok(())
     }
@@ -671,7 +782,7 @@ impl<'a> Node<'a> for Str<'_> {
             Err(cx.wrong_type("a string", Got::Null))
         }
     }
-    fn string(self, _: &mut Cx<'a>, _: &str) -> Res {
+    fn string(self, _: &mut Cx<'a>, _: Text<'a>) -> Res {
         if let Some(seen) = self.seen {
             *seen = true;
         }
@@ -689,10 +800,10 @@ impl<'a> Node<'a> for MaxChars {
     fn null(self, _: &mut Cx<'a>) -> Res {
         Ok(())
     }
-    fn string(self, cx: &mut Cx<'a>, v: &str) -> Res {
+    fn string(self, cx: &mut Cx<'a>, v: Text<'a>) -> Res {
         // Bytes bound characters from above: count only when it can matter.
-        if v.len() > self.0 {
-            let len = v.chars().count();
+        if v.quoted.len() > self.0 {
+            let len = v.get().chars().count();
             if len > self.0 {
                 return Err(cx.string_too_long(self.0, len));
             }
@@ -727,11 +838,12 @@ impl<'a> Node<'a> for OneOf {
             Err(cx.wrong_type("a string", Got::Null))
         }
     }
-    fn string(self, cx: &mut Cx<'a>, v: &str) -> Res {
-        if self.values.contains(&v) {
+    fn string(self, cx: &mut Cx<'a>, v: Text<'a>) -> Res {
+        let v = v.get();
+        if self.values.contains(&&*v) {
             Ok(())
         } else {
-            Err(cx.not_one_of(v, self.values))
+            Err(cx.not_one_of(&v, self.values))
         }
     }
 }
@@ -883,7 +995,7 @@ impl<'a> Node<'a> for Object {
     fn null(self, _: &mut Cx<'a>) -> Res {
         Ok(())
     }
-    fn object<A: MapAccess<'a>>(self, cx: &mut Cx<'a>, map: A) -> Result<(), A::Error> {
+    fn object(self, cx: &mut Cx<'a>, map: &mut Map<'_, 'a>) -> Res {
         Any.object(cx, map)
     }
 }
@@ -898,8 +1010,8 @@ impl<'a> Node<'a> for Strings {
     fn null(self, _: &mut Cx<'a>) -> Res {
         Ok(())
     }
-    fn array<A: SeqAccess<'a>>(self, cx: &mut Cx<'a>, mut seq: A) -> Result<(), A::Error> {
-        elements(cx, &mut seq, |_| Str::REQUIRED)?;
+    fn array(self, cx: &mut Cx<'a>, seq: &mut Seq<'_, 'a>) -> Res {
+        elements(cx, seq, |_| Str::REQUIRED)?;
         Ok(())
     }
 }
@@ -914,11 +1026,11 @@ impl<'a> Node<'a> for StringMap {
     fn null(self, _: &mut Cx<'a>) -> Res {
         Ok(())
     }
-    fn object<A: MapAccess<'a>>(self, cx: &mut Cx<'a>, mut map: A) -> Result<(), A::Error> {
-        while let Some(key) = next_borrowed_key(&mut map)? {
-            match key {
-                Some(k) => value(cx, &mut map, k, Str::REQUIRED)?,
-                None => value_here(cx, &mut map, Str::REQUIRED)?,
+    fn object(self, cx: &mut Cx<'a>, map: &mut Map<'_, 'a>) -> Res {
+        while let Some(key) = map.next_text(cx)? {
+            match key.raw() {
+                Some(k) => value(cx, map, k, Str::REQUIRED)?,
+                None => value_here(cx, map, Str::REQUIRED)?,
             }
         }
         Ok(())
@@ -936,13 +1048,14 @@ impl<'a, T: Copy + 'static> Node<'a> for Pick<'_, T> {
     fn expected(&self) -> &'static str {
         "a string"
     }
-    fn string(self, cx: &mut Cx<'a>, v: &str) -> Res {
+    fn string(self, cx: &mut Cx<'a>, v: Text<'a>) -> Res {
+        let v = v.get();
         match self.names.iter().position(|n| *n == v) {
             Some(i) => {
                 *self.out = self.values.get(i).copied();
                 Ok(())
             }
-            None => Err(cx.not_one_of(v, self.names)),
+            None => Err(cx.not_one_of(&v, self.names)),
         }
     }
 }

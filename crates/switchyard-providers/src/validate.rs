@@ -2,11 +2,14 @@
 //! provider is called, so no malformed request reaches one.
 //!
 //! [`validate`] walks the body the gateway already parsed into a [`JsonEnvelope`] in one
-//! streaming pass (a borrowing serde visitor over the raw bytes: no `serde_json::Value` tree,
-//! no allocation unless a string holds escapes or the request is refused) and answers with the
-//! first problem as an [`Invalid`]: an OpenAI-style message, the exact `param` path OpenAI would
-//! name (`messages[2].role`, `messages[0].content[1].type`, `tools[0].function.name`) and
-//! OpenAI's error `code`.
+//! streaming pass over its raw bytes — no `serde_json::Value` tree and no allocation unless the
+//! request is refused or a checked string holds escapes — and answers with the first problem as
+//! an [`Invalid`]: an OpenAI-style message, the exact `param` path OpenAI would name
+//! (`messages[2].role`, `messages[0].content[1].type`, `tools[0].function.name`) and OpenAI's
+//! error `code`. The pass reads the bytes with a small pull lexer (`walk`) rather than a serde
+//! visitor: the envelope already proved them to be JSON, so all that is left is finding where
+//! each value ends, and doing that with `memchr` instead of serde_json's byte-wise string
+//! scanner made the pass about as cheap as the envelope parse itself (BENCHMARKS.md).
 //!
 //! # What is checked, and against what
 //!
@@ -40,7 +43,8 @@
 //!   part is checked by the form parser.
 //!
 //! Nesting deeper than [`Limits::max_depth`] is refused anywhere in the body, known field or
-//! not: the walk recurses one level per container, so the limit also bounds its stack.
+//! not: the walk recurses one level per container it checks (and skips unchecked ones in a
+//! loop), so the limit also bounds its stack.
 
 mod chat;
 mod media;
@@ -53,8 +57,9 @@ use crate::endpoint::Endpoint;
 use crate::envelope::JsonEnvelope;
 use crate::error::TranslateError;
 
-/// The deepest nesting [`validate`] ever accepts, whatever [`Limits::max_depth`] says: serde_json
-/// refuses to recurse further (its recursion limit is 128 containers, the body counting as one).
+/// The deepest nesting [`validate`] ever accepts, whatever [`Limits::max_depth`] says. It bounds
+/// the walk's recursion (one call per container it checks) and matches serde_json's recursion
+/// limit, which the native dialects' decoders would hit next anyway.
 pub const MAX_DEPTH: usize = 127;
 
 /// Bounds on a request beyond the shape OpenAI defines; set by the gateway, per key where it

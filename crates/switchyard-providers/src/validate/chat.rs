@@ -7,7 +7,9 @@
 use std::cell::Cell;
 
 use super::sampling::sampling;
-use super::tools::{FunctionChoice, Functions, NameAndText, ResponseFormat, ToolCalls, ToolChoice, Tools};
+use super::tools::{
+    FunctionChoice, Functions, NameAndText, ResponseFormat, ToolCalls, ToolChoice, Tools,
+};
 use super::walk::{
     elements, skip_value, str_seen, value, value_here, Bool, Cx, Fields, Got, Int, Map, MaxChars,
     Node, Object, Pick, Res, Seq, Str, StringMap, Strings, Text,
@@ -230,9 +232,7 @@ impl<'a> Node<'a> for Message {
                         seen: Some(&mut name),
                     },
                 )?,
-                MsgKey::ToolCallId => {
-                    value(cx, map, "tool_call_id", str_seen(&mut tool_call_id))?
-                }
+                MsgKey::ToolCallId => value(cx, map, "tool_call_id", str_seen(&mut tool_call_id))?,
                 MsgKey::ToolCalls => value(cx, map, "tool_calls", ToolCalls)?,
                 MsgKey::FunctionCall => value(cx, map, "function_call", NameAndText::CALL)?,
                 MsgKey::Refusal => value(cx, map, "refusal", Str::OPTIONAL)?,
@@ -355,9 +355,7 @@ impl<'a> Node<'a> for Part<'_> {
                         out: &mut kind,
                     },
                 )?,
-                PartKey::Payload(PartKind::Text) => {
-                    value(cx, map, "text", str_seen(&mut has[0]))?
-                }
+                PartKey::Payload(PartKind::Text) => value(cx, map, "text", str_seen(&mut has[0]))?,
                 PartKey::Payload(PartKind::ImageUrl) => {
                     value(cx, map, "image_url", ImageUrl(&mut has[1]))?
                 }
@@ -517,4 +515,3 @@ impl<'a> Node<'a> for AudioRef {
         }
     }
 }
-

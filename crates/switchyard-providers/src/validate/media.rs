@@ -4,8 +4,8 @@
 //! text fields as an envelope of strings, so numbers and booleans there are read from text.
 
 use super::walk::{
-    elements, shorten, skip_value, str_seen, value, value_here, Bool, Cx, Fields,
-    Int, Map, MaxChars, Node, Num, Number, OneOf, Res, Seq, Str, Text,
+    elements, shorten, skip_value, str_seen, value, value_here, Bool, Cx, Fields, Int, Map,
+    MaxChars, Node, Num, Number, OneOf, Res, Seq, Str, Text,
 };
 use super::Code;
 

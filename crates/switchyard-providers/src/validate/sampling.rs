@@ -2,14 +2,18 @@
 //! `stream` and `stream_options`.
 
 use super::walk::{
-    elements, shorten, skip_value, value, value_here, Bool, Cx, Int, Map, Node, Num, Number, Res, Seq, Stop,
-    Str, Text,
+    elements, shorten, skip_value, value, value_here, Bool, Cx, Int, Map, Node, Num, Number, Res,
+    Seq, Stop, Str, Text,
 };
 use super::Code;
 
 /// The parameters chat and legacy completions share. Returns `false` for any other key (its
 /// value not yet read).
-pub(super) fn sampling<'a>(cx: &mut Cx<'a>, key: &str, map: &mut Map<'_, 'a>) -> Result<bool, Stop> {
+pub(super) fn sampling<'a>(
+    cx: &mut Cx<'a>,
+    key: &str,
+    map: &mut Map<'_, 'a>,
+) -> Result<bool, Stop> {
     let max_n = Int::capped(1, Some(128), Some(cx.limits.max_n));
     match key {
         "temperature" => value_here(cx, map, Number { min: 0.0, max: 2.0 })?,

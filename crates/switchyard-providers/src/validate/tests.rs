@@ -1189,3 +1189,35 @@ proptest! {
         prop_assert_eq!(e.code, Code::InvalidValue);
     }
 }
+
+/// The walk on bytes that did not come through the envelope (so need not be JSON): it must
+/// answer, never panic or loop.
+fn walk_raw(text: &str) -> Result<(), Invalid> {
+    let limits = Limits::default();
+    let mut cx = walk::Cx::new(&limits);
+    match walk::body(&mut cx, text, |_| None, chat::Chat::default()) {
+        Ok(()) => Ok(()),
+        Err(walk::Stop) => Err(cx.take_error().unwrap()),
+    }
+}
+
+#[test]
+fn cut_bodies_are_refused_by_the_walk() {
+    let body = include_str!("../../tests/fixtures/bedrock/openai_tool_request.json").trim_end();
+    assert_eq!(walk_raw(body), Ok(()));
+    for cut in 0..body.len() {
+        if let Some(prefix) = body.get(..cut) {
+            assert!(walk_raw(prefix).is_err(), "accepted a cut body: {prefix}");
+        }
+    }
+}
+
+proptest! {
+    #[test]
+    fn the_walk_never_panics_on_bytes_that_are_not_json(
+        text in "\\PC{0,120}|[\\[\\]{}\":,\\\\a-z0-9 .eE+-]{0,200}",
+    ) {
+        let _ = walk_raw(&text);
+        let _ = walk_raw(&format!("{{\"messages\":{text}"));
+    }
+}

@@ -3,8 +3,8 @@
 //! `function_call`), and `response_format`, whose JSON schema is named like a function.
 
 use super::walk::{
-    elements, shorten, skip_value, str_seen, value, Any, Bool, Cx, Got, Map, Node, Object, OneOf,
-    Pick, Res, Seq, Str, Text,
+    elements, object_only, shorten, skip_value, str_seen, value, Bool, Cx, Got, Map, Node, Object,
+    OneOf, Pick, Res, Seq, Str, Text,
 };
 use super::Code;
 
@@ -435,8 +435,9 @@ impl<'a> Node<'a> for RequiredObject {
     fn expected(&self) -> &'static str {
         "an object"
     }
-    fn object(self, cx: &mut Cx<'a>, map: &mut Map<'_, 'a>) -> Res {
-        Any.object(cx, map)
+    const OPAQUE: bool = true;
+    fn opaque(self, cx: &mut Cx<'a>, got: Got) -> Res {
+        object_only(cx, got)
     }
 }
 
@@ -531,4 +532,3 @@ impl<'a> Node<'a> for ResponseFormat {
         }
     }
 }
-

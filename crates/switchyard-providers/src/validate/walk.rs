@@ -252,19 +252,23 @@ impl<'a> Cx<'a> {
     fn enter(&mut self) -> Res {
         self.depth += 1;
         if self.depth > self.max_depth {
-            let max = self.max_depth;
-            return Err(self.fail(Code::NestingTooDeep, |p| {
-                let at = if p.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (in '{p}')")
-                };
-                format!(
-                    "Invalid request body: arrays and objects are nested deeper than {max} levels{at}."
-                )
-            }));
+            return Err(self.too_deep());
         }
         Ok(())
+    }
+
+    fn too_deep(&mut self) -> Stop {
+        let max = self.max_depth;
+        self.fail(Code::NestingTooDeep, |p| {
+            let at = if p.is_empty() {
+                String::new()
+            } else {
+                format!(" (in '{p}')")
+            };
+            format!(
+                "Invalid request body: arrays and objects are nested deeper than {max} levels{at}."
+            )
+        })
     }
 
     fn leave(&mut self) {
@@ -293,7 +297,6 @@ pub(super) fn quoted_list(items: &[&str]) -> String {
     }
     out
 }
-
 
 /// A string value as it sits in the body: its quoted slice, and whether it holds escapes.
 #[derive(Clone, Copy)]
@@ -326,6 +329,35 @@ impl<'a> Text<'a> {
     pub(super) fn is_empty(self) -> bool {
         self.quoted.len() <= 2
     }
+}
+
+/// Words of a string looked at eight bytes at a time before `memchr` takes over.
+const SHORT_WORDS: usize = 4;
+
+/// Where the first `"` or `\\` in `rest` is. Most strings are short (keys, names,
+/// enumerations): testing eight bytes at a time in a register costs less than setting up the
+/// vector search, which takes over past the first 32 bytes.
+fn quote_or_backslash(rest: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // Bytes of `w` equal to `b` get their high bit set; the lowest flagged byte is exact.
+    let flag = |w: u64, b: u8| {
+        let x = w ^ (ONES * u64::from(b));
+        x.wrapping_sub(ONES) & !x & HIGHS
+    };
+    let mut at = 0;
+    for _ in 0..SHORT_WORDS {
+        let Some(word) = rest.get(at..at + 8) else {
+            break;
+        };
+        let w = u64::from_le_bytes(<[u8; 8]>::try_from(word).ok()?);
+        let hits = flag(w, b'"') | flag(w, b'\\');
+        if hits != 0 {
+            return Some(at + (hits.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    Some(at + memchr::memchr2(b'"', b'\\', rest.get(at..)?)?)
 }
 
 /// Reads JSON the envelope already validated, finding where each value ends. Every method
@@ -373,7 +405,7 @@ impl<'a> Lexer<'a> {
         let mut i = start + 1;
         let mut escaped = false;
         loop {
-            i += memchr::memchr2(b'"', b'\\', bytes.get(i..)?)?;
+            i += quote_or_backslash(bytes.get(i..)?)?;
             if *bytes.get(i)? == b'"' {
                 break;
             }
@@ -445,6 +477,16 @@ pub(super) trait Node<'a>: Sized {
         Err(cx.wrong_type(self.expected(), Got::String))
     }
 
+    /// True for nodes that never look inside an array or object: the walk checks the
+    /// container's kind with [`Node::opaque`] and skips its content in one tight loop, still
+    /// counting its depth.
+    const OPAQUE: bool = false;
+
+    /// An array or object met by an [`Node::OPAQUE`] node.
+    fn opaque(self, cx: &mut Cx<'a>, got: Got) -> Res {
+        Err(cx.wrong_type(self.expected(), got))
+    }
+
     /// Reads the elements it wants from `seq`; the walk skips what it leaves.
     fn array(self, cx: &mut Cx<'a>, _seq: &mut Seq<'_, 'a>) -> Res {
         Err(cx.wrong_type(self.expected(), Got::Array))
@@ -464,21 +506,22 @@ pub(super) fn walk<'a, N: Node<'a>>(cx: &mut Cx<'a>, lx: &mut Lexer<'a>, node: N
             Some(t) => node.string(cx, t),
             None => Err(cx.malformed(at)),
         },
-        Some(b'{') => {
+        Some(open @ (b'{' | b'[')) => {
             lx.pos += 1;
             cx.enter()?;
-            let mut map = Map::new(lx);
-            node.object(cx, &mut map)?;
-            map.finish(cx)?;
-            cx.leave();
-            Ok(())
-        }
-        Some(b'[') => {
-            lx.pos += 1;
-            cx.enter()?;
-            let mut seq = Seq::new(lx);
-            node.array(cx, &mut seq)?;
-            seq.finish(cx)?;
+            let object = open == b'{';
+            if N::OPAQUE {
+                node.opaque(cx, if object { Got::Object } else { Got::Array })?;
+                skip_container(cx, lx)?;
+            } else if object {
+                let mut map = Map::new(lx);
+                node.object(cx, &mut map)?;
+                map.finish(cx)?;
+            } else {
+                let mut seq = Seq::new(lx);
+                node.array(cx, &mut seq)?;
+                seq.finish(cx)?;
+            }
             cx.leave();
             Ok(())
         }
@@ -499,6 +542,41 @@ pub(super) fn walk<'a, N: Node<'a>>(cx: &mut Cx<'a>, lx: &mut Lexer<'a>, node: N
             None => Err(cx.malformed(at)),
         },
         _ => Err(cx.malformed(at)),
+    }
+}
+
+/// Skips the rest of the container the lexer is in (its opening bracket read and counted in
+/// `cx`), counting the depth of the containers inside it without a call per value.
+fn skip_container<'a>(cx: &mut Cx<'a>, lx: &mut Lexer<'a>) -> Res {
+    let bytes = lx.text.as_bytes();
+    let room = cx.max_depth.saturating_sub(cx.depth);
+    // Containers open inside this one.
+    let mut inner = 0usize;
+    loop {
+        let at = lx.pos;
+        match bytes.get(at) {
+            Some(b'"') => {
+                if lx.string().is_none() {
+                    return Err(cx.malformed(at));
+                }
+            }
+            Some(b'[' | b'{') => {
+                inner += 1;
+                if inner > room {
+                    return Err(cx.too_deep());
+                }
+                lx.pos += 1;
+            }
+            Some(b']' | b'}') => {
+                lx.pos += 1;
+                if inner == 0 {
+                    return Ok(());
+                }
+                inner -= 1;
+            }
+            Some(_) => lx.pos += 1,
+            None => return Err(cx.malformed(at)),
+        }
     }
 }
 
@@ -523,12 +601,15 @@ impl<'l, 'a> Seq<'l, 'a> {
         if self.done {
             return Ok(false);
         }
-        if self.lx.eat(b']') {
-            self.done = true;
-            return Ok(false);
-        }
-        if !self.first && !self.lx.eat(b',') {
-            return Err(cx.malformed(self.lx.pos()));
+        match self.lx.peek() {
+            Some(b']') => {
+                self.lx.pos += 1;
+                self.done = true;
+                return Ok(false);
+            }
+            Some(b',') if !self.first => self.lx.pos += 1,
+            _ if self.first => {}
+            _ => return Err(cx.malformed(self.lx.pos())),
         }
         self.first = false;
         walk(cx, self.lx, node)?;
@@ -569,16 +650,22 @@ impl<'l, 'a> Map<'l, 'a> {
         if self.done {
             return Ok(None);
         }
-        if self.lx.eat(b'}') {
+        let mut next = self.lx.peek();
+        if next == Some(b'}') {
+            self.lx.pos += 1;
             self.done = true;
             return Ok(None);
         }
-        if !self.first && !self.lx.eat(b',') {
-            return Err(cx.malformed(self.lx.pos()));
+        if !self.first {
+            if next != Some(b',') {
+                return Err(cx.malformed(self.lx.pos()));
+            }
+            self.lx.pos += 1;
+            next = self.lx.peek();
         }
         self.first = false;
         let at = self.lx.pos();
-        let key = match self.lx.peek() {
+        let key = match next {
             Some(b'"') => self.lx.string(),
             _ => None,
         };
@@ -717,14 +804,8 @@ impl<'a> Node<'a> for Any {
     fn string(self, _: &mut Cx<'a>, _: Text<'a>) -> Res {
         Ok(())
     }
-    fn array(self, cx: &mut Cx<'a>, seq: &mut Seq<'_, 'a>) -> Res {
-        while seq.next(cx, Any)? {}
-        Ok(())
-    }
-    fn object(self, cx: &mut Cx<'a>, map: &mut Map<'_, 'a>) -> Res {
-        while map.next_text(cx)?.is_some() {
-            skip_value(cx, map)?;
-        }
+    const OPAQUE: bool = true;
+    fn opaque(self, _: &mut Cx<'a>, _: Got) -> Res {
         Ok(())
     }
 }
@@ -995,8 +1076,17 @@ impl<'a> Node<'a> for Object {
     fn null(self, _: &mut Cx<'a>) -> Res {
         Ok(())
     }
-    fn object(self, cx: &mut Cx<'a>, map: &mut Map<'_, 'a>) -> Res {
-        Any.object(cx, map)
+    const OPAQUE: bool = true;
+    fn opaque(self, cx: &mut Cx<'a>, got: Got) -> Res {
+        object_only(cx, got)
+    }
+}
+
+/// The check of an opaque node that takes objects only.
+pub(super) fn object_only(cx: &mut Cx<'_>, got: Got) -> Res {
+    match got {
+        Got::Object => Ok(()),
+        other => Err(cx.wrong_type("an object", other)),
     }
 }
 

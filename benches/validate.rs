@@ -47,10 +47,10 @@ fn bench(c: &mut Criterion) {
     let typical = Bytes::from_static(TYPICAL.as_bytes());
     let long = Bytes::from(long_conversation());
     let mut g = c.benchmark_group("validate");
+    // 2,042 and 13,935 bytes.
     for (name, raw) in [("chat_typical_2kb", &typical), ("chat_100_messages", &long)] {
         let body = JsonEnvelope::parse(raw.clone()).expect("the benchmark body is JSON");
         validate(Endpoint::ChatCompletions, &body, &limits).expect("the benchmark body is valid");
-        println!("{name}: {} bytes", raw.len());
         g.bench_function(name, |b| {
             b.iter(|| validate(Endpoint::ChatCompletions, black_box(&body), &limits))
         });

@@ -47,9 +47,11 @@
 //! loop), so the limit also bounds its stack.
 
 mod chat;
+mod lexer;
 mod media;
 mod prompt;
 mod sampling;
+mod shapes;
 mod tools;
 mod walk;
 

@@ -6,14 +6,13 @@
 
 use std::cell::Cell;
 
+use super::lexer::Text;
 use super::sampling::sampling;
+use super::shapes::{str_seen, Bool, Int, MaxChars, Object, Pick, Str, StringMap, Strings};
 use super::tools::{
     FunctionChoice, Functions, NameAndText, ResponseFormat, ToolCalls, ToolChoice, Tools,
 };
-use super::walk::{
-    elements, skip_value, str_seen, value, value_here, Bool, Cx, Fields, Got, Int, Map, MaxChars,
-    Node, Object, Pick, Res, Seq, Str, StringMap, Strings, Text,
-};
+use super::walk::{elements, skip_value, value, value_here, Cx, Fields, Got, Map, Node, Res, Seq};
 use super::Code;
 
 /// The chat request's top-level fields.

@@ -3,9 +3,10 @@
 //! Transcriptions and translations arrive as multipart forms: the gateway hands over the form's
 //! text fields as an envelope of strings, so numbers and booleans there are read from text.
 
+use super::lexer::Text;
+use super::shapes::{str_seen, Bool, Int, MaxChars, Number, OneOf, Str};
 use super::walk::{
-    elements, shorten, skip_value, str_seen, value, value_here, Bool, Cx, Fields, Int, Map,
-    MaxChars, Node, Num, Number, OneOf, Res, Seq, Str, Text,
+    elements, shorten, skip_value, value, value_here, Cx, Fields, Map, Node, Num, Res, Seq,
 };
 use super::Code;
 

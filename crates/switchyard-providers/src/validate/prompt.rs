@@ -3,11 +3,10 @@
 
 use std::cell::Cell;
 
+use super::lexer::Text;
 use super::sampling::sampling;
-use super::walk::{
-    elements, skip_value, value_here, Bool, Cx, Fields, Got, Int, Map, Node, Num, OneOf, Res, Seq,
-    Str, Text,
-};
+use super::shapes::{Bool, Int, OneOf, Str};
+use super::walk::{elements, skip_value, value_here, Cx, Fields, Got, Map, Node, Num, Res, Seq};
 use super::Code;
 
 /// Legacy completions' top-level fields.

@@ -1,9 +1,10 @@
 //! The sampling parameters chat and legacy completions share: ranges, `stop`, `logit_bias`,
 //! `stream` and `stream_options`.
 
+use super::lexer::Text;
+use super::shapes::{Bool, Int, Number, Str};
 use super::walk::{
-    elements, shorten, skip_value, value, value_here, Bool, Cx, Int, Map, Node, Num, Number, Res,
-    Seq, Stop, Str, Text,
+    elements, shorten, skip_value, value, value_here, Cx, Map, Node, Num, Res, Seq, Stop,
 };
 use super::Code;
 

@@ -2,10 +2,9 @@
 //! (`tools`, the deprecated `functions`), the choice among them (`tool_choice`,
 //! `function_call`), and `response_format`, whose JSON schema is named like a function.
 
-use super::walk::{
-    elements, object_only, shorten, skip_value, str_seen, value, Bool, Cx, Got, Map, Node, Object,
-    OneOf, Pick, Res, Seq, Str, Text,
-};
+use super::lexer::Text;
+use super::shapes::{object_only, str_seen, Bool, Object, OneOf, Pick, Str};
+use super::walk::{elements, shorten, skip_value, value, Cx, Got, Map, Node, Res, Seq};
 use super::Code;
 
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -58,6 +58,7 @@ pub mod text;
 pub mod time;
 mod translator;
 pub mod usage;
+pub mod validate;
 
 pub use dialect::{
     AwsCredentials, Call, Dialect, Output, ProviderEndpoint, ProviderOptions, ResponseTranslator,

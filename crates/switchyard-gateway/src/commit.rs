@@ -146,12 +146,12 @@ pub async fn commit(
     let mut header =
         respond::header(pipeline, status, content_type, framing, ctx).map_err(Failure::Abort)?;
     for (name, value) in provider_headers {
-        header.insert_header(name, value).map_err(Failure::Abort)?;
+        header.insert(name, value);
     }
     ctx.status = status;
     ctx.first_byte = Some(ctx.start.elapsed());
     session
-        .write_response_header(Box::new(header), false)
+        .write_response_header(header.into_header(), false)
         .await
         .map_err(|e| client_gone(ctx, e))?;
     if let Some(chunk) = coalesce(held) {

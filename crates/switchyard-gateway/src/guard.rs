@@ -398,8 +398,8 @@ impl AsyncRead for Guarded {
             .saturating_sub(this.head_bytes)
             .min(buf.remaining())
             .min(HEAD_READ);
-        let mut scratch = [0u8; HEAD_READ];
-        let mut limited = ReadBuf::new(&mut scratch[..room]);
+        let mut scratch = [std::mem::MaybeUninit::<u8>::uninit(); HEAD_READ];
+        let mut limited = ReadBuf::uninit(&mut scratch[..room]);
         match Pin::new(&mut this.inner).poll_read(cx, &mut limited) {
             Poll::Ready(Ok(())) => {
                 let n = limited.filled().len();

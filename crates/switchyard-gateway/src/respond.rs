@@ -35,6 +35,36 @@ pub enum Framing {
     Chunked,
 }
 
+/// A response header being built: names and values go straight into the header map.
+///
+/// Pingora's `insert_header` turns every name back into bytes and parses it again (and
+/// allocates a copy of every non-standard name) on each call; building `http`'s parts and
+/// converting them once avoids that — names here are parsed once, at compile time.
+pub struct Head(http::response::Parts);
+
+impl Head {
+    /// Sets a header (replacing any of the same name).
+    pub fn insert(&mut self, name: HeaderName, value: HeaderValue) {
+        self.0.headers.insert(name, value);
+    }
+
+    /// Adds a header (keeping others of the same name).
+    pub fn append(&mut self, name: HeaderName, value: HeaderValue) {
+        self.0.headers.append(name, value);
+    }
+
+    /// The header Pingora writes (lowercase names, no case map).
+    pub fn into_header(self) -> Box<ResponseHeader> {
+        Box::new(ResponseHeader::from(self.0))
+    }
+}
+
+/// A text value: request ids, labels and paths are printable ASCII; anything else (which the
+/// gateway never produces) is left out rather than failing the response.
+fn text(v: &str) -> Option<HeaderValue> {
+    HeaderValue::from_str(v).ok()
+}
+
 /// A response header with the gateway's own headers and the stages'. Runs the
 /// `on_response_head` stages first, so they can still add headers.
 pub fn header(
@@ -43,41 +73,54 @@ pub fn header(
     content_type: &str,
     framing: Framing,
     cx: &mut RequestCx,
-) -> pingora::Result<ResponseHeader> {
+) -> pingora::Result<Head> {
     if pipeline.uses(Hooks::ON_RESPONSE_HEAD) {
         pipeline.on_response_head(cx, status);
     }
-    // No case map: header names go out in lowercase, as HTTP/2 requires and HTTP/1.1 allows,
-    // and each insert skips a second map and a clone of the name.
-    let mut h = ResponseHeader::build_no_case(status, Some(12 + cx.response_headers.len()))?;
-    h.insert_header(CONTENT_TYPE, content_type)?;
+    let (mut parts, ()) = http::Response::new(()).into_parts();
+    parts.status = http::StatusCode::from_u16(status).map_err(|e| {
+        pingora::Error::because(pingora::ErrorType::InternalError, "invalid status", e)
+    })?;
+    let h = &mut parts.headers;
+    h.reserve(12 + cx.response_headers.len());
+    // Names go out in lowercase, as HTTP/2 requires and HTTP/1.1 allows.
+    h.insert(
+        CONTENT_TYPE,
+        text(content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
     match framing {
-        Framing::Length(n) => h.insert_header(CONTENT_LENGTH, n)?,
-        Framing::Chunked => h.insert_header(TRANSFER_ENCODING, "chunked")?,
+        Framing::Length(n) => h.insert(CONTENT_LENGTH, HeaderValue::from(n)),
+        Framing::Chunked => h.insert(TRANSFER_ENCODING, HeaderValue::from_static("chunked")),
+    };
+    if let Some(v) = text(&cx.request_id) {
+        h.insert(names::REQUEST_ID, v);
     }
-    h.insert_header(names::REQUEST_ID, cx.request_id.as_str())?;
     if &*cx.route != NONE {
-        h.insert_header(names::ROUTE, &*cx.route)?;
+        if let Some(v) = text(&cx.route) {
+            h.insert(names::ROUTE, v);
+        }
     }
     if cx.attempts > 0 {
-        h.insert_header(names::PROVIDER, &*cx.provider)?;
-        h.insert_header(names::ATTEMPTS, cx.attempts)?;
+        if let Some(v) = text(&cx.provider) {
+            h.insert(names::PROVIDER, v);
+        }
+        h.insert(names::ATTEMPTS, HeaderValue::from(cx.attempts));
         // Portkey's equivalents, for clients migrating from it.
-        h.insert_header(names::PORTKEY_RETRIES, cx.retries)?;
-        if let Some(path) = &cx.option_path {
-            h.insert_header(names::TARGET, path.as_str())?;
-            h.insert_header(names::PORTKEY_OPTION, path.as_str())?;
+        h.insert(names::PORTKEY_RETRIES, HeaderValue::from(cx.retries));
+        if let Some(v) = cx.option_path.as_deref().and_then(text) {
+            h.insert(names::TARGET, v.clone());
+            h.insert(names::PORTKEY_OPTION, v);
         }
     }
     if content_type.starts_with("text/event-stream") {
-        h.insert_header(CACHE_CONTROL, "no-cache")?;
+        h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         // Tell buffering reverse proxies in front of us not to hold events back.
-        h.insert_header(names::ACCEL_BUFFERING, "no")?;
+        h.insert(names::ACCEL_BUFFERING, HeaderValue::from_static("no"));
     }
     for (name, value) in &cx.response_headers {
-        h.append_header(name.clone(), value.clone())?;
+        h.append(name.clone(), value.clone());
     }
-    Ok(h)
+    Ok(Head(parts))
 }
 
 /// Writes a complete response.
@@ -98,11 +141,13 @@ pub async fn whole(
         cx,
     )?;
     for (name, value) in extra {
-        h.insert_header(name.clone(), value.clone())?;
+        h.insert(name.clone(), value.clone());
     }
     cx.status = status;
     cx.first_byte = Some(cx.start.elapsed());
-    session.write_response_header(Box::new(h), false).await?;
+    session
+        .write_response_header(h.into_header(), false)
+        .await?;
     session.write_response_body(Some(body), true).await
 }
 

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use http::header::{CONTENT_LENGTH, HOST};
+use http::HeaderValue;
 use pingora::connectors::http::Connector;
 use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::protocols::http::client::HttpSession;
@@ -35,6 +36,8 @@ pub struct UpstreamTarget {
     pub tls: bool,
     /// The `Host` header (and HTTP/2 `:authority`).
     pub authority: String,
+    /// `authority` as a header value, made once.
+    pub host_header: HeaderValue,
     /// Peer options with every timeout set.
     pub options: PeerOptions,
     /// The timeouts, for the phases Pingora does not time itself.
@@ -71,10 +74,13 @@ impl UpstreamTarget {
         } else {
             options.set_http_version(1, 1);
         }
+        let host_header = HeaderValue::from_str(&authority)
+            .unwrap_or_else(|_| HeaderValue::from_static("localhost"));
         Self {
             host,
             port,
             tls,
+            host_header,
             authority,
             options,
             timeouts,
@@ -220,30 +226,38 @@ fn request_header(
     req: &UpstreamRequest,
     h2: bool,
 ) -> pingora::Result<RequestHeader> {
-    // Lowercase names (no case map), as HTTP/2 requires and every provider accepts.
-    let mut h =
-        RequestHeader::build_no_case(req.method, req.path.as_bytes(), Some(req.headers.len() + 2))?;
-    if h2 {
+    let bad = |e: http::Error| {
+        pingora::Error::because(pingora::ErrorType::InvalidHTTPHeader, "bad request head", e)
+    };
+    // Built as `http` parts and converted once: Pingora's `insert_header` would parse each
+    // name again and copy every non-standard one. Lowercase names, no case map, as HTTP/2
+    // requires and every provider accepts.
+    let uri = if h2 {
         // HTTP/2 carries scheme and authority in the URI, not in a Host header.
-        let uri = http::Uri::builder()
+        http::Uri::builder()
             .scheme(if target.tls { "https" } else { "http" })
             .authority(target.authority.as_str())
             .path_and_query(req.path.as_str())
             .build()
-            .map_err(|e| {
-                pingora::Error::because(pingora::ErrorType::InvalidHTTPHeader, "bad URI", e)
-            })?;
-        h.set_uri(uri);
+            .map_err(bad)?
     } else {
-        h.insert_header(HOST, target.authority.as_str())?;
+        http::Uri::try_from(req.path.as_str()).map_err(|e| bad(e.into()))?
+    };
+    let (mut parts, ()) = http::Request::new(()).into_parts();
+    parts.method = http::Method::from_bytes(req.method.as_bytes()).map_err(|e| bad(e.into()))?;
+    parts.uri = uri;
+    let h = &mut parts.headers;
+    h.reserve(req.headers.len() + 2);
+    if !h2 {
+        h.insert(HOST, target.host_header.clone());
     }
     if !(req.body.is_empty() && req.method == "GET") {
-        h.insert_header(CONTENT_LENGTH, req.body.len())?;
+        h.insert(CONTENT_LENGTH, HeaderValue::from(req.body.len()));
     }
     for (name, value) in &req.headers {
-        h.append_header(name.clone(), value.clone())?;
+        h.append(name.clone(), value.clone());
     }
-    Ok(h)
+    Ok(RequestHeader::from(parts))
 }
 
 impl Exchange {

@@ -179,6 +179,9 @@ pub fn validate(endpoint: Endpoint, body: &JsonEnvelope, limits: &Limits) -> Res
         Endpoint::AudioTranslations => run(body, limits, media::Transcription::TRANSLATION),
         // A GET without a body.
         Endpoint::Models => Ok(()),
+        // Translated to a chat request first (`inbound`), which is then validated as chat;
+        // the translation refuses what its own format does not allow.
+        Endpoint::Messages | Endpoint::MessagesCountTokens | Endpoint::Responses => Ok(()),
     }
 }
 

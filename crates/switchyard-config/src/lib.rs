@@ -51,8 +51,47 @@ pub fn load_request_config(
     flavor: Flavor,
     config: &Config,
 ) -> Result<route::RouteNode, ConfigErrors> {
+    // Refused before parsing when the text nests deeper than any config within the limits
+    // could (each level of targets is at most an object and an array): the parser then
+    // never recurses on a hostile input.
+    let allowed = 2 * config.request_config.max_depth + 6;
+    if nesting(text) > allowed {
+        return Err(ConfigErrors(vec![ConfigError::file(
+            source_name,
+            format!(
+                "the config nests deeper than this gateway accepts (request_config.max_depth: {})",
+                config.request_config.max_depth
+            ),
+        )]));
+    }
     let raw: raw::RawNode = raw::parse_as(text, source_name)?;
     validate::request_config(&raw, source_name, flavor, config)
+}
+
+/// The deepest nesting of `{`/`[` in JSON (or flow-style YAML) text, outside strings.
+fn nesting(text: &str) -> usize {
+    let (mut depth, mut max, mut in_str, mut escaped) = (0usize, 0usize, false, false);
+    for b in text.bytes() {
+        if in_str {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_str = true,
+            b'{' | b'[' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
 }
 
 /// Parses and validates config text; `env` answers `${VAR}` lookups.

@@ -34,9 +34,52 @@ pub struct Config {
     pub images: ImageFetch,
     /// Compiled-in plugins to run, in order.
     pub plugins: Vec<PluginUse>,
+    /// Limits on per-request configs.
+    pub request_config: RequestConfigLimits,
+    /// Limits on the attempts one request may make.
+    pub attempts: AttemptLimits,
     /// Model prices, limits and modalities: the built-in catalog with the config's
     /// `catalog:` applied.
     pub catalog: Arc<Catalog>,
+}
+
+/// `request_config:`: what a client may send in `x-switchyard-config` / `x-portkey-config`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestConfigLimits {
+    /// Per-request configs are accepted.
+    pub enabled: bool,
+    /// Most targets (leaves) in one.
+    pub max_targets: usize,
+    /// Deepest nesting of targets (a flat list of targets is depth 1).
+    pub max_depth: usize,
+}
+
+impl Default for RequestConfigLimits {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            max_targets: 50,
+            max_depth: 8,
+        }
+    }
+}
+
+/// `attempts:`: what one request may cost upstream, whatever its route says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttemptLimits {
+    /// Most upstream attempts, retries and fallbacks included.
+    pub max: u32,
+    /// Most time spent waiting between attempts.
+    pub max_wait: Duration,
+}
+
+impl Default for AttemptLimits {
+    fn default() -> Self {
+        Self {
+            max: 50,
+            max_wait: Duration::from_secs(60),
+        }
+    }
 }
 
 /// A plugin the config turns on (`plugins: [ { use: NAME, with: {…} } ]`). Whether `name` is

@@ -42,10 +42,38 @@ pub struct RawConfig {
     /// Compiled-in plugins to run, in order.
     #[serde(default)]
     pub plugins: Vec<RawPlugin>,
+    /// Limits on per-request configs (`x-switchyard-config`, `x-portkey-config`).
+    #[serde(default)]
+    pub request_config: RawRequestConfig,
+    /// Limits on the upstream attempts one request may make.
+    #[serde(default)]
+    pub attempts: RawAttempts,
     /// Model prices, context windows and modalities: overrides of (or a replacement for) the
     /// built-in catalog.
     #[serde(default)]
     pub catalog: Option<RawCatalog>,
+}
+
+/// `request_config:`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRequestConfig {
+    /// Accept per-request configs at all.
+    pub enabled: Option<bool>,
+    /// Most targets (leaves) in one.
+    pub max_targets: Option<Spanned<u32>>,
+    /// Deepest nesting of targets.
+    pub max_depth: Option<Spanned<u32>>,
+}
+
+/// `attempts:`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAttempts {
+    /// Most upstream attempts per request, retries and fallbacks included.
+    pub max: Option<Spanned<u32>>,
+    /// Most time spent waiting between attempts (backoff, `Retry-After`).
+    pub max_wait: Option<Spanned<Dur>>,
 }
 
 /// One entry of `plugins:`.

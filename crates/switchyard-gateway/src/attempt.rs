@@ -98,6 +98,9 @@ pub async fn run(
     let mut last: Option<Attempted> = None;
     // Why the first target that could not serve the request could not.
     let mut unservable: Option<GatewayError> = None;
+    // Time spent waiting between attempts; whether the attempt limits ended the walk.
+    let mut waited = std::time::Duration::ZERO;
+    let mut stopped = false;
     let metadata = ctx.metadata.clone();
     let view = WalkView {
         state,
@@ -130,7 +133,15 @@ pub async fn run(
                 .into())
             }
         };
+        // Whatever the route says, one request costs a bounded number of attempts and of
+        // waiting between them (`attempts:`).
+        let limits = state.config.attempts;
+        if ctx.attempts >= limits.max || waited + a.delay > limits.max_wait {
+            stopped = true;
+            break;
+        }
         if !a.delay.is_zero() {
+            waited += a.delay;
             tokio::time::sleep(a.delay).await;
         }
         let provider = plan::runtime(state, &a.target.provider)?;
@@ -311,6 +322,15 @@ pub async fn run(
             }
         }
         next = walk.next(&outcome, &view, &mut rng);
+    }
+    if stopped {
+        failures.push((
+            "gateway".into(),
+            format!(
+                "stopped after {} attempts and {:?} of waiting (attempts.max, attempts.max_wait)",
+                ctx.attempts, waited
+            ),
+        ));
     }
     Err(final_failure(last, &failures, unservable))
 }

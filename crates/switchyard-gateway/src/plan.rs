@@ -124,6 +124,12 @@ fn request_config(
     header: &'static str,
     value: &str,
 ) -> Result<Root, GatewayError> {
+    if !state.config.request_config.enabled {
+        return Err(GatewayError::InvalidRequest {
+            message: format!("{header}: per-request configs are disabled on this gateway (request_config.enabled)"),
+            param: None,
+        });
+    }
     if !value.starts_with('{') {
         let plan = state
             .router

@@ -70,8 +70,41 @@ pub(crate) fn request_config(
     };
     let node = route::node(&mut cx, &mut rc, raw, "config", "config");
     match (node, cx.errors.is_empty()) {
-        (Some(n), true) => Ok(n),
+        (Some(n), true) => {
+            let limits = config.request_config;
+            let (targets, depth) = shape(&n);
+            if targets > limits.max_targets {
+                return Err(ConfigErrors(vec![ConfigError::file(
+                    source_name,
+                    format!(
+                        "the config has {targets} targets; this gateway accepts at most {} per request (request_config.max_targets)",
+                        limits.max_targets
+                    ),
+                )]));
+            }
+            if depth > limits.max_depth {
+                return Err(ConfigErrors(vec![ConfigError::file(
+                    source_name,
+                    format!(
+                        "the config nests targets {depth} deep; this gateway accepts at most {} (request_config.max_depth)",
+                        limits.max_depth
+                    ),
+                )]));
+            }
+            Ok(n)
+        }
         _ => Err(ConfigErrors(cx.errors)),
+    }
+}
+
+/// Targets (leaves) and depth of a route tree; a single target is depth 1.
+fn shape(n: &crate::route::RouteNode) -> (usize, usize) {
+    match &n.kind {
+        crate::route::NodeKind::Target(_) => (1, 1),
+        crate::route::NodeKind::Group { children, .. } => children
+            .iter()
+            .map(shape)
+            .fold((0, 1), |(t, d), (ct, cd)| (t + ct, d.max(cd + 1))),
     }
 }
 
@@ -178,6 +211,8 @@ pub(crate) fn validate(
         })
         .collect();
     let catalog = catalog::for_config(&mut cx, raw.catalog.as_ref());
+    let request_config = request_config_limits(&mut cx, &raw.request_config);
+    let attempts = attempt_limits(&mut cx, &raw.attempts);
 
     if !cx.errors.is_empty() {
         cx.errors.sort_by_key(|e| (e.line, e.column));
@@ -185,6 +220,8 @@ pub(crate) fn validate(
     }
     Ok(Config {
         plugins,
+        request_config,
+        attempts,
         server,
         log,
         auth,
@@ -385,6 +422,45 @@ fn server(cx: &mut Ctx<'_>, raw: &RawServer) -> Server {
         upstream_pool_size,
         pid_file,
         upgrade_sock,
+    }
+}
+
+fn request_config_limits(
+    cx: &mut Ctx<'_>,
+    raw: &crate::raw::RawRequestConfig,
+) -> RequestConfigLimits {
+    let d = RequestConfigLimits::default();
+    let mut bounded = |v: &Option<Spanned<u32>>, name: &str, max: u32, default: usize| match v {
+        Some(n) if n.value == 0 || n.value > max => {
+            cx.err(
+                n,
+                format!("request_config.{name}"),
+                format!("must be between 1 and {max}"),
+            );
+            default
+        }
+        Some(n) => n.value as usize,
+        None => default,
+    };
+    RequestConfigLimits {
+        enabled: raw.enabled.unwrap_or(d.enabled),
+        max_targets: bounded(&raw.max_targets, "max_targets", 1000, d.max_targets),
+        max_depth: bounded(&raw.max_depth, "max_depth", 32, d.max_depth),
+    }
+}
+
+fn attempt_limits(cx: &mut Ctx<'_>, raw: &crate::raw::RawAttempts) -> AttemptLimits {
+    let d = AttemptLimits::default();
+    AttemptLimits {
+        max: match &raw.max {
+            Some(n) if n.value == 0 || n.value > 1000 => {
+                cx.err(n, "attempts.max", "must be between 1 and 1000");
+                d.max
+            }
+            Some(n) => n.value,
+            None => d.max,
+        },
+        max_wait: raw.max_wait.as_ref().map_or(d.max_wait, |w| w.value.0),
     }
 }
 

@@ -43,13 +43,13 @@ for t in $targets; do
   ft=$(grep -oE 'ft: [0-9]+' "$log" | tail -1 | cut -d' ' -f2)
   corpus=$(find "$work" -type f | wc -l)
   crash=$(sed -n 's/.*Test unit written to //p' "$log" | tail -1)
+  crashes=0
   if ((rc != 0)); then
     failed=1
-    printf '%-12s FAILED after %ss (exit %s): %s\n' "$t" $((SECONDS - start)) "$rc" \
-      "${crash:-no input saved, see $log}"
-  else
-    printf '%-12s runs %-10s cov %-6s ft %-6s corpus %-6s %ss  crashes 0\n' \
-      "$t" "${runs:-?}" "${cov:-?}" "${ft:-?}" "$corpus" $((SECONDS - start))
+    crashes=1
   fi
+  printf '%-12s runs %-10s cov %-6s ft %-6s corpus %-6s %5ss  crashes %s%s\n' \
+    "$t" "${runs:-?}" "${cov:-?}" "${ft:-?}" "$corpus" $((SECONDS - start)) "$crashes" \
+    "$( ((rc != 0)) && echo " (exit $rc): ${crash:-no input saved, see $log}")"
 done
 exit $failed

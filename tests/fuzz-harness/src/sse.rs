@@ -9,8 +9,9 @@ pub const BIG: &[u8] = b"\xffBIG";
 
 /// Input: a [`Chunked`] stream. The events must not depend on where the stream is cut: fed
 /// in the chosen chunks they equal the events of the stream fed whole. With the [`BIG`]
-/// prefix the chunks are fed over and over past [`MAX_EVENT_BYTES`], and the framer must
-/// either refuse or keep every event within the limit.
+/// prefix the chunks (at least 256 bytes in all, with few line endings) are fed over and
+/// over past [`MAX_EVENT_BYTES`], and the framer must either refuse or keep every event
+/// within the limit.
 pub fn run(data: &[u8]) {
     if let Some(rest) = data.strip_prefix(BIG) {
         return past_the_limit(&Chunked::read(rest));
@@ -36,7 +37,11 @@ fn events<'a>(chunks: impl Iterator<Item = &'a [u8]>) -> Result<Vec<SseEvent>, S
 }
 
 fn past_the_limit(input: &Chunked<'_>) {
-    if input.stream.is_empty() {
+    // Bounded work per input: at least 256 bytes per round, at most 100k lines in all (the
+    // limit is about long lines and events, not many short ones).
+    let len = input.stream.len();
+    let lines = memchr::memchr2_iter(b'\n', b'\r', input.stream).count();
+    if len < 256 || lines * (MAX_EVENT_BYTES / len + 1) > 100_000 {
         return;
     }
     let chunks = input.chunks();

@@ -108,11 +108,8 @@ fn write_seeds() {
     ] {
         write("sse", name, &[&cut_header(&[7, 0, 61, 1]), &fixture(path)]);
     }
-    write(
-        "sse",
-        "crlf-big",
-        &[BIG, &cut_header(&[9]), b"data: abc\r\n\r\n:c\r\n"],
-    );
+    let long_line = [&b"data: "[..], &[b'x'; 300], b"\r\ndata: y\r\n\r"].concat();
+    write("sse", "long-line-big", &[BIG, &cut_header(&[9, 100]), &long_line]);
 
     let frames = converse_stream();
     write(

@@ -54,6 +54,7 @@ const FORM: &[u8] = b"--XyZ\r\nContent-Disposition: form-data; name=\"model\"\r\
 --XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\nContent-Type: audio/wav\r\n\r\nRIFF\r\n--XyZ-ish\x00\xff\r\n\
 --XyZ\r\nContent-Disposition: form-data; name=\"language\"\r\n\r\nen\r\n--XyZ--\r\n";
 const CHAT_REQUEST: &[u8] = br#"{"model":"gpt-4o","messages":[{"role":"system","content":"be brief"},{"role":"user","content":[{"type":"text","text":"hi"},{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}}]}],"temperature":0.2,"max_tokens":50,"stream_options":{"include_usage":true},"response_format":{"type":"json_object"},"stop":["x"]}"#;
+const TOOLS_REQUEST: &[u8] = br##"{"model":"gemini-2.0-flash","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object","$defs":{"A":{"type":"object","properties":{"x":{"$ref":"#/$defs/B"},"y":{"$ref":"#/$defs/B"}}},"B":{"type":["string","null"],"enum":["p","q"]}},"properties":{"a":{"$ref":"#/$defs/A"},"b":{"anyOf":[{"$ref":"#/$defs/A"},{"type":"null"}]}},"required":["a"]}}}],"tool_choice":"auto"}"##;
 const EMBED_REQUEST: &[u8] = br#"{"model":"text-embedding-3-small","input":["a","b"],"encoding_format":"base64","dimensions":8}"#;
 
 #[test]
@@ -286,6 +287,11 @@ fn write_seeds() {
         "request",
         "gemini-chat",
         &[&[kind(K::Gemini), 8 | 16], CHAT_REQUEST],
+    );
+    write(
+        "request",
+        "gemini-tools-refs",
+        &[&[kind(K::Gemini), 0], TOOLS_REQUEST],
     );
     write(
         "request",

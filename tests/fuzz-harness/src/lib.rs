@@ -23,8 +23,11 @@ pub mod input;
 pub mod multipart;
 pub mod sse;
 
+/// A target's function: feeds one input, panics when a property breaks.
+pub type Target = fn(&[u8]);
+
 /// Every target: its name (the fuzz target's and the corpus directory's) and its function.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("config", config::run),
     ("envelope", envelope::run),
     ("multipart", multipart::run),

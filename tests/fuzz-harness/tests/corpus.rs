@@ -1,6 +1,9 @@
 //! Replays every committed corpus file (the seeds and every input that once broke a
 //! property) through the fuzz targets' functions, without libFuzzer.
 
+// Test helpers fail loudly, as tests do.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 
 use switchyard_fuzz_harness::TARGETS;

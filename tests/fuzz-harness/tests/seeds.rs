@@ -3,6 +3,9 @@
 //! after changing an input encoding or a fixture:
 //! `cargo test -p switchyard-fuzz-harness --test seeds -- --ignored`.
 
+// Test helpers fail loudly, as tests do.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -110,7 +113,11 @@ fn write_seeds() {
         write("sse", name, &[&cut_header(&[7, 0, 61, 1]), &fixture(path)]);
     }
     let long_line = [&b"data: "[..], &[b'x'; 300], b"\r\ndata: y\r\n\r"].concat();
-    write("sse", "long-line-big", &[BIG, &cut_header(&[9, 100]), &long_line]);
+    write(
+        "sse",
+        "long-line-big",
+        &[BIG, &cut_header(&[9, 100]), &long_line],
+    );
 
     let frames = converse_stream();
     write(

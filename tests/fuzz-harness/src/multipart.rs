@@ -44,7 +44,12 @@ fn check(form: &Form) {
     let rebuilt = form.rebuild(&fields);
     let again = Form::parse(&ct, rebuilt.clone())
         .unwrap_or_else(|e| panic!("a rebuilt form does not parse ({e}): {rebuilt:?}"));
-    assert_eq!(again.fields_envelope().raw(), fields.raw(), "same fields");
+    // Same fields; their order may change when a repeated name's first part was not UTF-8
+    // (the rebuild writes the value at that first part).
+    let map = |e: &JsonEnvelope| -> serde_json::Map<String, serde_json::Value> {
+        serde_json::from_slice(e.raw()).expect("fields are a JSON object")
+    };
+    assert_eq!(map(&again.fields_envelope()), map(&fields), "same fields");
 
     // With `model` renamed and a field added, as the OpenAI dialect does.
     let edited = JsonEnvelope::parse(Bytes::from_static(

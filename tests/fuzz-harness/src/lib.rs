@@ -32,6 +32,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("envelope", envelope::run),
     ("multipart", multipart::run),
     ("sse", sse::run),
+    ("sse_limit", sse::limit),
     ("eventstream", eventstream::run),
     ("response", dialects::response),
     ("error_body", dialects::error_body),

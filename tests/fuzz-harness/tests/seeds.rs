@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use switchyard_fuzz_harness::dialects::CASES;
 use switchyard_fuzz_harness::input::cut_header;
-use switchyard_fuzz_harness::sse::BIG;
 use switchyard_providers::bedrock::eventstream;
 use switchyard_providers::{Endpoint, ProviderKind};
 
@@ -112,11 +111,12 @@ fn write_seeds() {
     ] {
         write("sse", name, &[&cut_header(&[7, 0, 61, 1]), &fixture(path)]);
     }
-    let long_line = [&b"data: "[..], &[b'x'; 300], b"\r\ndata: y\r\n\r"].concat();
+    // One data line of 1000 bytes: repeated, a single event that outgrows the limit.
+    let long_line = [&b"data: "[..], &[b'x'; 1000], b"\r"].concat();
     write(
-        "sse",
-        "long-line-big",
-        &[BIG, &cut_header(&[9, 100]), &long_line],
+        "sse_limit",
+        "long-line",
+        &[&cut_header(&[9, 100]), &long_line],
     );
 
     let frames = converse_stream();

@@ -113,6 +113,19 @@ impl Form {
             // The CRLF before the delimiter belongs to the delimiter.
             let content = content_start..content_start + next - 2;
             let (name, filename) = disposition(&raw[headers.clone()])?;
+            // As `JsonEnvelope` refuses a duplicate key: the gateway reads one value and
+            // rewrites one part, while which one the provider reads is up to its parser.
+            // Array fields (`timestamp_granularities[]`) repeat by design.
+            if filename.is_none()
+                && !name.ends_with("[]")
+                && parts
+                    .iter()
+                    .any(|p: &Part| p.filename.is_none() && p.name == name)
+            {
+                return Err(FormError::Malformed(
+                    "a text field appears twice (only `name[]` fields may repeat)",
+                ));
+            }
             parts.push(Part {
                 name,
                 filename,
@@ -361,6 +374,26 @@ mod tests {
             boundary("multipart/form-data; boundary=\"a b\""),
             Some("a b")
         );
+    }
+
+    /// Found by fuzzing (the `multipart` target, a form whose `model` came twice): routing
+    /// read one `model`, the rewrite replaced another, and the provider got both.
+    #[test]
+    fn a_repeated_text_field_is_refused() {
+        let twice = Bytes::from_static(
+            b"--XyZ\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\n\xff\r\n\
+--XyZ\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nwhisper-1\r\n--XyZ--\r\n",
+        );
+        assert_eq!(
+            Form::parse(CT, twice).unwrap_err(),
+            FormError::Malformed("a text field appears twice (only `name[]` fields may repeat)")
+        );
+        let arrays = Bytes::from_static(
+            b"--XyZ\r\nContent-Disposition: form-data; name=\"timestamp_granularities[]\"\r\n\r\nword\r\n\
+--XyZ\r\nContent-Disposition: form-data; name=\"timestamp_granularities[]\"\r\n\r\nsegment\r\n--XyZ--\r\n",
+        );
+        let f = Form::parse(CT, arrays).unwrap();
+        assert_eq!(f.text("timestamp_granularities[]"), Some("word"));
     }
 
     proptest::proptest! {

@@ -7,6 +7,8 @@
 //! becomes `nullable`, `oneOf` becomes `anyOf`, `const` becomes a one-value `enum`, and local
 //! `$ref`s are inlined.
 
+use std::cell::Cell;
+
 use serde_json::{Map, Value};
 
 use crate::canonical::invalid;
@@ -38,6 +40,11 @@ const KEPT: &[&str] = &[
 /// How deep `$ref`s are followed: deeper means a recursive schema, which Gemini cannot take.
 const MAX_DEPTH: usize = 32;
 
+/// How many bytes of definitions inlining `$ref`s may copy in one schema. The depth bound
+/// alone does not bound the work: a definition that refers to the next one twice, 30 levels
+/// down, doubles at each level.
+const MAX_INLINED_BYTES: usize = 1024 * 1024;
+
 /// A tool's `parameters`; `None` for an object without properties, which Gemini refuses
 /// (a function without parameters simply has none).
 pub(crate) fn parameters(schema: &Value, param: &str) -> Result<Option<Value>, TranslateError> {
@@ -55,6 +62,7 @@ pub(crate) fn to_gemini(schema: &Value, param: &str) -> Result<Value, TranslateE
     let defs = Defs {
         root: schema,
         param,
+        inlined: Cell::new(0),
     };
     defs.convert(schema, 0)
 }
@@ -62,6 +70,8 @@ pub(crate) fn to_gemini(schema: &Value, param: &str) -> Result<Value, TranslateE
 struct Defs<'a> {
     root: &'a Value,
     param: &'a str,
+    /// Bytes of definitions inlined so far (as serialised JSON).
+    inlined: Cell<usize>,
 }
 
 impl Defs<'_> {
@@ -71,12 +81,21 @@ impl Defs<'_> {
                 v.get(seg.replace("~1", "/").replace("~0", "~"))
             })
         });
-        target.ok_or_else(|| {
+        let target = target.ok_or_else(|| {
             invalid(
                 format!("schema reference `{reference}` cannot be resolved (only local `#/…` references are)"),
                 self.param,
             )
-        })
+        })?;
+        let inlined = self.inlined.get().saturating_add(json_len(target));
+        self.inlined.set(inlined);
+        if inlined > MAX_INLINED_BYTES {
+            return Err(invalid(
+                "the schema's `$ref`s expand to more than 1 MiB",
+                self.param,
+            ));
+        }
+        Ok(target)
     }
 
     fn convert(&self, v: &Value, depth: usize) -> Result<Value, TranslateError> {
@@ -203,6 +222,24 @@ impl Defs<'_> {
     }
 }
 
+/// The length of `v` serialised, without building the text.
+fn json_len(v: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut c = Count(0);
+    // Writing a `Value` into a sink that never fails cannot fail.
+    let _ = serde_json::to_writer(&mut c, v);
+    c.0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,5 +301,24 @@ mod tests {
         )
         .unwrap()
         .is_some());
+    }
+
+    /// Found while writing the fuzz targets: each definition naming the next four times,
+    /// 15 levels down, inlined 4^15 copies (hours of CPU and unbounded memory per request)
+    /// before inlining was bounded.
+    #[test]
+    fn references_that_multiply_are_refused_quickly() {
+        let mut defs = serde_json::Map::new();
+        for i in 0..15 {
+            let next = json!({"$ref": format!("#/$defs/D{}", i + 1)});
+            defs.insert(
+                format!("D{i}"),
+                json!({"type": "object", "properties": {"a": next, "b": next, "c": next, "d": next}}),
+            );
+        }
+        defs.insert("D15".into(), json!({"type": "string"}));
+        let s = json!({"$defs": defs, "$ref": "#/$defs/D0"});
+        let e = to_gemini(&s, "tools[0].function.parameters").unwrap_err();
+        assert!(e.to_string().contains("more than 1 MiB"), "{e}");
     }
 }

@@ -426,7 +426,10 @@ async fn a_json_schema_response_format_becomes_output_config() {
 #[tokio::test]
 async fn zero_config_forwards_the_clients_key_as_x_api_key() {
     let mock = MockServer::start_with(&["--api-key", "sk-ant-client-own"]).await;
-    let gw = Gateway::start("zero_config: { enabled: true, allow_custom_host: true }\n").await;
+    let gw = Gateway::start(
+        "zero_config: { enabled: true, allow_custom_host: true, allow_private_networks: true }\n",
+    )
+    .await;
     let r = http()
         .post(gw.url("/v1/chat/completions"))
         .header("x-switchyard-provider", "anthropic")

@@ -154,3 +154,48 @@ async fn when_every_target_fails_the_client_gets_the_last_answer() {
         "{msg}"
     );
 }
+
+#[tokio::test]
+async fn a_success_whose_body_is_not_json_fails_over() {
+    let primary = MockServer::start().await;
+    let backup = MockServer::start().await;
+    let gw = Gateway::start(&two_targets(&primary.base_url(), &backup)).await;
+    // A 200 with an HTML page (a proxy in front of the provider, say) is not an answer.
+    primary
+        .script(json!([{"status": 200, "body": "<html><body>Bad Gateway</body></html>", "headers": {"content-type": "text/html"}}]))
+        .await;
+    let r = gw.post("/v1/chat/completions", &chat("main", "x")).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-switchyard-provider"], "backup");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["model"], "m-backup");
+    // With nothing to fall over to, the client gets an error, not the page.
+    let gw = Gateway::start(&single_provider(&primary)).await;
+    primary
+        .script(json!([{"status": 200, "body": "upstream connect error"}]))
+        .await;
+    let r = gw.post("/v1/chat/completions", &chat("fast", "x")).await;
+    assert_eq!(r.status(), 502);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["error"]["code"], "bad_upstream_response");
+}
+
+#[tokio::test]
+async fn a_stream_cut_short_before_done_never_looks_complete() {
+    let primary = MockServer::start().await;
+    let gw = Gateway::start(&single_provider(&primary)).await;
+    primary
+        .script(json!([{"chunks": 3, "omit_done": true}]))
+        .await;
+    let mut req = chat("fast", "x");
+    req["stream"] = json!(true);
+    let r = gw.post("/v1/chat/completions", &req).await;
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.unwrap();
+    let data = sse_data(&text);
+    // The content that came is passed on; the stream then ends with an error event, not as
+    // if it were whole.
+    assert!(!data.iter().any(|d| d == "[DONE]"), "{text}");
+    let last: Value = serde_json::from_str(data.last().unwrap()).unwrap();
+    assert_eq!(last["error"]["code"], "bad_upstream_response", "{text}");
+}

@@ -235,7 +235,10 @@ async fn models_resolve_by_alias_provider_slash_model_and_catalog_name() {
 #[tokio::test]
 async fn zero_config_headers_route_with_the_clients_own_key() {
     let mock = MockServer::start_with(&["--api-key", "sk-client-own"]).await;
-    let gw = Gateway::start("zero_config: { enabled: true, allow_custom_host: true }\n").await;
+    let gw = Gateway::start(
+        "zero_config: { enabled: true, allow_custom_host: true, allow_private_networks: true }\n",
+    )
+    .await;
     for header in ["x-switchyard-provider", "x-portkey-provider"] {
         let custom = if header.starts_with("x-portkey") {
             "x-portkey-custom-host"

@@ -362,7 +362,7 @@ async fn per_request_configs_route_with_switchyard_or_portkey_semantics() {
     let a = MockServer::start().await;
     let b = MockServer::start_with(&["--api-key", "sk-client-b"]).await;
     let gw = Gateway::start(&format!(
-        "zero_config: {{ enabled: true, allow_custom_host: true }}\n{}routes:\n  named: {{ targets: [ {{ provider: a, model: from-route }} ] }}\n",
+        "zero_config: {{ enabled: true, allow_custom_host: true, allow_private_networks: true }}\n{}routes:\n  named: {{ targets: [ {{ provider: a, model: from-route }} ] }}\n",
         providers(&[("a", &a)])
     ))
     .await;

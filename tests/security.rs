@@ -1,7 +1,7 @@
 //! Credentials: gateway keys are checked and never forwarded; provider keys come from config
 //! and never appear in logs, errors or metrics.
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use switchyard_tests::*;
 
 const PROVIDER_KEY: &str = "sk-provider-SECRET-7f3a";
@@ -164,4 +164,111 @@ async fn secrets_never_appear_in_logs_errors_or_metrics() {
         bodies.last().unwrap().contains("\"key\":\"team-a\""),
         "the key's name is logged"
     );
+}
+
+#[tokio::test]
+async fn zero_config_requests_cannot_reach_the_gateways_own_host() {
+    let mock = MockServer::start().await;
+    let gw = Gateway::start("zero_config: { enabled: true, allow_custom_host: true }\n").await;
+    let c = http();
+    let url = gw.url("/v1/chat/completions");
+    // Kinds whose default URL is this host need a configured provider.
+    for (header, kind) in [
+        ("x-switchyard-provider", "ollama"),
+        ("x-portkey-provider", "vllm"),
+        ("x-switchyard-provider", "lm-studio"),
+        ("x-portkey-provider", "llama-cpp"),
+    ] {
+        let r = c
+            .post(&url)
+            .header(header, kind)
+            .bearer_auth("sk-client-123456")
+            .json(&chat("m", "x"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{kind}");
+        let e: Value = r.json().await.unwrap();
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("configure it"),
+            "{e}"
+        );
+    }
+    // A custom host on a loopback or private address, however it is written, is refused
+    // after resolution; so is one in a per-request config.
+    for host in [
+        mock.base_url(),
+        format!("http://localhost:{}/v1", mock.port),
+        format!("http://[::ffff:127.0.0.1]:{}/v1", mock.port),
+        format!("http://[::127.0.0.1]:{}/v1", mock.port),
+        format!("http://[64:ff9b::7f00:1]:{}/v1", mock.port),
+        "http://169.254.169.254/latest/meta-data".to_owned(),
+    ] {
+        let r = c
+            .post(&url)
+            .header("x-switchyard-provider", "openai")
+            .header("x-switchyard-custom-host", &host)
+            .bearer_auth("sk-client-123456")
+            .json(&chat("m", "x"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{host}");
+        let e: Value = r.json().await.unwrap();
+        assert!(
+            e["error"]["message"].as_str().unwrap().contains("private"),
+            "{host}: {e}"
+        );
+    }
+    let config = json!({"provider": "openai", "api_key": "sk-client-123456", "custom_host": mock.base_url()});
+    let r = c
+        .post(&url)
+        .header("x-portkey-config", config.to_string())
+        .json(&chat("m", "x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(
+        mock.requests().await.is_empty(),
+        "a request reached the local service"
+    );
+}
+
+#[tokio::test]
+async fn a_provider_echoing_its_key_never_shows_it_to_the_client() {
+    let (mock, gw) = secured().await;
+    mock.script(json!([
+        {"status": 401, "body": {"error": {"message": format!("Incorrect API key provided: {PROVIDER_KEY}"), "type": "invalid_request_error"}}, "headers": {"x-request-id": format!("req-{PROVIDER_KEY}")}},
+        {"error_event": {"message": format!("key {PROVIDER_KEY} is not allowed"), "type": "invalid_request_error"}}
+    ]))
+    .await;
+    let c = http();
+    let r = c
+        .post(gw.url("/v1/chat/completions"))
+        .bearer_auth(GATEWAY_KEY)
+        .json(&chat("local/gpt-4o", "x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let headers = format!("{:?}", r.headers());
+    let body = r.text().await.unwrap();
+    assert!(!body.contains(PROVIDER_KEY), "{body}");
+    assert!(!headers.contains(PROVIDER_KEY), "{headers}");
+    assert!(body.contains("[REDACTED]"), "{body}");
+    let mut req = chat("local/gpt-4o", "x");
+    req["stream"] = json!(true);
+    let r = c
+        .post(gw.url("/v1/chat/completions"))
+        .bearer_auth(GATEWAY_KEY)
+        .json(&req)
+        .send()
+        .await
+        .unwrap();
+    let body = r.text().await.unwrap();
+    assert!(!body.contains(PROVIDER_KEY), "{body}");
 }

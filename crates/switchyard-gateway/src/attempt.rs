@@ -27,6 +27,7 @@ use switchyard_providers::{
 use switchyard_router::{Next, Outcome, Walk};
 use tokio::time::Instant;
 
+use crate::budget::Hold;
 use crate::commit::{self, client_gone, forwarded, Judged};
 use crate::ctx::RequestCtx;
 use crate::error::{GatewayError, UpstreamError};
@@ -257,7 +258,8 @@ pub async fn run(
                 if pipeline.uses(Hooks::AFTER_ATTEMPT) {
                     pipeline.after_attempt(ctx, &report);
                 }
-                return Box::pin(commit::commit(session, pipeline, ctx, *judged)).await;
+                let closing = state.closing.subscribe();
+                return Box::pin(commit::commit(session, pipeline, &closing, ctx, *judged)).await;
             }
             Ok(Tried::Answer {
                 status,
@@ -277,6 +279,12 @@ pub async fn run(
                     headers,
                 });
                 Outcome::failed(status, retry_after)
+            }
+            Ok(Tried::Overloaded) => {
+                if let Some(h) = health {
+                    h.neutral();
+                }
+                return Err(GatewayError::Overloaded.into());
             }
             Ok(Tried::ErrorInStream { status, error }) => {
                 report.outcome = "error_in_stream";
@@ -360,6 +368,20 @@ enum Tried {
     },
     /// A 2xx whose content is an error.
     ErrorInStream { status: u16, error: ErrorBody },
+    /// Holding the answer back would go over the gateway's memory budget.
+    Overloaded,
+}
+
+/// Why judging an answer stopped.
+enum Judging {
+    Upstream(UpstreamError),
+    Overloaded,
+}
+
+impl From<UpstreamError> for Judging {
+    fn from(e: UpstreamError) -> Self {
+        Judging::Upstream(e)
+    }
 }
 
 /// One exchange: send, read the header, and for a 2xx read until the verdict (or, with
@@ -399,7 +421,15 @@ async fn try_once(
         .dialect
         .response_translator(&provider.endpoint, call);
     let mut held: Output = Vec::new();
-    let ended = judge(&mut ex, tr.as_mut(), &mut held, hold_whole).await?;
+    let mut hold = Hold::new(&state.budget);
+    let ended = match judge(&mut ex, tr.as_mut(), &mut held, hold_whole, &mut hold).await {
+        Ok(ended) => ended,
+        Err(Judging::Upstream(e)) => return Err(e),
+        Err(Judging::Overloaded) => {
+            ex.finish().await;
+            return Ok(Tried::Overloaded);
+        }
+    };
     if let Verdict::Failed { status, mut error } = tr.verdict() {
         ex.finish().await;
         if let std::borrow::Cow::Owned(m) = state
@@ -416,21 +446,25 @@ async fn try_once(
         held,
         ended,
         headers,
+        hold,
     })))
 }
 
 /// Reads a 2xx response until its translator reaches a verdict (with `whole`, to its end),
-/// holding the output back. Returns whether the upstream body has ended.
+/// holding the output back within the memory budget (`hold`). Returns whether the upstream
+/// body has ended.
 async fn judge(
     ex: &mut Exchange,
     tr: &mut dyn switchyard_providers::ResponseTranslator,
     held: &mut Output,
     whole: bool,
-) -> Result<bool, UpstreamError> {
+    hold: &mut Hold,
+) -> Result<bool, Judging> {
     let mut held_bytes = 0usize;
     while (whole || tr.verdict() == Verdict::Pending) && held_bytes < PRECOMMIT_LIMIT {
         match ex.read_body().await? {
             Some(chunk) => {
+                hold.grow(chunk.len()).map_err(|_| Judging::Overloaded)?;
                 held_bytes += chunk.len();
                 tr.push(chunk, held)
                     .map_err(|e| UpstreamError::Protocol(e.to_string()))?;

@@ -10,6 +10,7 @@ use switchyard_pipeline::{EventFlow, Flow, Hooks, Pipeline, RequestCx};
 use switchyard_providers::sse::{self, EventSplitter};
 use switchyard_providers::{ErrorBody, Output, ResponseTranslator};
 
+use crate::budget::Hold;
 use crate::ctx::RequestCtx;
 use crate::failure::Failure;
 use crate::redact::Redactor;
@@ -69,6 +70,8 @@ pub struct Judged {
     pub ended: bool,
     /// The provider's headers the client gets.
     pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// What the held output takes of the memory budget, given back when the answer is done.
+    pub hold: Hold,
 }
 
 /// Commits: the response header goes out, then whatever was held back, then the rest of the
@@ -76,6 +79,7 @@ pub struct Judged {
 pub async fn commit(
     session: &mut Session,
     pipeline: &Pipeline,
+    closing: &tokio::sync::watch::Receiver<bool>,
     ctx: &mut RequestCtx,
     judged: Judged,
 ) -> Result<(), Failure> {
@@ -85,6 +89,7 @@ pub async fn commit(
         mut held,
         mut ended,
         headers: provider_headers,
+        hold: _hold,
     } = judged;
     let status = ex.status();
     let upstream_type = ex
@@ -159,10 +164,23 @@ pub async fn commit(
     }
     let mut out: Output = Vec::new();
     let mut watching_client = true;
+    let mut closing = closing.clone();
+    if *closing.borrow() {
+        // Shutdown already told responses to end: this one ends at its first wait.
+        closing.mark_changed();
+    }
     while !ended {
         let next = if watching_client {
             tokio::select! {
                 chunk = ex.read_body() => chunk,
+                _ = closing.changed() => {
+                    let body = ErrorBody::new(
+                        "the gateway is shutting down and could not finish this response",
+                        "server_error",
+                        Some("shutting_down"),
+                    );
+                    return broken_stream(session, ctx, is_sse, "shutting_down", body).await;
+                }
                 idle = session.read_body_or_idle(true) => {
                     match idle {
                         // The client left: stop paying for tokens nobody will read. What the
@@ -177,7 +195,17 @@ pub async fn commit(
                 }
             }
         } else {
-            ex.read_body().await
+            tokio::select! {
+                chunk = ex.read_body() => chunk,
+                _ = closing.changed() => {
+                    let body = ErrorBody::new(
+                        "the gateway is shutting down and could not finish this response",
+                        "server_error",
+                        Some("shutting_down"),
+                    );
+                    return broken_stream(session, ctx, is_sse, "shutting_down", body).await;
+                }
+            }
         };
         let result = match next {
             Ok(Some(chunk)) => tr.push(chunk, &mut out),

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, EXPECT};
+use http::HeaderName;
 use pingora::proxy::Session;
 use switchyard_pipeline::RequestBody;
 use switchyard_providers::endpoint::{BodyEncoding, PathMatch};
@@ -39,8 +40,40 @@ pub fn match_endpoint(req: &http::request::Parts) -> Result<Endpoint, GatewayErr
     }
 }
 
+/// Request header names the gateway reads, parsed once (a lookup by `&str` parses the name
+/// on every call).
+pub mod names {
+    use http::HeaderName;
+
+    /// `x-switchyard-provider`, `x-portkey-provider`.
+    pub const PROVIDER: [HeaderName; 2] = [
+        HeaderName::from_static("x-switchyard-provider"),
+        HeaderName::from_static("x-portkey-provider"),
+    ];
+    /// `x-switchyard-metadata`, `x-portkey-metadata`.
+    pub const METADATA: [HeaderName; 2] = [
+        HeaderName::from_static("x-switchyard-metadata"),
+        HeaderName::from_static("x-portkey-metadata"),
+    ];
+    /// `x-switchyard-config`, `x-portkey-config`.
+    pub const CONFIG: [HeaderName; 2] = [
+        HeaderName::from_static("x-switchyard-config"),
+        HeaderName::from_static("x-portkey-config"),
+    ];
+    /// `x-switchyard-custom-host`, `x-portkey-custom-host`.
+    pub const CUSTOM_HOST: [HeaderName; 2] = [
+        HeaderName::from_static("x-switchyard-custom-host"),
+        HeaderName::from_static("x-portkey-custom-host"),
+    ];
+    /// `x-switchyard-api-key`, `x-portkey-api-key`.
+    pub const API_KEY: [HeaderName; 2] = [
+        HeaderName::from_static("x-switchyard-api-key"),
+        HeaderName::from_static("x-portkey-api-key"),
+    ];
+}
+
 /// A header's value, trimmed; `None` when absent, empty or not text.
-pub fn header_str<'a>(head: &'a http::request::Parts, name: &str) -> Option<&'a str> {
+pub fn header_str<'a>(head: &'a http::request::Parts, name: &HeaderName) -> Option<&'a str> {
     head.headers
         .get(name)
         .and_then(|v| v.to_str().ok())
@@ -49,13 +82,13 @@ pub fn header_str<'a>(head: &'a http::request::Parts, name: &str) -> Option<&'a 
 }
 
 /// The first of `names` present.
-pub fn first_header<'a>(head: &'a http::request::Parts, names: &[&str]) -> Option<&'a str> {
+pub fn first_header<'a>(head: &'a http::request::Parts, names: &[HeaderName]) -> Option<&'a str> {
     names.iter().find_map(|n| header_str(head, n))
 }
 
 /// The `Authorization: Bearer` token.
 pub fn bearer(head: &http::request::Parts) -> Option<&str> {
-    let v = header_str(head, AUTHORIZATION.as_str())?;
+    let v = header_str(head, &AUTHORIZATION)?;
     let (scheme, token) = v.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
@@ -68,13 +101,13 @@ pub async fn read_body(
     within: Duration,
     hold: &mut Hold,
 ) -> Result<Bytes, GatewayError> {
-    let declared = header_str(session.req_header(), CONTENT_LENGTH.as_str())
-        .and_then(|v| v.parse::<usize>().ok());
+    let declared =
+        header_str(session.req_header(), &CONTENT_LENGTH).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
         return Err(GatewayError::BodyTooLarge { limit });
     }
     let read = async {
-        if header_str(session.req_header(), EXPECT.as_str())
+        if header_str(session.req_header(), &EXPECT)
             .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"))
         {
             session
@@ -122,11 +155,11 @@ pub async fn read_body(
 /// Returns whether the body was read to its end.
 pub async fn discard_body(session: &mut Session, max: usize, within: Duration) -> bool {
     // A client waiting for `100 Continue` was answered instead: it sends no body.
-    if header_str(session.req_header(), EXPECT.as_str()).is_some() {
+    if header_str(session.req_header(), &EXPECT).is_some() {
         return false;
     }
-    let declared = header_str(session.req_header(), CONTENT_LENGTH.as_str())
-        .and_then(|v| v.parse::<usize>().ok());
+    let declared =
+        header_str(session.req_header(), &CONTENT_LENGTH).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > max) {
         return false;
     }
@@ -156,7 +189,7 @@ pub fn parse_body(
             form: None,
         },
         BodyEncoding::Multipart => {
-            let content_type = header_str(head, CONTENT_TYPE.as_str()).unwrap_or_default();
+            let content_type = header_str(head, &CONTENT_TYPE).unwrap_or_default();
             let form =
                 Form::parse(content_type, raw).map_err(|e| GatewayError::InvalidRequest {
                     message: e.to_string(),

@@ -13,7 +13,7 @@ use switchyard_providers::{ProviderKind, Secret};
 use switchyard_router::single_target;
 
 use crate::error::GatewayError;
-use crate::intake::{bearer, first_header, header_str};
+use crate::intake::{bearer, first_header, header_str, names};
 use crate::state::{zero_config_runtime, ProviderRuntime, State};
 
 /// A provider runtime, shared from the config snapshot or built for this request.
@@ -72,8 +72,7 @@ pub fn plan(
     cx.metadata = metadata(head)?.map(Arc::new);
     let root = if let Some((header, value)) = config_header(head) {
         request_config(state, cx, header, value)?
-    } else if let Some(name) = first_header(head, &["x-switchyard-provider", "x-portkey-provider"])
-    {
+    } else if let Some(name) = first_header(head, &names::PROVIDER) {
         // The client's own provider key, unless `Authorization` carried the gateway key.
         let key = (!cx.authorization_is_gateway_key)
             .then(|| bearer(head).map(str::to_owned))
@@ -98,7 +97,7 @@ pub fn plan(
 }
 
 fn metadata(head: &RequestHead) -> Result<Option<Map<String, Value>>, GatewayError> {
-    let Some(raw) = first_header(head, &["x-switchyard-metadata", "x-portkey-metadata"]) else {
+    let Some(raw) = first_header(head, &names::METADATA) else {
         return Ok(None);
     };
     match serde_json::from_str::<Value>(raw) {
@@ -113,7 +112,8 @@ fn metadata(head: &RequestHead) -> Result<Option<Map<String, Value>>, GatewayErr
 fn config_header(head: &RequestHead) -> Option<(&'static str, &str)> {
     ["x-switchyard-config", "x-portkey-config"]
         .into_iter()
-        .find_map(|h| header_str(head, h).map(|v| (h, v)))
+        .zip(&names::CONFIG)
+        .find_map(|(label, h)| header_str(head, h).map(|v| (label, v)))
 }
 
 /// A per-request config: JSON (Switchyard's route schema, or Portkey's under
@@ -189,7 +189,7 @@ fn zero_config(
         ))
     })?;
     cx.route = Arc::from("zero_config");
-    let custom = first_header(head, &["x-switchyard-custom-host", "x-portkey-custom-host"]);
+    let custom = first_header(head, &names::CUSTOM_HOST);
     let custom_host = match custom {
         Some(url) if zc.allow_custom_host => {
             Some(BaseUrl::parse(url).map_err(|e| invalid(format!("invalid custom host: {e}")))?)

@@ -74,8 +74,23 @@ impl BackgroundService for Drain {
             }
         }
         self.state.draining.store(true, Ordering::Relaxed);
+        // Shortly before the grace period ends (when Pingora stops the runtime), responses
+        // still running are told to end: a stream then closes with an error event instead of
+        // being cut off looking complete.
+        let grace = self.state.config.server.shutdown_timeout;
+        let last_call = tokio::time::Instant::now()
+            + grace.saturating_sub(Duration::from_secs(1)).max(grace / 2);
+        let mut told = false;
         let mut quiet_polls = 0;
         loop {
+            if !told && tokio::time::Instant::now() >= last_call {
+                told = true;
+                log::warn!(
+                    inflight = self.state.metrics.inflight.get();
+                    "shutdown timeout: ending the responses still in flight"
+                );
+                let _ = self.state.closing.send(true);
+            }
             // Two quiet polls in a row: a request accepted just before the listener closed
             // has had time to show up.
             if self.state.metrics.inflight.get() <= 0 {

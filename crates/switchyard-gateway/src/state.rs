@@ -59,6 +59,8 @@ pub struct State {
     pub connections: Arc<crate::guard::Connections>,
     /// Set when shutdown begins: connections stop being kept alive.
     pub draining: AtomicBool,
+    /// Set when the shutdown timeout is about to end: responses still running end now.
+    pub closing: tokio::sync::watch::Sender<bool>,
     /// The pool for providers that trust the system's CAs.
     pub default_connector: Arc<Connector>,
     /// The precomputed `GET /v1/models` body.
@@ -134,6 +136,7 @@ impl State {
                 config.server.max_connections,
             )),
             draining: AtomicBool::new(false),
+            closing: tokio::sync::watch::Sender::new(false),
             default_connector,
             models_body,
             health,

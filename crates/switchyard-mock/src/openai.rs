@@ -577,7 +577,7 @@ fn sse_reply(events: Vec<Value>, done: bool, b: &Behaviour, opts: &MockOptions) 
     if b.malformed {
         pieces.insert(pieces.len().min(1), Bytes::from_static(b"data: {oops\n\n"));
     }
-    if done {
+    if done && !b.omit_done {
         pieces.push(Bytes::from_static(b"data: [DONE]\n\n"));
     }
     Reply::event_stream(pieces, b, opts)

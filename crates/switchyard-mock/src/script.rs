@@ -34,6 +34,9 @@ pub struct Behaviour {
     pub malformed: bool,
     /// Answer a stream with 200 whose first event is this error object.
     pub error_event: Option<serde_json::Value>,
+    /// End a stream cleanly but without its end marker (`data: [DONE]`).
+    #[serde(default)]
+    pub omit_done: bool,
     /// How many requests this applies to (default 1).
     pub times: Option<usize>,
 }

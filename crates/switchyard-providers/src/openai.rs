@@ -129,7 +129,11 @@ pub fn passthrough_translator(
     if call.stream {
         Box::new(SsePassthrough::new(strip_usage_chunk))
     } else {
-        Box::new(JsonPassthrough::default())
+        let json = matches!(
+            call.endpoint,
+            Endpoint::ChatCompletions | Endpoint::Completions | Endpoint::Embeddings
+        );
+        Box::new(JsonPassthrough::new(json))
     }
 }
 
@@ -162,24 +166,56 @@ fn json_string(s: &str) -> Vec<u8> {
     serde_json::to_vec(s).unwrap_or_else(|_| b"\"\"".to_vec())
 }
 
-/// A non-streamed JSON body, forwarded as it arrives; usage is read from its tail.
+/// A non-streamed body, forwarded as it arrives; usage is read from its tail.
+///
+/// With `check_json` (the JSON endpoints) the verdict waits for the end of the body, which
+/// must look like a JSON object or array (its first and last non-blank bytes): a 200 whose
+/// body is an HTML page, plain text or nothing is an attempt failure, which may fail over —
+/// not a success passed on. A structural check, not a parse: the body is not held twice.
 #[derive(Debug)]
 pub struct JsonPassthrough {
     tail: Tail,
     usage: Option<Usage>,
+    check_json: bool,
+    first: Option<u8>,
+    last: Option<u8>,
+    verdict: Verdict,
 }
 
-impl Default for JsonPassthrough {
-    fn default() -> Self {
+impl JsonPassthrough {
+    /// A passthrough; `check_json` for bodies that must be JSON.
+    pub fn new(check_json: bool) -> Self {
         Self {
             tail: Tail::new(USAGE_TAIL_BYTES),
             usage: None,
+            check_json,
+            first: None,
+            last: None,
+            verdict: if check_json {
+                Verdict::Pending
+            } else {
+                Verdict::Healthy
+            },
         }
     }
 }
 
 impl ResponseTranslator for JsonPassthrough {
     fn push(&mut self, chunk: Bytes, out: &mut Output) -> Result<(), TranslateError> {
+        if self.check_json {
+            let mut bytes = chunk.iter().copied().filter(|b| !b.is_ascii_whitespace());
+            if self.first.is_none() {
+                self.first = bytes.next();
+            }
+            if let Some(b) = chunk
+                .iter()
+                .rev()
+                .copied()
+                .find(|b| !b.is_ascii_whitespace())
+            {
+                self.last = Some(b);
+            }
+        }
         self.tail.push(&chunk);
         out.push(chunk);
         Ok(())
@@ -187,11 +223,29 @@ impl ResponseTranslator for JsonPassthrough {
 
     fn finish(&mut self, _out: &mut Output) -> Result<(), TranslateError> {
         self.usage = find_usage(self.tail.bytes());
+        if self.verdict == Verdict::Pending {
+            let json = matches!(
+                (self.first, self.last),
+                (Some(b'{'), Some(b'}')) | (Some(b'['), Some(b']'))
+            );
+            self.verdict = if json {
+                Verdict::Healthy
+            } else {
+                Verdict::Failed {
+                    status: 502,
+                    error: ErrorBody::new(
+                        "the provider answered with a success status but a body that is not JSON",
+                        "upstream_error",
+                        Some("bad_upstream_response"),
+                    ),
+                }
+            };
+        }
         Ok(())
     }
 
     fn verdict(&self) -> Verdict {
-        Verdict::Healthy
+        self.verdict.clone()
     }
 
     fn usage(&self) -> Option<Usage> {
@@ -216,6 +270,8 @@ pub struct SsePassthrough {
     strip_usage_chunk: bool,
     verdict: Verdict,
     usage: Option<Usage>,
+    /// `data: [DONE]` was seen: the stream is complete.
+    done: bool,
 }
 
 impl SsePassthrough {
@@ -226,10 +282,14 @@ impl SsePassthrough {
             strip_usage_chunk,
             verdict: Verdict::Pending,
             usage: None,
+            done: false,
         }
     }
 
     fn observe(&mut self, data: &Bytes, out: &mut Output) {
+        if data.as_ref() == b"[DONE]" {
+            self.done = true;
+        }
         if self.verdict == Verdict::Pending {
             self.verdict = first_event_verdict(data);
         }
@@ -265,8 +325,15 @@ impl ResponseTranslator for SsePassthrough {
         if let Some(event) = self.framer.finish().map_err(stream_too_large)? {
             self.observe(&event.data, out);
         }
+        if !self.done {
+            // Closed cleanly but cut short: before the verdict the attempt fails (and may fail
+            // over); after it the client's stream ends with an error event, never looking
+            // complete.
+            return Err(TranslateError::BadResponse(
+                "the provider's stream ended before `data: [DONE]`".into(),
+            ));
+        }
         if self.verdict == Verdict::Pending {
-            // A stream that ends before any event carried nothing wrong that we can see.
             self.verdict = Verdict::Healthy;
         }
         Ok(())
@@ -475,7 +542,7 @@ mod tests {
 
     #[test]
     fn json_passthrough_reads_usage_from_the_tail() {
-        let mut t = JsonPassthrough::default();
+        let mut t = JsonPassthrough::new(true);
         let mut out = Vec::new();
         let padding = "x".repeat(10_000);
         let body = format!(
@@ -487,5 +554,48 @@ mod tests {
         t.finish(&mut out).unwrap();
         assert_eq!(out.concat(), body.as_bytes());
         assert_eq!(t.usage().unwrap().total_tokens, 3);
+    }
+
+    #[test]
+    fn a_success_whose_body_is_not_json_fails_the_attempt() {
+        for (body, json) in [
+            (&b"  {\"id\":\"x\"}\n"[..], true),
+            (b"[1,2]", true),
+            (b"<html>Bad gateway</html>", false),
+            (b"upstream connect error", false),
+            (b"", false),
+            (b"{\"cut\":", false),
+        ] {
+            let mut t = JsonPassthrough::new(true);
+            let mut out = Vec::new();
+            for piece in body.chunks(3) {
+                t.push(Bytes::copy_from_slice(piece), &mut out).unwrap();
+            }
+            assert_eq!(t.verdict(), Verdict::Pending);
+            t.finish(&mut out).unwrap();
+            assert_eq!(
+                matches!(t.verdict(), Verdict::Healthy),
+                json,
+                "{:?}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        // Bodies that are not JSON by design (speech audio) are passed as they come.
+        let mut t = JsonPassthrough::new(false);
+        assert_eq!(t.verdict(), Verdict::Healthy);
+        t.finish(&mut Vec::new()).unwrap();
+        assert_eq!(t.verdict(), Verdict::Healthy);
+    }
+
+    #[test]
+    fn a_stream_cut_short_before_done_is_an_error() {
+        let complete = "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\ndata: [DONE]\n\n";
+        for (text, whole) in [(complete, true), (&complete[..complete.len() - 16], false)] {
+            let mut t = SsePassthrough::new(false);
+            let mut out = Vec::new();
+            t.push(Bytes::copy_from_slice(text.as_bytes()), &mut out)
+                .unwrap();
+            assert_eq!(t.finish(&mut out).is_ok(), whole, "{text:?}");
+        }
     }
 }

@@ -7,7 +7,7 @@ use switchyard_config::GatewayKey;
 use switchyard_pipeline::{GatewayError, Hooks, KeyIdentity, RequestCx, RequestHead, Stage, Step};
 use switchyard_providers::Secret;
 
-use crate::intake::{bearer, first_header};
+use crate::intake::{bearer, first_header, names};
 
 /// The `admit` stage that checks gateway keys.
 pub struct Auth {
@@ -32,7 +32,7 @@ impl Auth {
     }
 
     fn check(&self, cx: &mut RequestCx, head: &RequestHead) -> Result<(), GatewayError> {
-        let dedicated = first_header(head, &["x-switchyard-api-key", "x-portkey-api-key"]);
+        let dedicated = first_header(head, &names::API_KEY);
         let (presented, from_authorization) = match (dedicated, bearer(head)) {
             (Some(k), _) => (k, false),
             (None, Some(k)) => (k, true),

@@ -36,6 +36,11 @@ pub struct Hold {
 }
 
 impl Hold {
+    /// The budget this holds from.
+    pub fn budget(&self) -> &Arc<Budget> {
+        &self.budget
+    }
+
     /// Holds nothing yet.
     pub fn new(budget: &Arc<Budget>) -> Self {
         Self {
@@ -70,6 +75,20 @@ impl Hold {
     pub fn bytes(&self) -> usize {
         self.bytes
     }
+
+    /// Holds exactly `n` bytes: gives back what is no longer held, or holds more (refused
+    /// when the budget has no room).
+    pub fn set(&mut self, n: usize) -> Result<(), GatewayError> {
+        if n <= self.bytes {
+            let freed = self.bytes - n;
+            if freed > 0 {
+                self.budget.used.fetch_sub(freed, Ordering::AcqRel);
+                self.bytes = n;
+            }
+            return Ok(());
+        }
+        self.grow(n - self.bytes)
+    }
 }
 
 impl Drop for Hold {
@@ -96,6 +115,10 @@ mod tests {
         drop(a);
         assert_eq!(b.used(), 40);
         c.grow(60).unwrap();
+        c.set(10).unwrap();
+        assert_eq!(b.used(), 10);
+        assert!(c.set(101).is_err());
+        c.set(100).unwrap();
         drop(c);
         assert_eq!(b.used(), 0);
     }

@@ -83,6 +83,8 @@ pub async fn commit(
     ctx: &mut RequestCtx,
     judged: Judged,
 ) -> Result<(), Failure> {
+    // What the translator holds between reads (a partial event) counts against the budget.
+    let mut backlog = Hold::new(judged.hold.budget());
     let Judged {
         mut ex,
         mut tr,
@@ -221,6 +223,10 @@ pub async fn commit(
         if let Err(e) = result {
             let body = broken("bad_upstream_response", &e.to_string());
             return broken_stream(session, ctx, is_sse, "bad_upstream_response", body).await;
+        }
+        if backlog.set(tr.buffered()).is_err() {
+            let e = switchyard_pipeline::GatewayError::Overloaded;
+            return broken_stream(session, ctx, is_sse, e.label(), e.body()).await;
         }
         if let Some(splitter) = &mut events {
             if let Err(e) = stage_events(pipeline, ctx, splitter, &mut out, ended) {

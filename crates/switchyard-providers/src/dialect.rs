@@ -165,6 +165,11 @@ pub trait ResponseTranslator: Send {
     /// True when the output bytes are exactly the input bytes, so the provider's
     /// `Content-Length` still holds.
     fn is_passthrough(&self) -> bool;
+    /// Bytes held inside the translator (a partial event, a whole answer being gathered), so
+    /// the gateway can count them against its memory budget.
+    fn buffered(&self) -> usize {
+        0
+    }
 }
 
 /// A provider dialect.

@@ -351,6 +351,10 @@ impl ResponseTranslator for SsePassthrough {
         "text/event-stream"
     }
 
+    fn buffered(&self) -> usize {
+        self.framer.pending_bytes()
+    }
+
     fn is_passthrough(&self) -> bool {
         !self.strip_usage_chunk
     }

@@ -129,6 +129,10 @@ impl<T: WholeAnswer> ResponseTranslator for Buffered<T> {
     fn is_passthrough(&self) -> bool {
         false
     }
+
+    fn buffered(&self) -> usize {
+        self.buf.len()
+    }
 }
 
 /// What a stream translator has concluded so far.
@@ -182,6 +186,10 @@ pub(crate) trait StreamAnswer: Send {
     fn finish(&mut self, out: &mut Output) -> Result<(), TranslateError>;
     /// What has been concluded so far.
     fn progress(&self) -> &Progress;
+    /// Bytes held (a partial event).
+    fn buffered(&self) -> usize {
+        0
+    }
 }
 
 /// A [`StreamAnswer`] as a [`ResponseTranslator`] writing Server-Sent Events.
@@ -218,6 +226,10 @@ impl<T: StreamAnswer> ResponseTranslator for Streamed<T> {
 
     fn is_passthrough(&self) -> bool {
         false
+    }
+
+    fn buffered(&self) -> usize {
+        self.0.buffered()
     }
 }
 

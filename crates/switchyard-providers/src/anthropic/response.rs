@@ -520,6 +520,10 @@ impl StreamTranslator {
 }
 
 impl StreamAnswer for StreamTranslator {
+    fn buffered(&self) -> usize {
+        self.framer.pending_bytes()
+    }
+
     fn push(&mut self, chunk: Bytes, out: &mut Output) -> Result<(), TranslateError> {
         if self.state != State::Open {
             return Ok(());

@@ -207,6 +207,10 @@ impl StreamTranslator {
 }
 
 impl StreamAnswer for StreamTranslator {
+    fn buffered(&self) -> usize {
+        self.decoder.pending_bytes()
+    }
+
     fn push(&mut self, chunk: Bytes, out: &mut Output) -> Result<(), TranslateError> {
         if self.ended {
             return Ok(());

@@ -185,6 +185,10 @@ impl ChatStream {
 }
 
 impl StreamAnswer for ChatStream {
+    fn buffered(&self) -> usize {
+        self.framer.pending_bytes()
+    }
+
     fn push(&mut self, chunk: Bytes, out: &mut Output) -> Result<(), TranslateError> {
         self.framer
             .push(&chunk)

@@ -361,6 +361,10 @@ impl StreamTranslator {
 }
 
 impl StreamAnswer for StreamTranslator {
+    fn buffered(&self) -> usize {
+        self.framer.pending_bytes()
+    }
+
     fn push(&mut self, chunk: Bytes, out: &mut Output) -> Result<(), TranslateError> {
         self.framer.push(&chunk).map_err(bad)?;
         self.drain(out)

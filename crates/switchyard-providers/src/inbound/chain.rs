@@ -71,6 +71,10 @@ impl<A: ResponseTranslator, B: ResponseTranslator> ResponseTranslator for Chain<
     fn is_passthrough(&self) -> bool {
         self.inner.is_passthrough() && self.outer.is_passthrough()
     }
+
+    fn buffered(&self) -> usize {
+        self.inner.buffered() + self.outer.buffered()
+    }
 }
 
 /// A boxed translator is a translator, so a dialect's `Box<dyn ResponseTranslator>` can be
@@ -93,5 +97,8 @@ impl<T: ResponseTranslator + ?Sized> ResponseTranslator for Box<T> {
     }
     fn is_passthrough(&self) -> bool {
         (**self).is_passthrough()
+    }
+    fn buffered(&self) -> usize {
+        (**self).buffered()
     }
 }

@@ -295,6 +295,10 @@ impl ResponseTranslator for Passthrough {
         }
     }
 
+    fn buffered(&self) -> usize {
+        self.stream.as_ref().map_or(0, SseFramer::pending_bytes)
+    }
+
     fn is_passthrough(&self) -> bool {
         true
     }

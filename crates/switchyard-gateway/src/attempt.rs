@@ -21,8 +21,11 @@ use switchyard_config::route::TargetProvider;
 use switchyard_config::Timeouts;
 use switchyard_pipeline::{AttemptCx, AttemptFlow, AttemptReport, Hooks, RequestBody};
 use switchyard_providers::edit::{self, ImageUrls};
+use switchyard_providers::inbound::passthrough::{self, ClientHeaders, Passthrough};
+use switchyard_providers::inbound::InboundTranslator;
 use switchyard_providers::{
-    Call, Endpoint, ErrorBody, JsonEnvelope, Output, UpstreamRequest, Verdict,
+    Call, DialectKind, Endpoint, ErrorBody, JsonEnvelope, Output, ResponseTranslator,
+    UpstreamRequest, Verdict,
 };
 use switchyard_router::{Next, Outcome, Walk};
 use tokio::time::Instant;
@@ -35,6 +38,7 @@ use crate::facts::{RequestFacts, WalkView};
 use crate::failure::{final_failure, Attempted, Failure};
 use crate::images;
 use crate::plan::{self, Plan};
+use crate::respond;
 use crate::state::{ProviderRuntime, State};
 use crate::upstream::Exchange;
 
@@ -47,10 +51,16 @@ const PRECOMMIT_LIMIT: usize = 64 * 1024 * 1024;
 
 /// A parsed, planned request, ready for its attempts.
 pub struct Attempts<'a> {
-    /// The endpoint.
+    /// The endpoint the client called.
     pub endpoint: Endpoint,
-    /// The body, parsed once.
+    /// The body, parsed once — for an inbound API (Messages, Responses), already translated
+    /// to chat completions.
     pub body: &'a RequestBody,
+    /// The client's body as sent, for an inbound API (an Anthropic target takes a Messages
+    /// body untranslated; the Responses API echoes its request).
+    pub original: Option<&'a JsonEnvelope>,
+    /// The client's `anthropic-version` and `anthropic-beta`, for an Anthropic passthrough.
+    pub anthropic: ClientHeaders<'a>,
     /// The client's `model`.
     pub model: &'a str,
     /// The route tree and the client's own provider key.
@@ -178,9 +188,43 @@ pub async fn run(
             TargetProvider::Inline { api_key, .. } if !api_key.is_empty() => Some(api_key.expose()),
             _ => None,
         };
+        // How this target is spoken to: its own dialect for chat (and the other OpenAI
+        // endpoints); for an inbound API, through chat and back, or — Anthropic targets for
+        // Messages — untranslated.
+        let anthropic_target = provider.endpoint.kind.info().dialect == DialectKind::Anthropic;
+        let canonical_stages =
+            pipeline.uses(Hooks::ON_EVENT) || pipeline.uses(Hooks::ON_RESPONSE_BODY);
+        let speak = match (req.endpoint, req.original) {
+            (Endpoint::MessagesCountTokens, Some(original)) if !anthropic_target => {
+                // Nothing to ask: the gateway's documented estimate answers.
+                let body = switchyard_providers::inbound::count_tokens(original)
+                    .map_err(GatewayError::from)?;
+                return respond::whole(session, pipeline, ctx, 200, "application/json", body, &[])
+                    .await
+                    .map_err(Failure::Abort);
+            }
+            (Endpoint::MessagesCountTokens, Some(original)) => Speak::Passthrough(original),
+            (Endpoint::Messages, Some(original)) if anthropic_target && !canonical_stages => {
+                Speak::Passthrough(original)
+            }
+            // OpenAI and Azure OpenAI serve the Responses API themselves.
+            (Endpoint::Responses, Some(original))
+                if responses_native(provider.endpoint.kind) && !canonical_stages =>
+            {
+                Speak::Passthrough(original)
+            }
+            (Endpoint::Messages | Endpoint::Responses, Some(_)) => Speak::Translated,
+            _ => Speak::Native,
+        };
         let call = Call {
-            endpoint: req.endpoint,
-            body: edited.as_ref().unwrap_or(base),
+            endpoint: match speak {
+                Speak::Translated => Endpoint::ChatCompletions,
+                _ => req.endpoint,
+            },
+            body: match speak {
+                Speak::Passthrough(original) => original,
+                _ => edited.as_ref().unwrap_or(base),
+            },
             form: req.body.form.as_ref(),
             model,
             stream,
@@ -189,13 +233,33 @@ pub async fn run(
         };
         // A target whose dialect cannot express the request is skipped; if none can, the
         // client hears why the first one could not.
-        let mut upstream_req = match provider.dialect.build_request(&provider.endpoint, &call) {
+        let built = match speak {
+            Speak::Passthrough(_) if anthropic_target => {
+                passthrough::request(&provider.endpoint, &call, req.anthropic)
+            }
+            _ => provider.dialect.build_request(&provider.endpoint, &call),
+        };
+        let mut upstream_req = match built {
             Ok(r) => r,
             Err(e) => {
                 unservable.get_or_insert(GatewayError::from(e));
                 next = walk.next(&Outcome::skipped(), &view, &mut rng);
                 continue;
             }
+        };
+        let outer = match (speak, req.original) {
+            (Speak::Translated, Some(original)) => {
+                InboundTranslator::new(ctx.api, original, stream).map_err(GatewayError::from)?
+            }
+            _ => None,
+        };
+        let translator: Box<dyn ResponseTranslator> = match speak {
+            Speak::Passthrough(_) if anthropic_target => {
+                Box::new(Passthrough::new(&provider.endpoint, stream))
+            }
+            _ => provider
+                .dialect
+                .response_translator(&provider.endpoint, &call),
         };
         if pipeline.uses(Hooks::BEFORE_ATTEMPT) {
             let mut attempt = AttemptCx {
@@ -234,7 +298,7 @@ pub async fn run(
         // stop the attempt (dropping the exchange closes the provider connection) rather than
         // pay for an answer nobody will read.
         let result = tokio::select! {
-            r = Box::pin(try_once(state, &provider, &timeouts, &upstream_req, &call, hold_whole)) => r,
+            r = Box::pin(try_once(state, &provider, &timeouts, &upstream_req, &call, translator, hold_whole)) => r,
             gone = client_left(session) => {
                 if let Some(h) = health {
                     h.neutral();
@@ -250,7 +314,8 @@ pub async fn run(
             elapsed: started.elapsed(),
         };
         let outcome = match result {
-            Ok(Tried::Good(judged)) => {
+            Ok(Tried::Good(mut judged)) => {
+                judged.outer = outer;
                 if let Some(h) = health {
                     h.success(report.elapsed);
                 }
@@ -355,6 +420,22 @@ async fn client_left(session: &mut Session) -> Box<pingora::Error> {
     }
 }
 
+/// Kinds that serve OpenAI's Responses API themselves.
+fn responses_native(kind: switchyard_providers::ProviderKind) -> bool {
+    matches!(kind.name(), "openai" | "azure-openai")
+}
+
+/// How one target is spoken to.
+#[derive(Clone, Copy)]
+enum Speak<'a> {
+    /// The endpoint as the client called it, through the target's dialect.
+    Native,
+    /// An inbound API through chat completions, translated back for the client.
+    Translated,
+    /// The client's own body, untranslated (an inbound API the target speaks natively).
+    Passthrough(&'a JsonEnvelope),
+}
+
 /// The result of one attempt that reached the provider.
 enum Tried {
     /// A 2xx judged good: ready to commit.
@@ -392,6 +473,7 @@ async fn try_once(
     timeouts: &Timeouts,
     upstream_req: &UpstreamRequest,
     call: &Call<'_>,
+    mut tr: Box<dyn ResponseTranslator>,
     hold_whole: bool,
 ) -> Result<Tried, UpstreamError> {
     let deadline = Instant::now() + timeouts.total;
@@ -417,9 +499,6 @@ async fn try_once(
             retry_after,
         });
     }
-    let mut tr = provider
-        .dialect
-        .response_translator(&provider.endpoint, call);
     let mut held: Output = Vec::new();
     let mut hold = Hold::new(&state.budget);
     let ended = match judge(&mut ex, tr.as_mut(), &mut held, hold_whole, &mut hold).await {
@@ -443,6 +522,7 @@ async fn try_once(
     Ok(Tried::Good(Box::new(Judged {
         ex,
         tr,
+        outer: None,
         held,
         ended,
         headers,

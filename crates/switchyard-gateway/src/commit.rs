@@ -7,6 +7,7 @@ use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderName, HeaderValue};
 use pingora::proxy::Session;
 use switchyard_pipeline::{EventFlow, Flow, Hooks, Pipeline, RequestCx};
+use switchyard_providers::inbound::InboundTranslator;
 use switchyard_providers::sse::{self, EventSplitter};
 use switchyard_providers::{ErrorBody, Output, ResponseTranslator};
 
@@ -62,8 +63,11 @@ pub fn forwarded(
 pub struct Judged {
     /// The exchange, its header read and possibly some of its body.
     pub ex: Exchange,
-    /// The translator.
+    /// The provider's translator: its output is canonical (chat completions) or, for a
+    /// passthrough, the provider's own bytes.
     pub tr: Box<dyn ResponseTranslator>,
+    /// The translator to the API the client speaks, when that is not chat completions.
+    pub outer: Option<InboundTranslator>,
     /// Output held back until now.
     pub held: Output,
     /// The upstream body has ended.
@@ -72,6 +76,65 @@ pub struct Judged {
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// What the held output takes of the memory budget, given back when the answer is done.
     pub hold: Hold,
+}
+
+/// Why the answer cannot be completed after the commit point.
+struct Broken {
+    code: &'static str,
+    body: Box<ErrorBody>,
+}
+
+/// What happens to the provider translator's output on its way to the client: the `on_event`
+/// stages on each canonical event, then the translation to the client's API. Stages always see
+/// the canonical form; the client's format is made last.
+struct Outgoing<'p> {
+    pipeline: &'p Pipeline,
+    events: Option<EventSplitter>,
+    outer: Option<InboundTranslator>,
+}
+
+impl Outgoing<'_> {
+    /// Turns `out` into what the client receives.
+    fn process(&mut self, cx: &mut RequestCx, out: &mut Output, ended: bool) -> Result<(), Broken> {
+        if let Some(splitter) = &mut self.events {
+            stage_events(self.pipeline, cx, splitter, out, ended).map_err(|e| Broken {
+                code: e.label(),
+                body: Box::new(e.body()),
+            })?;
+        }
+        if let Some(outer) = &mut self.outer {
+            let mut translated = Vec::with_capacity(out.len());
+            for chunk in out.drain(..) {
+                outer
+                    .push(chunk, &mut translated)
+                    .map_err(bad_translation)?;
+            }
+            if ended {
+                outer.finish(&mut translated).map_err(bad_translation)?;
+            }
+            *out = translated;
+        }
+        Ok(())
+    }
+
+    /// The stream's terminal error, in the client's format.
+    fn fail(&mut self, body: &ErrorBody) -> Bytes {
+        match &mut self.outer {
+            Some(outer) => {
+                let mut out = Vec::new();
+                outer.fail(body, &mut out);
+                Bytes::from(out.concat())
+            }
+            None => sse::error_event(body),
+        }
+    }
+}
+
+fn bad_translation(e: switchyard_providers::TranslateError) -> Broken {
+    Broken {
+        code: "bad_upstream_response",
+        body: Box::new(broken("bad_upstream_response", &e.to_string())),
+    }
 }
 
 /// Commits: the response header goes out, then whatever was held back, then the rest of the
@@ -88,6 +151,7 @@ pub async fn commit(
     let Judged {
         mut ex,
         mut tr,
+        outer,
         mut held,
         mut ended,
         headers: provider_headers,
@@ -99,14 +163,20 @@ pub async fn commit(
         .and_then(|h| h.headers.get(CONTENT_TYPE))
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let content_type = match (&upstream_type, tr.is_passthrough()) {
+    // The canonical output's type (what the stages see) and the client's.
+    let canonical_type = match (&upstream_type, tr.is_passthrough()) {
         (Some(t), true) => t.as_str(),
         _ => tr.content_type(),
     };
+    let canonical_sse = canonical_type.starts_with("text/event-stream");
+    let content_type = outer
+        .as_ref()
+        .map_or(canonical_type, |o| o.content_type())
+        .to_owned();
     let is_sse = content_type.starts_with("text/event-stream");
-    let watch_events = is_sse && pipeline.uses(Hooks::ON_EVENT);
+    let watch_events = canonical_sse && pipeline.uses(Hooks::ON_EVENT);
     // A whole answer the stages inspect before any byte of it is sent.
-    let inspected = !is_sse && pipeline.uses(Hooks::ON_RESPONSE_BODY);
+    let inspected = !canonical_sse && pipeline.uses(Hooks::ON_RESPONSE_BODY);
     if inspected && !ended {
         // Larger than the gateway holds back: it cannot be inspected, so it is not sent.
         ex.finish().await;
@@ -131,27 +201,36 @@ pub async fn commit(
             }
         }
     }
-    let mut events = watch_events.then(EventSplitter::new);
-    if let Some(splitter) = &mut events {
-        // Events held while judging go through the stages like the rest.
-        if let Err(e) = stage_events(pipeline, ctx, splitter, &mut held, ended) {
-            ex.finish().await;
-            return Err(e.into());
-        }
+    let translated = outer.is_some();
+    let mut outgoing = Outgoing {
+        pipeline,
+        events: watch_events.then(EventSplitter::new),
+        outer,
+    };
+    if let Err(b) = outgoing.process(ctx, &mut held, ended) {
+        // Nothing is written yet: the client gets a plain error.
+        ex.finish().await;
+        return Err(Failure::Respond {
+            status: 502,
+            body: *b.body,
+            headers: Vec::new(),
+            code: b.code,
+        });
     }
     let upstream_length = ex
         .header()
         .and_then(|h| h.headers.get(CONTENT_LENGTH))
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
+    let unchanged = tr.is_passthrough() && !watch_events && !inspected && !translated;
     let framing = match upstream_length {
         // The provider's length holds only for its bytes unchanged.
-        Some(n) if tr.is_passthrough() && !watch_events && !inspected => Framing::Length(n),
+        Some(n) if unchanged => Framing::Length(n),
         _ if ended => Framing::Length(held.iter().map(Bytes::len).sum()),
         _ => Framing::Chunked,
     };
     let mut header =
-        respond::header(pipeline, status, content_type, framing, ctx).map_err(Failure::Abort)?;
+        respond::header(pipeline, status, &content_type, framing, ctx).map_err(Failure::Abort)?;
     for (name, value) in provider_headers {
         header.insert(name, value);
     }
@@ -171,17 +250,20 @@ pub async fn commit(
         // Shutdown already told responses to end: this one ends at its first wait.
         closing.mark_changed();
     }
+    let shutting_down = || Broken {
+        code: "shutting_down",
+        body: Box::new(ErrorBody::new(
+            "the gateway is shutting down and could not finish this response",
+            "server_error",
+            Some("shutting_down"),
+        )),
+    };
     while !ended {
         let next = if watching_client {
             tokio::select! {
                 chunk = ex.read_body() => chunk,
                 _ = closing.changed() => {
-                    let body = ErrorBody::new(
-                        "the gateway is shutting down and could not finish this response",
-                        "server_error",
-                        Some("shutting_down"),
-                    );
-                    return broken_stream(session, ctx, is_sse, "shutting_down", body).await;
+                    return broken_stream(session, ctx, is_sse, &mut outgoing, shutting_down()).await;
                 }
                 idle = session.read_body_or_idle(true) => {
                     match idle {
@@ -200,12 +282,7 @@ pub async fn commit(
             tokio::select! {
                 chunk = ex.read_body() => chunk,
                 _ = closing.changed() => {
-                    let body = ErrorBody::new(
-                        "the gateway is shutting down and could not finish this response",
-                        "server_error",
-                        Some("shutting_down"),
-                    );
-                    return broken_stream(session, ctx, is_sse, "shutting_down", body).await;
+                    return broken_stream(session, ctx, is_sse, &mut outgoing, shutting_down()).await;
                 }
             }
         };
@@ -216,23 +293,26 @@ pub async fn commit(
                 tr.finish(&mut out)
             }
             Err(e) => {
-                let body = broken(e.label(), &e.to_string());
-                return broken_stream(session, ctx, is_sse, e.label(), body).await;
+                let b = Broken {
+                    code: e.label(),
+                    body: Box::new(broken(e.label(), &e.to_string())),
+                };
+                return broken_stream(session, ctx, is_sse, &mut outgoing, b).await;
             }
         };
         if let Err(e) = result {
-            let body = broken("bad_upstream_response", &e.to_string());
-            return broken_stream(session, ctx, is_sse, "bad_upstream_response", body).await;
+            return broken_stream(session, ctx, is_sse, &mut outgoing, bad_translation(e)).await;
         }
         if backlog.set(tr.buffered()).is_err() {
             let e = switchyard_pipeline::GatewayError::Overloaded;
-            return broken_stream(session, ctx, is_sse, e.label(), e.body()).await;
+            let b = Broken {
+                code: e.label(),
+                body: Box::new(e.body()),
+            };
+            return broken_stream(session, ctx, is_sse, &mut outgoing, b).await;
         }
-        if let Some(splitter) = &mut events {
-            if let Err(e) = stage_events(pipeline, ctx, splitter, &mut out, ended) {
-                let label = e.label();
-                return broken_stream(session, ctx, is_sse, label, e.body()).await;
-            }
+        if let Err(b) = outgoing.process(ctx, &mut out, ended) {
+            return broken_stream(session, ctx, is_sse, &mut outgoing, b).await;
         }
         if let Some(chunk) = coalesce(std::mem::take(&mut out)) {
             write(session, ctx, chunk).await?;
@@ -308,25 +388,25 @@ fn broken(code: &'static str, reason: &str) -> ErrorBody {
     )
 }
 
-/// The response cannot be completed after the commit point. A stream ends with an
-/// OpenAI-shaped error event, which SDKs raise, and a clean end of body; any other body cannot
-/// be completed, so the connection is torn down and the client sees it broken rather than
-/// silently short.
+/// The response cannot be completed after the commit point. A stream ends with an error event
+/// in the client's format (OpenAI's `data: {"error": …}`, Anthropic's `event: error`, …), which
+/// SDKs raise, and a clean end of body; any other body cannot be completed, so the connection
+/// is torn down and the client sees it broken rather than silently short.
 async fn broken_stream(
     session: &mut Session,
     ctx: &mut RequestCtx,
     is_sse: bool,
-    code: &'static str,
-    body: ErrorBody,
+    outgoing: &mut Outgoing<'_>,
+    broken: Broken,
 ) -> Result<(), Failure> {
-    ctx.error = Some(code);
+    ctx.error = Some(broken.code);
     if !is_sse {
         return Err(Failure::Abort(pingora::Error::explain(
             pingora::ErrorType::Custom("response broke off"),
-            body.message,
+            broken.body.message,
         )));
     }
-    let event = sse::error_event(&body);
+    let event = outgoing.fail(&broken.body);
     session
         .write_response_body(Some(event), false)
         .await

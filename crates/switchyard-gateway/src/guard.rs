@@ -485,10 +485,10 @@ impl AsyncWrite for Guarded {
                 }
             }
         }
-        if self.own.as_ref().is_some_and(|o| o.reply.is_some()) {
-            if let Poll::Pending = self.as_mut().poll_flush(cx) {
-                return Poll::Pending;
-            }
+        if self.own.as_ref().is_some_and(|o| o.reply.is_some())
+            && self.as_mut().poll_flush(cx).is_pending()
+        {
+            return Poll::Pending;
         }
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }

@@ -65,11 +65,19 @@ pub mod names {
         HeaderName::from_static("x-switchyard-custom-host"),
         HeaderName::from_static("x-portkey-custom-host"),
     ];
-    /// `x-switchyard-api-key`, `x-portkey-api-key`.
-    pub const API_KEY: [HeaderName; 2] = [
+    /// `x-switchyard-api-key`, `x-portkey-api-key`, and Anthropic's `x-api-key` (what the
+    /// Anthropic SDK sends its key in).
+    pub const API_KEY: [HeaderName; 3] = [
         HeaderName::from_static("x-switchyard-api-key"),
         HeaderName::from_static("x-portkey-api-key"),
+        HeaderName::from_static("x-api-key"),
     ];
+    /// Anthropic's `x-api-key`.
+    pub const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
+    /// `anthropic-version`.
+    pub const ANTHROPIC_VERSION: HeaderName = HeaderName::from_static("anthropic-version");
+    /// `anthropic-beta`.
+    pub const ANTHROPIC_BETA: HeaderName = HeaderName::from_static("anthropic-beta");
 }
 
 /// A header's value, trimmed; `None` when absent, empty or not text.

@@ -73,10 +73,18 @@ pub fn plan(
     let root = if let Some((header, value)) = config_header(head) {
         request_config(state, cx, header, value)?
     } else if let Some(name) = first_header(head, &names::PROVIDER) {
-        // The client's own provider key, unless `Authorization` carried the gateway key.
+        // The client's own provider key: `Authorization`, unless it carried the gateway key;
+        // else Anthropic's `x-api-key` when no gateway key was asked for.
         let key = (!cx.authorization_is_gateway_key)
-            .then(|| bearer(head).map(str::to_owned))
-            .flatten();
+            .then(|| bearer(head))
+            .flatten()
+            .or_else(|| {
+                cx.key
+                    .is_none()
+                    .then(|| header_str(head, &names::X_API_KEY))
+                    .flatten()
+            })
+            .map(str::to_owned);
         let (root, key) = zero_config(state, head, cx, name, key)?;
         return Ok(Plan {
             root,

@@ -15,6 +15,8 @@ use std::time::Duration;
 
 use pingora::proxy::Session;
 use switchyard_pipeline::{Flow, Hooks};
+use switchyard_providers::inbound::passthrough::ClientHeaders;
+use switchyard_providers::inbound::{self, InboundApi};
 use switchyard_providers::Endpoint;
 
 use crate::attempt::{self, Attempts};
@@ -70,6 +72,26 @@ pub async fn serve(
     ctx.stream = endpoint.can_stream() && intake::streaming(&body)?;
     ctx.model = Some(model.clone());
 
+    // An inbound API (Anthropic Messages, OpenAI Responses) is served through chat: from here
+    // on stages and routing see the chat body; the client's own is kept for the targets that
+    // take it as is, and the answer is translated back at the commit point.
+    let mut original = None;
+    if let Some(api) = InboundApi::for_endpoint(endpoint) {
+        ctx.api = api;
+        if api != InboundApi::Chat {
+            let chat = inbound::to_chat(api, &body.json).map_err(GatewayError::from)?;
+            original = Some(std::mem::replace(&mut body.json, chat));
+        }
+    } else if endpoint == Endpoint::MessagesCountTokens {
+        ctx.api = InboundApi::Messages;
+        original = Some(body.json.clone());
+    }
+    let head = session.req_header();
+    let anthropic_version =
+        intake::header_str(head, &intake::names::ANTHROPIC_VERSION).map(str::to_owned);
+    let anthropic_beta =
+        intake::header_str(head, &intake::names::ANTHROPIC_BETA).map(str::to_owned);
+
     // Which route tree to walk.
     let plan = plan::plan(state, session.req_header(), ctx, &model)?;
 
@@ -88,6 +110,11 @@ pub async fn serve(
     let attempts = Attempts {
         endpoint,
         body: &body,
+        original: original.as_ref(),
+        anthropic: ClientHeaders {
+            anthropic_version: anthropic_version.as_deref(),
+            anthropic_beta: anthropic_beta.as_deref(),
+        },
         model: &model,
         plan,
         path: &path,

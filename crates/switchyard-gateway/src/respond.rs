@@ -151,7 +151,8 @@ pub async fn whole(
     session.write_response_body(Some(body), true).await
 }
 
-/// Writes an OpenAI-shaped error.
+/// Writes an error, OpenAI-shaped — or in the shape of the API the client speaks (Anthropic's
+/// for Messages).
 pub async fn error(
     session: &mut Session,
     pipeline: &Pipeline,
@@ -160,13 +161,14 @@ pub async fn error(
     body: &ErrorBody,
     extra: &[(HeaderName, HeaderValue)],
 ) -> pingora::Result<()> {
+    let bytes = cx.api.error_body(status, body);
     whole(
         session,
         pipeline,
         cx,
         status,
         "application/json",
-        body.to_json(),
+        bytes,
         extra,
     )
     .await

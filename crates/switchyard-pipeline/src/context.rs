@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
 use serde_json::{Map, Value};
+use switchyard_providers::inbound::InboundApi;
 use switchyard_providers::{Endpoint, Form, JsonEnvelope, ProviderKind, UpstreamRequest, Usage};
 
 /// The client's request line and headers (Pingora's request header derefs to this).
@@ -37,6 +38,9 @@ pub struct RequestCx {
     pub request_id: String,
     /// The endpoint, once matched (absent for unknown paths).
     pub endpoint: Option<Endpoint>,
+    /// The API the client speaks. Whatever it is, stages see the request body and the answer's
+    /// events in the canonical (chat completions) form; the gateway translates at the edges.
+    pub api: InboundApi,
     /// The gateway key, once a stage admitted the request with one.
     pub key: Option<Arc<KeyIdentity>>,
     /// Set by the stage that authenticated the request when the gateway key came in
@@ -82,6 +86,7 @@ impl RequestCx {
             start: Instant::now(),
             request_id: String::new(),
             endpoint: None,
+            api: InboundApi::Chat,
             key: None,
             authorization_is_gateway_key: false,
             model: None,

@@ -33,6 +33,7 @@ pub use pipeline::Pipeline;
 pub use plugin::Plugin;
 pub use stage::{AttemptFlow, BoxFuture, EventFlow, Flow, Hooks, Stage, Step};
 /// The request and answer types stages handle, from the translation crate.
+pub use switchyard_providers::inbound::InboundApi;
 pub use switchyard_providers::{
     Endpoint, ErrorBody, Form, JsonEnvelope, ProviderKind, UpstreamRequest, Usage,
 };

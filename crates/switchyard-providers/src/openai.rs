@@ -127,7 +127,14 @@ pub fn passthrough_translator(
     strip_usage_chunk: bool,
 ) -> Box<dyn ResponseTranslator> {
     if call.stream {
-        Box::new(SsePassthrough::new(strip_usage_chunk))
+        let mut t = SsePassthrough::new(strip_usage_chunk);
+        // Chat and completions streams end with `data: [DONE]`; the Responses API's end with
+        // its `response.completed` event, read by the client.
+        t.require_done = matches!(
+            call.endpoint,
+            Endpoint::ChatCompletions | Endpoint::Completions
+        );
+        Box::new(t)
     } else {
         let json = matches!(
             call.endpoint,
@@ -139,7 +146,12 @@ pub fn passthrough_translator(
 
 /// True when the gateway adds `stream_options.include_usage` that the client did not ask for.
 pub fn wants_injected_usage(provider: &ProviderEndpoint, call: &Call<'_>) -> bool {
-    if !(provider.stream_usage && call.stream) {
+    // Only chat and completions streams take `stream_options.include_usage`.
+    let takes_it = matches!(
+        call.endpoint,
+        Endpoint::ChatCompletions | Endpoint::Completions
+    );
+    if !(takes_it && provider.stream_usage && call.stream) {
         return false;
     }
     !call.include_usage()
@@ -272,6 +284,8 @@ pub struct SsePassthrough {
     usage: Option<Usage>,
     /// `data: [DONE]` was seen: the stream is complete.
     done: bool,
+    /// A stream without `data: [DONE]` is incomplete (chat and completions streams).
+    pub require_done: bool,
 }
 
 impl SsePassthrough {
@@ -283,6 +297,7 @@ impl SsePassthrough {
             verdict: Verdict::Pending,
             usage: None,
             done: false,
+            require_done: true,
         }
     }
 
@@ -325,7 +340,7 @@ impl ResponseTranslator for SsePassthrough {
         if let Some(event) = self.framer.finish().map_err(stream_too_large)? {
             self.observe(&event.data, out);
         }
-        if !self.done {
+        if self.require_done && !self.done {
             // Closed cleanly but cut short: before the verdict the attempt fails (and may fail
             // over); after it the client's stream ends with an error event, never looking
             // complete.

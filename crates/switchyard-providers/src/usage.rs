@@ -38,11 +38,13 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
+/// OpenAI's usage object; the Responses API names the counts `input_tokens` and
+/// `output_tokens`.
 #[derive(Deserialize)]
 struct WireUsage {
-    #[serde(default)]
+    #[serde(default, alias = "input_tokens")]
     prompt_tokens: u64,
-    #[serde(default)]
+    #[serde(default, alias = "output_tokens")]
     completion_tokens: u64,
     #[serde(default)]
     total_tokens: u64,

@@ -213,12 +213,12 @@ pub fn quirks(kind: ProviderKind) -> &'static Quirks {
         | K::Upstage
         | K::Baseten
         | K::Reka
-        | K::Inception
         | K::MiniMax
         | K::Qianfan
         | K::Venice
         | K::Sglang
         | K::LocalAi
+        | K::Xinference
         | K::Predibase
         | K::Hunyuan
         | K::StepFun
@@ -537,12 +537,8 @@ mod tests {
                 ],
                 &[E::Completions, E::AudioSpeech, E::ImagesGenerations],
             ),
-            (
-                K::VercelAiGateway,
-                &[E::ChatCompletions, E::Embeddings],
-                &[E::Responses, E::Completions],
-            ),
             (K::Sglang, &E::ALL[..], &[]),
+            (K::VercelAiGateway, &E::ALL[..], &[]),
             (K::OpenAi, &E::ALL[..], &[]),
         ] {
             for &e in served {
@@ -650,12 +646,12 @@ mod tests {
             K::Upstage,
             K::Baseten,
             K::Reka,
-            K::Inception,
             K::MiniMax,
             K::Qianfan,
             K::Venice,
             K::Sglang,
             K::LocalAi,
+            K::Xinference,
             K::Predibase,
             K::Hunyuan,
             K::StepFun,

@@ -477,14 +477,6 @@ kinds! {
         // Embeddings (and `/rerank`, which the gateway does not route yet).
         serves: Serves::Only(&[Endpoint::Embeddings]),
     },
-    Inception => KindInfo {
-        name: "inception",
-        dialect: DialectKind::OpenAi,
-        default_base_url: Some("https://api.inceptionlabs.ai/v1"),
-        auth: AuthStyle::Bearer,
-        stream_usage: false,
-        serves: Serves::Unlisted,
-    },
     Friendli => KindInfo {
         name: "friendli",
         dialect: DialectKind::OpenAi,
@@ -538,7 +530,7 @@ kinds! {
         default_base_url: Some("https://ai-gateway.vercel.sh/v1"),
         auth: AuthStyle::Bearer,
         stream_usage: false,
-        serves: Serves::Only(&[Endpoint::ChatCompletions, Endpoint::Embeddings]),
+        serves: Serves::Unlisted,
     },
     Sglang => KindInfo {
         name: "sglang",
@@ -554,6 +546,15 @@ kinds! {
         dialect: DialectKind::OpenAi,
         default_base_url: Some("http://localhost:8080/v1"),
         // Only checked when the server was started with API keys.
+        auth: AuthStyle::Bearer,
+        stream_usage: false,
+        serves: Serves::Unlisted,
+    },
+    Xinference => KindInfo {
+        name: "xinference",
+        dialect: DialectKind::OpenAi,
+        // Self-hosted, `http://<host>:<port>/v1`: Xinference's docs give no default port.
+        default_base_url: None,
         auth: AuthStyle::Bearer,
         stream_usage: false,
         serves: Serves::Unlisted,
@@ -727,6 +728,7 @@ mod tests {
             ProviderKind::CloudflareWorkersAi,
             ProviderKind::AzureFoundry,
             ProviderKind::Predibase,
+            ProviderKind::Xinference,
             ProviderKind::AzureOpenAi,
         ] {
             assert_eq!(kind.info().default_base_url, None, "{kind}");

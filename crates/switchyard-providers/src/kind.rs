@@ -536,7 +536,7 @@ kinds! {
         name: "sglang",
         dialect: DialectKind::OpenAi,
         default_base_url: Some("http://localhost:30000/v1"),
-        // Only checked when the server was started with `--api-key`.
+        // A bearer key, if the server was started to require one.
         auth: AuthStyle::Bearer,
         stream_usage: false,
         serves: Serves::Unlisted,
@@ -545,7 +545,7 @@ kinds! {
         name: "localai",
         dialect: DialectKind::OpenAi,
         default_base_url: Some("http://localhost:8080/v1"),
-        // Only checked when the server was started with API keys.
+        // Checked only when API keys are configured (`API_KEY`).
         auth: AuthStyle::Bearer,
         stream_usage: false,
         serves: Serves::Unlisted,

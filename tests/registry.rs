@@ -147,6 +147,7 @@ async fn every_registry_kind_answers_plain_streamed_tools_and_images() {
 
 /// A kind that serves only embeddings: the embeddings answer comes back with the kind's
 /// credentials on the wire, and a chat request is refused before it reaches the provider.
+#[allow(clippy::unwrap_used)] // a helper of the tests, failing them like their own asserts
 async fn embeddings_only(gw: &Gateway, mock: &MockServer, kind: ProviderKind) {
     assert!(
         kind.info().serves.allows(Endpoint::Embeddings),

@@ -1,13 +1,15 @@
 //! Every OpenAI-compatible kind in the registry, each pointed at the mock: the same client
-//! program gets plain, streamed, tool-calling and image answers from all of them, with each
-//! kind's auth style and known parameter quirks applied on the wire.
+//! program gets plain, streamed, tool-calling and image answers from all of them (embeddings
+//! from the kinds that serve only embeddings), with each kind's auth style, documented
+//! endpoint list and known parameter quirks applied on the wire.
 
 use async_openai::types::chat::{
     ChatCompletionRequestUserMessageArgs, CreateChatCompletionRequestArgs,
 };
 use futures::StreamExt;
 use serde_json::{json, Value};
-use switchyard_providers::{AuthStyle, DialectKind, ProviderKind};
+use switchyard_providers::compat::quirks;
+use switchyard_providers::{AuthStyle, DialectKind, Endpoint, ProviderKind};
 use switchyard_tests::*;
 
 fn compatible_kinds() -> Vec<ProviderKind> {
@@ -38,9 +40,15 @@ async fn every_registry_kind_answers_plain_streamed_tools_and_images() {
     let gw = Gateway::start(&config(&mock)).await;
     let client = gw.openai();
     let kinds = compatible_kinds();
-    assert!(kinds.len() >= 25, "only {} compatible kinds", kinds.len());
+    assert!(kinds.len() >= 50, "only {} compatible kinds", kinds.len());
+    let mut chat_kinds = 0;
     for kind in kinds {
         let model = format!("p-{}/gpt-4o-mini", kind.name());
+        if !kind.info().serves.allows(Endpoint::ChatCompletions) {
+            embeddings_only(&gw, &mock, kind).await;
+            continue;
+        }
+        chat_kinds += 1;
 
         let req = CreateChatCompletionRequestArgs::default()
             .model(&model)
@@ -104,8 +112,8 @@ async fn every_registry_kind_answers_plain_streamed_tools_and_images() {
                 "parameters": {"type": "object", "properties": {"input": {"type": "string"}}}}}]
         });
         let r = gw.post("/v1/chat/completions", &tools).await;
-        if kind == ProviderKind::Perplexity {
-            // Perplexity has no function calling: refused by name, not silently dropped.
+        if quirks(kind).refuse.contains(&"tools") {
+            // No function calling (Perplexity): refused by name, not silently dropped.
             assert_eq!(r.status(), 400, "{kind}");
             let v: Value = r.json().await.unwrap();
             assert_eq!(v["error"]["param"], "tools");
@@ -134,6 +142,51 @@ async fn every_registry_kind_answers_plain_streamed_tools_and_images() {
             .unwrap()
             .contains("what is this"));
     }
+    assert!(chat_kinds >= 45, "only {chat_kinds} chat kinds");
+}
+
+/// A kind that serves only embeddings: the embeddings answer comes back with the kind's
+/// credentials on the wire, and a chat request is refused before it reaches the provider.
+#[allow(clippy::unwrap_used)] // a helper of the tests, failing them like their own asserts
+async fn embeddings_only(gw: &Gateway, mock: &MockServer, kind: ProviderKind) {
+    assert!(
+        kind.info().serves.allows(Endpoint::Embeddings),
+        "{kind} serves neither chat nor embeddings"
+    );
+    let model = format!("p-{}/embed-model", kind.name());
+    let r = gw
+        .post(
+            "/v1/embeddings",
+            &json!({"model": model, "input": ["hello registry", "again"]}),
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{kind}");
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["data"].as_array().unwrap().len(), 2, "{kind}");
+    assert!(v["data"][0]["embedding"].as_array().is_some(), "{kind}");
+    let seen = mock.requests().await;
+    let last = seen.last().unwrap();
+    assert_eq!(last["body"]["model"], "embed-model", "{kind}");
+    assert_eq!(
+        last["headers"]["authorization"],
+        format!("Bearer sk-{}", kind.name()),
+        "{kind}"
+    );
+
+    let before = seen.len();
+    let r = gw.post("/v1/chat/completions", &chat(&model, "hi")).await;
+    assert_eq!(r.status(), 400, "{kind}");
+    let v: Value = r.json().await.unwrap();
+    let message = v["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(kind.name()) && message.contains("chat_completions"),
+        "{kind}: {message}"
+    );
+    assert_eq!(
+        mock.requests().await.len(),
+        before,
+        "{kind}: chat reached the provider"
+    );
 }
 
 #[tokio::test]
@@ -214,6 +267,75 @@ async fn quirks_are_mapped_on_the_wire_and_unsupported_parameters_refused() {
         assert_eq!(v["error"]["type"], "invalid_request_error");
         assert!(v["error"]["message"].as_str().unwrap().contains(param));
     }
+    assert_eq!(
+        mock.requests().await.len(),
+        before,
+        "refused requests never reach the provider"
+    );
+}
+
+#[tokio::test]
+async fn documented_endpoints_and_the_newer_kinds_quirks_hold_on_the_wire() {
+    let mock = MockServer::start().await;
+    let gw = Gateway::start(&config(&mock)).await;
+
+    // Voyage calls OpenAI's `dimensions` `output_dimension`.
+    let r = gw
+        .post(
+            "/v1/embeddings",
+            &json!({"model": "p-voyage/voyage-3.5", "input": "a", "dimensions": 256, "input_type": "query"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let seen = mock.requests().await;
+    let sent = &seen.last().unwrap()["body"];
+    assert_eq!(sent["output_dimension"], 256);
+    assert!(sent.get("dimensions").is_none());
+    assert_eq!(sent["input_type"], "query");
+
+    // AI21 takes `max_tokens`; Scaleway drops what it does not support yet.
+    let mut body = chat("p-ai21/jamba-mini", "hi");
+    body["max_completion_tokens"] = json!(32);
+    assert_eq!(gw.post("/v1/chat/completions", &body).await.status(), 200);
+    let seen = mock.requests().await;
+    let sent = &seen.last().unwrap()["body"];
+    assert_eq!(sent["max_tokens"], 32);
+    assert!(sent.get("max_completion_tokens").is_none());
+
+    let mut body = chat("p-scaleway/llama-3.3-70b-instruct", "hi");
+    body["user"] = json!("end-user-1");
+    body["metadata"] = json!({"team": "a"});
+    body["store"] = json!(false);
+    body["modalities"] = json!(["text"]);
+    assert_eq!(gw.post("/v1/chat/completions", &body).await.status(), 200);
+    let seen = mock.requests().await;
+    let sent = &seen.last().unwrap()["body"];
+    for dropped in ["user", "metadata", "store"] {
+        assert!(sent.get(dropped).is_none(), "{dropped} reached Scaleway");
+    }
+    assert_eq!(sent["modalities"], json!(["text"]));
+
+    // Refused before anything is sent: an endpoint the provider's documentation does not
+    // list, and audio output from a provider that cannot give it.
+    let before = mock.requests().await.len();
+    let r = gw
+        .post(
+            "/v1/embeddings",
+            &json!({"model": "p-reka/reka-flash", "input": "a"}),
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    let v: Value = r.json().await.unwrap();
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("does not serve embeddings"));
+    let mut body = chat("p-scaleway/llama-3.3-70b-instruct", "hi");
+    body["modalities"] = json!(["text", "audio"]);
+    let r = gw.post("/v1/chat/completions", &body).await;
+    assert_eq!(r.status(), 400);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["param"], "modalities");
     assert_eq!(
         mock.requests().await.len(),
         before,

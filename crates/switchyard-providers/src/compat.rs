@@ -7,10 +7,15 @@
 //! dropped (`user`); a parameter that would change the answer and that the provider cannot
 //! honour is refused with a 400 naming it — never silently dropped, which would give a wrong
 //! answer that looks right. Sources for every entry are listed in `docs/providers.md`.
+//!
+//! [`edits`] is also where a kind's documented endpoint list ([`crate::kind::Serves`]) is
+//! enforced: a request for an endpoint the provider does not serve is refused before it is
+//! sent, as the native dialects refuse theirs.
 
 use serde_json::Value;
 
 use crate::canonical::{invalid, unsupported};
+use crate::endpoint::Endpoint;
 use crate::envelope::JsonEnvelope;
 use crate::error::TranslateError;
 use crate::kind::ProviderKind;
@@ -43,6 +48,8 @@ pub struct Quirks {
     pub tool_choice: ToolChoice,
     /// The `developer` role (OpenAI's newer name for `system`) is sent as `system`.
     pub developer_as_system: bool,
+    /// Embeddings parameters renamed: (OpenAI's name, the provider's).
+    pub embeddings_rename: &'static [(&'static str, &'static str)],
 }
 
 impl Quirks {
@@ -55,6 +62,7 @@ impl Quirks {
         single_choice: false,
         tool_choice: ToolChoice::Full,
         developer_as_system: false,
+        embeddings_rename: &[],
     };
 
     /// The common case in the family: OpenAI's parameters, with `developer` sent as `system`.
@@ -78,6 +86,7 @@ impl Quirks {
             && !self.single_choice
             && self.tool_choice == ToolChoice::Full
             && !self.developer_as_system
+            && self.embeddings_rename.is_empty()
     }
 }
 
@@ -162,6 +171,26 @@ pub fn quirks(kind: ProviderKind) -> &'static Quirks {
             single_choice: true,
             ..Quirks::LEGACY_MAX
         },
+        K::Scaleway => &Quirks {
+            // Parameters its chat endpoint "does not yet support": the bookkeeping ones are
+            // dropped, audio output is refused.
+            drop: &[
+                "user",
+                "metadata",
+                "store",
+                "service_tier",
+                "safety_identifier",
+                "prompt_cache_key",
+                "prediction",
+            ],
+            refuse: &["audio", "modalities"],
+            ..Quirks::FAMILY
+        },
+        K::Voyage => &Quirks {
+            embeddings_rename: &[("dimensions", "output_dimension")],
+            ..Quirks::NONE
+        },
+        K::Ai21 | K::Friendli => &Quirks::LEGACY_MAX,
         K::DeepSeek
         | K::Together
         | K::OpenRouter
@@ -178,7 +207,23 @@ pub fn quirks(kind: ProviderKind) -> &'static Quirks {
         | K::DashScope
         | K::GithubModels
         | K::OvhCloud
-        | K::InferenceNet => &Quirks::FAMILY,
+        | K::InferenceNet
+        | K::Databricks
+        | K::CloudflareWorkersAi
+        | K::Upstage
+        | K::Baseten
+        | K::Reka
+        | K::MiniMax
+        | K::Qianfan
+        | K::Venice
+        | K::Sglang
+        | K::LocalAi
+        | K::Xinference
+        | K::Predibase
+        | K::Hunyuan
+        | K::StepFun
+        | K::VolcengineArk
+        | K::Chutes => &Quirks::FAMILY,
         _ => &Quirks::NONE,
     }
 }
@@ -186,9 +231,44 @@ pub fn quirks(kind: ProviderKind) -> &'static Quirks {
 /// An owned top-level edit: set `key` to this raw JSON, or remove it (`None`).
 pub type OwnedEdit = (&'static str, Option<Vec<u8>>);
 
+/// The edits a request to `endpoint` needs for a provider of this kind (named `provider` in
+/// errors), or the error naming what it cannot honour: an endpoint the kind's documentation
+/// does not list, or a parameter.
+pub fn edits(
+    kind: ProviderKind,
+    provider: &str,
+    endpoint: Endpoint,
+    body: &JsonEnvelope,
+) -> Result<Vec<OwnedEdit>, TranslateError> {
+    if !kind.info().serves.allows(endpoint) {
+        return Err(TranslateError::UnsupportedEndpoint {
+            kind: kind.name(),
+            endpoint: endpoint.label(),
+        });
+    }
+    let quirks = quirks(kind);
+    match endpoint {
+        Endpoint::ChatCompletions | Endpoint::Completions => chat_edits(quirks, provider, body),
+        Endpoint::Embeddings => Ok(renames(quirks.embeddings_rename, body)),
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// `from` → `to` for each pair whose `from` is in the body.
+fn renames(pairs: &[(&'static str, &'static str)], body: &JsonEnvelope) -> Vec<OwnedEdit> {
+    let mut out: Vec<OwnedEdit> = Vec::new();
+    for &(from, to) in pairs {
+        if let Some(raw) = body.get_raw(from) {
+            out.push((from, None));
+            out.push((to, Some(raw.as_bytes().to_vec())));
+        }
+    }
+    out
+}
+
 /// The edits a chat or completions body needs for a provider with these quirks, or the
 /// error naming the parameter it cannot honour.
-pub fn edits(
+fn chat_edits(
     quirks: &Quirks,
     provider: &str,
     body: &JsonEnvelope,
@@ -220,12 +300,7 @@ pub fn edits(
             out.push((param, None));
         }
     }
-    for &(from, to) in quirks.rename {
-        if let Some(raw) = body.get_raw(from) {
-            out.push((from, None));
-            out.push((to, Some(raw.as_bytes().to_vec())));
-        }
-    }
+    out.extend(renames(quirks.rename, body));
     if quirks.max_tokens_only {
         if let Some(raw) = body.get_raw("max_completion_tokens") {
             out.push(("max_completion_tokens", None));
@@ -273,6 +348,11 @@ fn is_default(param: &str, raw: Option<&str>) -> bool {
         "top_logprobs" => raw == "0",
         "logit_bias" => raw == "{}",
         "tools" => raw == "[]",
+        // Text output only, which is what every chat model gives anyway.
+        "modalities" => {
+            let compact: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
+            compact == "[\"text\"]"
+        }
         _ => false,
     }
 }
@@ -305,14 +385,23 @@ fn developer_as_system(raw: &str) -> Result<Option<Vec<u8>>, TranslateError> {
 mod tests {
     use super::*;
     use bytes::Bytes;
+    use serde_json::json;
 
     fn env(s: &str) -> JsonEnvelope {
         JsonEnvelope::parse(Bytes::copy_from_slice(s.as_bytes())).unwrap()
     }
 
     fn apply(kind: ProviderKind, body: &str) -> Result<Value, TranslateError> {
+        apply_to(kind, Endpoint::ChatCompletions, body)
+    }
+
+    fn apply_to(
+        kind: ProviderKind,
+        endpoint: Endpoint,
+        body: &str,
+    ) -> Result<Value, TranslateError> {
         let body = env(body);
-        let owned = edits(quirks(kind), "p", &body)?;
+        let owned = edits(kind, "p", endpoint, &body)?;
         let e: Vec<crate::envelope::Edit<'_>> = owned
             .iter()
             .map(|(k, v)| match v {
@@ -393,6 +482,211 @@ mod tests {
         .unwrap();
         assert_eq!(v["max_tokens"], 5);
         assert!(v.get("max_completion_tokens").is_none());
+    }
+
+    fn refused_endpoint(kind: ProviderKind, endpoint: Endpoint) -> bool {
+        matches!(
+            apply_to(kind, endpoint, r#"{"model":"m"}"#),
+            Err(TranslateError::UnsupportedEndpoint { kind: k, endpoint: e })
+                if k == kind.name() && e == endpoint.label()
+        )
+    }
+
+    #[test]
+    fn documented_endpoint_lists_are_enforced_and_unlisted_kinds_forward_everything() {
+        use Endpoint as E;
+        use ProviderKind as K;
+        for (kind, served, refused) in [
+            (
+                K::Voyage,
+                &[E::Embeddings][..],
+                &[E::ChatCompletions, E::Completions, E::Responses][..],
+            ),
+            (
+                K::Jina,
+                &[E::Embeddings],
+                &[E::ChatCompletions, E::ImagesGenerations],
+            ),
+            (
+                K::Reka,
+                &[E::ChatCompletions],
+                &[E::Embeddings, E::Completions],
+            ),
+            (
+                K::Databricks,
+                &[
+                    E::ChatCompletions,
+                    E::Completions,
+                    E::Embeddings,
+                    E::Responses,
+                ],
+                &[E::ImagesGenerations, E::AudioSpeech],
+            ),
+            (
+                K::CloudflareWorkersAi,
+                &[E::ChatCompletions, E::Embeddings, E::Responses],
+                &[E::Completions, E::ImagesGenerations],
+            ),
+            (
+                K::Scaleway,
+                &[
+                    E::ChatCompletions,
+                    E::Embeddings,
+                    E::Responses,
+                    E::AudioTranscriptions,
+                ],
+                &[E::Completions, E::AudioSpeech, E::ImagesGenerations],
+            ),
+            (K::Sglang, &E::ALL[..], &[]),
+            (K::VercelAiGateway, &E::ALL[..], &[]),
+            (K::OpenAi, &E::ALL[..], &[]),
+        ] {
+            for &e in served {
+                assert!(!refused_endpoint(kind, e), "{kind} should serve {e:?}");
+                assert!(kind.info().serves.allows(e));
+            }
+            for &e in refused {
+                assert!(refused_endpoint(kind, e), "{kind} should refuse {e:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn voyage_names_the_embedding_size_output_dimension() {
+        let v = apply_to(
+            ProviderKind::Voyage,
+            Endpoint::Embeddings,
+            r#"{"model":"voyage-3.5","input":["a"],"dimensions":256,"input_type":"query"}"#,
+        )
+        .unwrap();
+        assert_eq!(v["output_dimension"], 256);
+        assert!(v.get("dimensions").is_none());
+        assert_eq!(v["input_type"], "query");
+        // Jina takes OpenAI's name as it is.
+        let v = apply_to(
+            ProviderKind::Jina,
+            Endpoint::Embeddings,
+            r#"{"model":"jina-embeddings-v3","input":"a","dimensions":256}"#,
+        )
+        .unwrap();
+        assert_eq!(v["dimensions"], 256);
+        // Chat renames never touch embeddings bodies (Mistral's `seed` rename is chat-only).
+        let v = apply_to(
+            ProviderKind::Mistral,
+            Endpoint::Embeddings,
+            r#"{"model":"mistral-embed","input":"a","seed":1,"user":"u"}"#,
+        )
+        .unwrap();
+        assert_eq!(v["seed"], 1);
+        assert_eq!(v["user"], "u");
+    }
+
+    #[test]
+    fn scaleway_drops_bookkeeping_and_refuses_audio_output() {
+        let v = apply(
+            ProviderKind::Scaleway,
+            r#"{"model":"m","user":"u","metadata":{"a":"b"},"store":false,"service_tier":"auto",
+               "safety_identifier":"s","prompt_cache_key":"k","prediction":{"type":"content","content":"x"},
+               "modalities":["text"],"temperature":0.2,
+               "messages":[{"role":"developer","content":"d"},{"role":"user","content":"hi"}]}"#,
+        )
+        .unwrap();
+        for dropped in [
+            "user",
+            "metadata",
+            "store",
+            "service_tier",
+            "safety_identifier",
+            "prompt_cache_key",
+            "prediction",
+        ] {
+            assert!(v.get(dropped).is_none(), "{dropped} should be dropped");
+        }
+        assert_eq!(v["modalities"], json!(["text"]));
+        assert_eq!(v["temperature"], 0.2);
+        assert_eq!(v["messages"][0]["role"], "system");
+        for (body, param) in [
+            (
+                r#"{"model":"m","messages":[],"modalities":["text","audio"]}"#,
+                "modalities",
+            ),
+            (
+                r#"{"model":"m","messages":[],"audio":{"voice":"alloy","format":"wav"}}"#,
+                "audio",
+            ),
+        ] {
+            let e = apply(ProviderKind::Scaleway, body).unwrap_err();
+            assert!(
+                matches!(e, TranslateError::InvalidRequest { param: Some(ref p), .. } if p == param),
+                "{body}: {e:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn ai21_and_friendli_take_max_tokens() {
+        for kind in [ProviderKind::Ai21, ProviderKind::Friendli] {
+            let v = apply(
+                kind,
+                r#"{"model":"m","max_completion_tokens":40,"messages":[{"role":"developer","content":"d"}]}"#,
+            )
+            .unwrap();
+            assert_eq!(v["max_tokens"], 40, "{kind}");
+            assert!(v.get("max_completion_tokens").is_none(), "{kind}");
+            assert_eq!(v["messages"][0]["role"], "system", "{kind}");
+        }
+    }
+
+    #[test]
+    fn family_kinds_keep_openai_parameters_and_send_developer_as_system() {
+        use ProviderKind as K;
+        for kind in [
+            K::Databricks,
+            K::CloudflareWorkersAi,
+            K::Upstage,
+            K::Baseten,
+            K::Reka,
+            K::MiniMax,
+            K::Qianfan,
+            K::Venice,
+            K::Sglang,
+            K::LocalAi,
+            K::Xinference,
+            K::Predibase,
+            K::Hunyuan,
+            K::StepFun,
+            K::VolcengineArk,
+            K::Chutes,
+        ] {
+            let v = apply(
+                kind,
+                r#"{"model":"m","max_completion_tokens":9,"seed":1,"user":"u",
+                   "messages":[{"role":"developer","content":"d"},{"role":"user","content":"hi"}]}"#,
+            )
+            .unwrap();
+            assert_eq!(v["messages"][0]["role"], "system", "{kind}");
+            assert_eq!(v["max_completion_tokens"], 9, "{kind}");
+            assert_eq!(v["seed"], 1, "{kind}");
+            assert_eq!(v["user"], "u", "{kind}");
+        }
+    }
+
+    #[test]
+    fn openai_api_front_ends_get_bodies_as_sent() {
+        // Azure's v1 API and Vercel's gateway implement OpenAI's API itself; Jina's
+        // embeddings take OpenAI's names.
+        for kind in [
+            ProviderKind::AzureFoundry,
+            ProviderKind::VercelAiGateway,
+            ProviderKind::Jina,
+        ] {
+            assert!(quirks(kind).is_none(), "{kind}");
+        }
+    }
+
+    #[test]
+    fn the_registry_has_at_least_60_kinds() {
+        assert!(ProviderKind::ALL.len() >= 60, "{}", ProviderKind::ALL.len());
     }
 
     #[test]

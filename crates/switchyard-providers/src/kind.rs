@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::endpoint::Endpoint;
+
 /// Which dialect module speaks to a provider.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DialectKind {
@@ -46,6 +48,34 @@ impl AuthStyle {
     }
 }
 
+/// Which endpoints a provider kind serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Serves {
+    /// Not pinned down: self-hosted servers (which serve whatever their build and flags
+    /// enable) and providers whose documentation gives no list. Every request is forwarded
+    /// and the provider answers what it does not serve.
+    Unlisted,
+    /// Exactly these, as the provider's documentation lists them: a request for any other
+    /// endpoint is refused with a 400 before anything is sent.
+    Only(&'static [Endpoint]),
+}
+
+impl Serves {
+    /// Whether a request for `endpoint` may be sent to the provider.
+    pub fn allows(self, endpoint: Endpoint) -> bool {
+        match self {
+            Serves::Unlisted => true,
+            Serves::Only(list) => list.contains(&endpoint),
+        }
+    }
+
+    /// Whether the provider's documentation lists `endpoint` (false for [`Serves::Unlisted`]:
+    /// not known, as opposed to allowed).
+    pub fn documents(self, endpoint: Endpoint) -> bool {
+        matches!(self, Serves::Only(list) if list.contains(&endpoint))
+    }
+}
+
 /// Facts about one provider kind.
 #[derive(Debug)]
 pub struct KindInfo {
@@ -63,6 +93,9 @@ pub struct KindInfo {
     /// Whether it accepts `stream_options.include_usage`, so the gateway may ask for token
     /// usage on streams the client did not ask it for.
     pub stream_usage: bool,
+    /// The endpoints it serves (enforced for the OpenAI-compatible family, see
+    /// [`crate::compat::edits`]).
+    pub serves: Serves,
 }
 
 macro_rules! kinds {
@@ -90,6 +123,7 @@ kinds! {
         default_base_url: Some("https://api.openai.com/v1"),
         auth: AuthStyle::Bearer,
         stream_usage: true,
+        serves: Serves::Unlisted,
     },
     OpenAiCompatible => KindInfo {
         name: "openai-compatible",
@@ -97,6 +131,7 @@ kinds! {
         default_base_url: None,
         auth: AuthStyle::Bearer,
         stream_usage: false,
+        serves: Serves::Unlisted,
     },
     // The OpenAI-compatible registry: sources for every URL, auth style and quirk are in
     // docs/providers.md; quirks live in `compat.rs`.
@@ -106,6 +141,7 @@ kinds! {
         default_base_url: Some("https://api.groq.com/openai/v1"),
         auth: AuthStyle::Bearer,
         stream_usage: false,
+        serves: Serves::Unlisted,
     },
     Mistral => KindInfo {
         name: "mistral",
@@ -113,6 +149,7 @@ kinds! {
         default_base_url: Some("https://api.mistral.ai/v1"),
         auth: AuthStyle::Bearer,
         stream_usage: false,
+        serves: Serves::Unlisted,
     },
     DeepSeek => KindInfo {
         name: "deepseek",
@@ -120,6 +157,7 @@ kinds! {
         default_base_url: Some("https://api.deepseek.com/v1"),
         auth: AuthStyle::Bearer,
         stream_usage: false,
+        serves: Serves::Unlisted,
     },
     Together => KindInfo {
         name: "together",
@@ -127,6 +165,7 @@ kinds! {
         default_base_url: Some("https://api.together.xyz/v1"),
         auth: AuthStyle::Bearer,
         stream_usage: false,
+        serves: Serves::Unlisted,
     },
     Fireworks => KindInfo {
         name: "fireworks",
@@ -134,6 +173,7 @@ kinds! {
         default_base_url: Some("https://api.fireworks.ai/inference/v1"),
         auth: AuthStyle::Bearer,
         stream_usage: false,
+        serves: Serves::Unlisted,
     },
     OpenRouter => KindInfo {
         name: "openrouter",
@@ -141,6 +181,7 @@ kinds! {
         default_base_url: Some("https://openrouter.ai/api/v1"),
         auth: AuthStyle::Bearer,
         stream_usage: false,
+        serves: Serves::Unlisted,
     },
     XAi => KindInfo {
         name: "xai",
@@ -148,6 +189,7 @@ kinds! {
         default_base_url: Some("https://api.x.ai/v1"),
         auth: AuthStyle::Bearer,
         stream_usage: true,
+        serves: Serves::Unlisted,
     },
     Perplexity => KindInfo {
         name: "perplexity",
@@ -155,6 +197,7 @@ kinds! {
         default_base_url: Some("https://api.perplexity.ai"),
         auth: AuthStyle::Bearer,
         stream_usage: false,
+        serves: Serves::Unlisted,
     },
     Cerebras => KindInfo {
         name: "cerebras",
@@ -162,6 +205,7 @@ kinds! {
         default_base_url: Some("https://api.cerebras.ai/v1"),
         auth: AuthStyle::Bearer,
         stream_usage: false,
+        serves: Serves::Unlisted,
     },
     DeepInfra => KindInfo {
         name: "deepinfra",
@@ -169,6 +213,7 @@ kinds! {
         default_base_url: Some("https://api.deepinfra.com/v1/openai"),
         auth: AuthStyle::Bearer,
         stream_usage: false,
+        serves: Serves::Unlisted,
     },
     Ollama => KindInfo {
         name: "ollama",
@@ -176,6 +221,7 @@ kinds! {
         default_base_url: Some("http://localhost:11434/v1"),
         auth: AuthStyle::None,
         stream_usage: true,
+        serves: Serves::Unlisted,
     },
     Vllm => KindInfo {
         name: "vllm",
@@ -183,6 +229,7 @@ kinds! {
         default_base_url: Some("http://localhost:8000/v1"),
         auth: AuthStyle::Bearer,
         stream_usage: true,
+        serves: Serves::Unlisted,
     },
     LmStudio => KindInfo {
         name: "lm-studio",
@@ -190,6 +237,7 @@ kinds! {
         default_base_url: Some("http://localhost:1234/v1"),
         auth: AuthStyle::None,
         stream_usage: false,
+        serves: Serves::Unlisted,
     },
     LlamaCpp => KindInfo {
         name: "llama-cpp",
@@ -197,6 +245,7 @@ kinds! {
         default_base_url: Some("http://localhost:8080/v1"),
         auth: AuthStyle::Bearer,
         stream_usage: false,
+        serves: Serves::Unlisted,
     },
     Novita => KindInfo {
         name: "novita",
@@ -204,6 +253,7 @@ kinds! {
         default_base_url: Some("https://api.novita.ai/openai/v1"),
         auth: AuthStyle::Bearer,
         stream_usage: false,
+        serves: Serves::Unlisted,
     },
     Nebius => KindInfo {
         name: "nebius",
@@ -211,6 +261,7 @@ kinds! {
         default_base_url: Some("https://api.tokenfactory.nebius.com/v1"),
         auth: AuthStyle::Bearer,
         stream_usage: false,
+        serves: Serves::Unlisted,
     },
     SambaNova => KindInfo {
         name: "sambanova",
@@ -218,6 +269,7 @@ kinds! {
         default_base_url: Some("https://api.sambanova.ai/v1"),
         auth: AuthStyle::Bearer,
         stream_usage: false,
+        serves: Serves::Unlisted,
     },
     Hyperbolic => KindInfo {
         name: "hyperbolic",
@@ -225,6 +277,7 @@ kinds! {
         default_base_url: Some("https://api.hyperbolic.xyz/v1"),
         auth: AuthStyle::Bearer,
         stream_usage: false,
+        serves: Serves::Unlisted,
     },
     Lambda => KindInfo {
         name: "lambda",
@@ -232,6 +285,7 @@ kinds! {
         default_base_url: Some("https://api.lambda.ai/v1"),
         auth: AuthStyle::Bearer,
         stream_usage: false,
+        serves: Serves::Unlisted,
     },
     Moonshot => KindInfo {
         name: "moonshot",
@@ -239,6 +293,7 @@ kinds! {
         default_base_url: Some("https://api.moonshot.ai/v1"),
         auth: AuthStyle::Bearer,
         stream_usage: false,
+        serves: Serves::Unlisted,
     },
     ZAi => KindInfo {
         name: "zai",
@@ -246,6 +301,7 @@ kinds! {
         default_base_url: Some("https://api.z.ai/api/paas/v4"),
         auth: AuthStyle::Bearer,
         stream_usage: false,
+        serves: Serves::Unlisted,
     },
     Zhipu => KindInfo {
         name: "zhipu",
@@ -253,6 +309,7 @@ kinds! {
         default_base_url: Some("https://open.bigmodel.cn/api/paas/v4"),
         auth: AuthStyle::Bearer,
         stream_usage: false,
+        serves: Serves::Unlisted,
     },
     DashScope => KindInfo {
         name: "dashscope",
@@ -260,6 +317,7 @@ kinds! {
         default_base_url: Some("https://dashscope-intl.aliyuncs.com/compatible-mode/v1"),
         auth: AuthStyle::Bearer,
         stream_usage: false,
+        serves: Serves::Unlisted,
     },
     SiliconFlow => KindInfo {
         name: "siliconflow",
@@ -267,6 +325,7 @@ kinds! {
         default_base_url: Some("https://api.siliconflow.com/v1"),
         auth: AuthStyle::Bearer,
         stream_usage: false,
+        serves: Serves::Unlisted,
     },
     GithubModels => KindInfo {
         name: "github-models",
@@ -274,6 +333,7 @@ kinds! {
         default_base_url: Some("https://models.github.ai/inference"),
         auth: AuthStyle::Bearer,
         stream_usage: false,
+        serves: Serves::Unlisted,
     },
     HuggingFace => KindInfo {
         name: "huggingface",
@@ -281,6 +341,7 @@ kinds! {
         default_base_url: Some("https://router.huggingface.co/v1"),
         auth: AuthStyle::Bearer,
         stream_usage: false,
+        serves: Serves::Unlisted,
     },
     NvidiaNim => KindInfo {
         name: "nvidia-nim",
@@ -288,6 +349,7 @@ kinds! {
         default_base_url: Some("https://integrate.api.nvidia.com/v1"),
         auth: AuthStyle::Bearer,
         stream_usage: false,
+        serves: Serves::Unlisted,
     },
     Featherless => KindInfo {
         name: "featherless",
@@ -295,6 +357,7 @@ kinds! {
         default_base_url: Some("https://api.featherless.ai/v1"),
         auth: AuthStyle::Bearer,
         stream_usage: false,
+        serves: Serves::Unlisted,
     },
     Nscale => KindInfo {
         name: "nscale",
@@ -302,6 +365,7 @@ kinds! {
         default_base_url: Some("https://inference.api.nscale.com/v1"),
         auth: AuthStyle::Bearer,
         stream_usage: false,
+        serves: Serves::Unlisted,
     },
     OvhCloud => KindInfo {
         name: "ovhcloud",
@@ -309,6 +373,7 @@ kinds! {
         default_base_url: Some("https://oai.endpoints.kepler.ai.cloud.ovh.net/v1"),
         auth: AuthStyle::Bearer,
         stream_usage: false,
+        serves: Serves::Unlisted,
     },
     InferenceNet => KindInfo {
         name: "inference-net",
@@ -316,6 +381,227 @@ kinds! {
         default_base_url: Some("https://api.inference.net/v1"),
         auth: AuthStyle::Bearer,
         stream_usage: false,
+        serves: Serves::Unlisted,
+    },
+    // Added with their own documentation as the source (one citation each in
+    // docs/providers/compat-sources.md, "Kinds cited from the providers' own documentation").
+    // `default_base_url: None` where the URL is per account, workspace or deployment: the
+    // config must then give `base_url`.
+    Databricks => KindInfo {
+        name: "databricks",
+        dialect: DialectKind::OpenAi,
+        // `https://<workspace>/serving-endpoints`; `model` is the serving endpoint's name.
+        default_base_url: None,
+        auth: AuthStyle::Bearer,
+        stream_usage: false,
+        serves: Serves::Only(&[
+            Endpoint::ChatCompletions,
+            Endpoint::Completions,
+            Endpoint::Embeddings,
+            Endpoint::Responses,
+        ]),
+    },
+    CloudflareWorkersAi => KindInfo {
+        name: "cloudflare-workers-ai",
+        dialect: DialectKind::OpenAi,
+        // `https://api.cloudflare.com/client/v4/accounts/<account_id>/ai/v1`.
+        default_base_url: None,
+        auth: AuthStyle::Bearer,
+        stream_usage: false,
+        serves: Serves::Only(&[
+            Endpoint::ChatCompletions,
+            Endpoint::Embeddings,
+            Endpoint::Responses,
+        ]),
+    },
+    AzureFoundry => KindInfo {
+        name: "azure-foundry",
+        dialect: DialectKind::OpenAi,
+        // Azure's v1 API, `https://<resource>.openai.azure.com/openai/v1` (or the Foundry
+        // resource's `services.ai.azure.com` host): OpenAI's paths, no `api-version`.
+        default_base_url: None,
+        // An API key or a Microsoft Entra token, both as a bearer token (Azure's v1 examples
+        // pass the key to the plain OpenAI client).
+        auth: AuthStyle::Bearer,
+        stream_usage: false,
+        serves: Serves::Unlisted,
+    },
+    Upstage => KindInfo {
+        name: "upstage",
+        dialect: DialectKind::OpenAi,
+        default_base_url: Some("https://api.upstage.ai/v1"),
+        auth: AuthStyle::Bearer,
+        stream_usage: false,
+        serves: Serves::Unlisted,
+    },
+    Baseten => KindInfo {
+        name: "baseten",
+        dialect: DialectKind::OpenAi,
+        // Model APIs (a dedicated deployment's own URL goes in `base_url`).
+        default_base_url: Some("https://inference.baseten.co/v1"),
+        auth: AuthStyle::Bearer,
+        stream_usage: false,
+        serves: Serves::Unlisted,
+    },
+    Ai21 => KindInfo {
+        name: "ai21",
+        dialect: DialectKind::OpenAi,
+        default_base_url: Some("https://api.ai21.com/studio/v1"),
+        auth: AuthStyle::Bearer,
+        stream_usage: false,
+        serves: Serves::Unlisted,
+    },
+    Reka => KindInfo {
+        name: "reka",
+        dialect: DialectKind::OpenAi,
+        default_base_url: Some("https://api.reka.ai/v1"),
+        auth: AuthStyle::Bearer,
+        stream_usage: false,
+        serves: Serves::Only(&[Endpoint::ChatCompletions]),
+    },
+    Voyage => KindInfo {
+        name: "voyage",
+        dialect: DialectKind::OpenAi,
+        default_base_url: Some("https://api.voyageai.com/v1"),
+        auth: AuthStyle::Bearer,
+        stream_usage: false,
+        // Embeddings (and `/rerank`, which the gateway does not route yet).
+        serves: Serves::Only(&[Endpoint::Embeddings]),
+    },
+    Jina => KindInfo {
+        name: "jina",
+        dialect: DialectKind::OpenAi,
+        default_base_url: Some("https://api.jina.ai/v1"),
+        auth: AuthStyle::Bearer,
+        stream_usage: false,
+        // Embeddings (and `/rerank`, which the gateway does not route yet).
+        serves: Serves::Only(&[Endpoint::Embeddings]),
+    },
+    Friendli => KindInfo {
+        name: "friendli",
+        dialect: DialectKind::OpenAi,
+        // Serverless endpoints.
+        default_base_url: Some("https://api.friendli.ai/serverless/v1"),
+        auth: AuthStyle::Bearer,
+        stream_usage: false,
+        serves: Serves::Unlisted,
+    },
+    MiniMax => KindInfo {
+        name: "minimax",
+        dialect: DialectKind::OpenAi,
+        // International; users in China use `https://api.minimaxi.com/v1`.
+        default_base_url: Some("https://api.minimax.io/v1"),
+        auth: AuthStyle::Bearer,
+        stream_usage: false,
+        serves: Serves::Unlisted,
+    },
+    Qianfan => KindInfo {
+        name: "qianfan",
+        dialect: DialectKind::OpenAi,
+        default_base_url: Some("https://qianfan.baidubce.com/v2"),
+        auth: AuthStyle::Bearer,
+        stream_usage: false,
+        serves: Serves::Unlisted,
+    },
+    Scaleway => KindInfo {
+        name: "scaleway",
+        dialect: DialectKind::OpenAi,
+        default_base_url: Some("https://api.scaleway.ai/v1"),
+        auth: AuthStyle::Bearer,
+        stream_usage: true,
+        serves: Serves::Only(&[
+            Endpoint::ChatCompletions,
+            Endpoint::Embeddings,
+            Endpoint::Responses,
+            Endpoint::AudioTranscriptions,
+        ]),
+    },
+    Venice => KindInfo {
+        name: "venice",
+        dialect: DialectKind::OpenAi,
+        default_base_url: Some("https://api.venice.ai/api/v1"),
+        auth: AuthStyle::Bearer,
+        stream_usage: true,
+        serves: Serves::Unlisted,
+    },
+    VercelAiGateway => KindInfo {
+        name: "vercel-ai-gateway",
+        dialect: DialectKind::OpenAi,
+        default_base_url: Some("https://ai-gateway.vercel.sh/v1"),
+        auth: AuthStyle::Bearer,
+        stream_usage: false,
+        serves: Serves::Unlisted,
+    },
+    Sglang => KindInfo {
+        name: "sglang",
+        dialect: DialectKind::OpenAi,
+        default_base_url: Some("http://localhost:30000/v1"),
+        // A bearer key, if the server was started to require one.
+        auth: AuthStyle::Bearer,
+        stream_usage: false,
+        serves: Serves::Unlisted,
+    },
+    LocalAi => KindInfo {
+        name: "localai",
+        dialect: DialectKind::OpenAi,
+        default_base_url: Some("http://localhost:8080/v1"),
+        // Checked only when API keys are configured (`API_KEY`).
+        auth: AuthStyle::Bearer,
+        stream_usage: false,
+        serves: Serves::Unlisted,
+    },
+    Xinference => KindInfo {
+        name: "xinference",
+        dialect: DialectKind::OpenAi,
+        // Self-hosted, `http://<host>:<port>/v1`: Xinference's docs give no default port.
+        default_base_url: None,
+        auth: AuthStyle::Bearer,
+        stream_usage: false,
+        serves: Serves::Unlisted,
+    },
+    Predibase => KindInfo {
+        name: "predibase",
+        dialect: DialectKind::OpenAi,
+        // `https://serving.app.predibase.com/<tenant_id>/deployments/v2/llms/<deployment>/v1`;
+        // `model` is an adapter (`repo/version`) or empty for the base model.
+        default_base_url: None,
+        auth: AuthStyle::Bearer,
+        stream_usage: false,
+        serves: Serves::Unlisted,
+    },
+    Hunyuan => KindInfo {
+        name: "hunyuan",
+        dialect: DialectKind::OpenAi,
+        default_base_url: Some("https://api.hunyuan.cloud.tencent.com/v1"),
+        auth: AuthStyle::Bearer,
+        stream_usage: false,
+        serves: Serves::Unlisted,
+    },
+    StepFun => KindInfo {
+        name: "stepfun",
+        dialect: DialectKind::OpenAi,
+        // International; the China platform is `https://api.stepfun.com/v1`.
+        default_base_url: Some("https://api.stepfun.ai/v1"),
+        auth: AuthStyle::Bearer,
+        stream_usage: false,
+        serves: Serves::Unlisted,
+    },
+    VolcengineArk => KindInfo {
+        name: "volcengine-ark",
+        dialect: DialectKind::OpenAi,
+        // Ark's V3 API (Doubao and hosted models); `model` is a model or an endpoint id.
+        default_base_url: Some("https://ark.cn-beijing.volces.com/api/v3"),
+        auth: AuthStyle::Bearer,
+        stream_usage: false,
+        serves: Serves::Unlisted,
+    },
+    Chutes => KindInfo {
+        name: "chutes",
+        dialect: DialectKind::OpenAi,
+        default_base_url: Some("https://llm.chutes.ai/v1"),
+        auth: AuthStyle::Bearer,
+        stream_usage: false,
+        serves: Serves::Unlisted,
     },
     Gemini => KindInfo {
         name: "gemini",
@@ -323,6 +609,7 @@ kinds! {
         default_base_url: Some("https://generativelanguage.googleapis.com/v1beta"),
         auth: AuthStyle::Header("x-goog-api-key"),
         stream_usage: false,
+        serves: Serves::Unlisted,
     },
     VertexAi => KindInfo {
         name: "vertex-ai",
@@ -330,6 +617,7 @@ kinds! {
         default_base_url: Some("https://{location}-aiplatform.googleapis.com/v1/projects/{project}/locations/{location}/publishers/google"),
         auth: AuthStyle::Bearer,
         stream_usage: false,
+        serves: Serves::Unlisted,
     },
     Bedrock => KindInfo {
         name: "bedrock",
@@ -337,6 +625,7 @@ kinds! {
         default_base_url: Some("https://bedrock-runtime.{region}.amazonaws.com"),
         auth: AuthStyle::AwsSigV4,
         stream_usage: false,
+        serves: Serves::Unlisted,
     },
     Anthropic => KindInfo {
         name: "anthropic",
@@ -345,6 +634,7 @@ kinds! {
         auth: AuthStyle::Header("x-api-key"),
         // Anthropic streams always carry usage; there is nothing to ask for.
         stream_usage: false,
+        serves: Serves::Unlisted,
     },
     AzureOpenAi => KindInfo {
         name: "azure-openai",
@@ -353,6 +643,7 @@ kinds! {
         default_base_url: None,
         auth: AuthStyle::Header("api-key"),
         stream_usage: true,
+        serves: Serves::Unlisted,
     },
     Cohere => KindInfo {
         name: "cohere",
@@ -361,6 +652,7 @@ kinds! {
         auth: AuthStyle::Bearer,
         // Usage always comes in `message-end`: nothing to ask for.
         stream_usage: false,
+        serves: Serves::Unlisted,
     },
 }
 
@@ -416,6 +708,36 @@ mod tests {
             Some(ProviderKind::OpenAiCompatible)
         );
         assert_eq!(ProviderKind::from_name("nope"), None);
+    }
+
+    #[test]
+    fn serves_tells_allowed_from_documented() {
+        let only = Serves::Only(&[Endpoint::Embeddings]);
+        assert!(only.allows(Endpoint::Embeddings) && only.documents(Endpoint::Embeddings));
+        assert!(!only.allows(Endpoint::ChatCompletions));
+        assert!(!only.documents(Endpoint::ChatCompletions));
+        assert!(Serves::Unlisted.allows(Endpoint::ChatCompletions));
+        assert!(!Serves::Unlisted.documents(Endpoint::ChatCompletions));
+    }
+
+    #[test]
+    fn per_account_kinds_have_no_default_url_and_every_list_is_non_empty() {
+        for kind in [
+            ProviderKind::OpenAiCompatible,
+            ProviderKind::Databricks,
+            ProviderKind::CloudflareWorkersAi,
+            ProviderKind::AzureFoundry,
+            ProviderKind::Predibase,
+            ProviderKind::Xinference,
+            ProviderKind::AzureOpenAi,
+        ] {
+            assert_eq!(kind.info().default_base_url, None, "{kind}");
+        }
+        for kind in ProviderKind::ALL {
+            if let Serves::Only(list) = kind.info().serves {
+                assert!(!list.is_empty(), "{kind} serves nothing");
+            }
+        }
     }
 
     #[test]

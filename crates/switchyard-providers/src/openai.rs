@@ -66,12 +66,7 @@ pub fn passthrough_request(
         stream_options = with_include_usage(call.body.get_raw("stream_options"))?;
         edits.push(Edit::Set("stream_options", &stream_options));
     }
-    let quirk_edits = match call.endpoint {
-        Endpoint::ChatCompletions | Endpoint::Completions => {
-            compat::edits(compat::quirks(provider.kind), &provider.name, call.body)?
-        }
-        _ => Vec::new(),
-    };
+    let quirk_edits = compat::edits(provider.kind, &provider.name, call.endpoint, call.body)?;
     for (key, value) in &quirk_edits {
         edits.push(match value {
             Some(v) => Edit::Set(key, v),

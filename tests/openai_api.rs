@@ -181,6 +181,19 @@ async fn embeddings_models_and_completions_work_through_the_sdk() {
     assert!(ids.contains(&"fast"), "{ids:?}");
     assert!(ids.contains(&"local/gpt-4o-mini"), "{ids:?}");
     assert!(ids.contains(&"gpt-4o-mini"), "{ids:?}");
+    // Every listed id can be retrieved (the SDK's `models.retrieve`), route aliases included,
+    // and so can any routable `provider/model`; others are a 404.
+    for id in [
+        "fast",
+        "local/gpt-4o-mini",
+        "gpt-4o-mini",
+        "local/some-other-model",
+    ] {
+        let m = client.models().retrieve(id).await.unwrap();
+        assert_eq!(m.id, id);
+    }
+    let missing = client.models().retrieve("no-such-model").await;
+    assert!(missing.is_err(), "{missing:?}");
 
     let req = CreateCompletionRequestArgs::default()
         .model("fast")

@@ -13,7 +13,9 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use pingora::proxy::Session;
+use switchyard_config::catalog::listing;
 use switchyard_pipeline::{Flow, Hooks};
 use switchyard_providers::inbound::passthrough::ClientHeaders;
 use switchyard_providers::inbound::{self, InboundApi};
@@ -46,8 +48,11 @@ pub async fn serve(
             return Ok(());
         }
     }
-    if endpoint == Endpoint::Models {
-        let body = state.models_body.clone();
+    if matches!(endpoint, Endpoint::Models | Endpoint::Model) {
+        let body = match endpoint {
+            Endpoint::Model => model_body(state, session.req_header().uri.path())?,
+            _ => state.models_body.clone(),
+        };
         return respond::whole(session, pipeline, ctx, 200, "application/json", body, &[])
             .await
             .map_err(Failure::Abort);
@@ -120,6 +125,27 @@ pub async fn serve(
         path: &path,
     };
     attempt::run(state, session, ctx, attempts).await
+}
+
+/// `GET /v1/models/{id}`: any id the listing shows, or any id a client may route with
+/// (a route, `provider/model`, a model one provider lists). Ids may contain `/` and be
+/// percent-encoded.
+fn model_body(state: &State, path: &str) -> Result<Bytes, GatewayError> {
+    let raw = path
+        .split_once("/models/")
+        .map_or("", |(_, id)| id.trim_end_matches('/'));
+    let id = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
+    let not_found = || GatewayError::ModelNotFound(id.chars().take(200).collect());
+    let json = match state.models.get(&id) {
+        Some(o) => serde_json::to_vec(o),
+        None => {
+            let created = state.models.data().first().map_or(0, |o| o.created);
+            let o = listing::model_object(&state.config, &id, created).ok_or_else(not_found)?;
+            serde_json::to_vec(&o)
+        }
+    };
+    json.map(Bytes::from)
+        .map_err(|e| GatewayError::Internal(format!("encoding a model: {e}")))
 }
 
 /// Acts on a stage's decision: `Ok(true)` when the request has been answered.

@@ -13,6 +13,7 @@ use bytes::Bytes;
 use pingora::connectors::http::Connector;
 use pingora::connectors::ConnectorOptions;
 use pingora::server::configuration::ServerConf;
+use switchyard_config::catalog::listing::{self, ModelList};
 use switchyard_config::{BaseUrl, Config, Provider, ProviderId};
 use switchyard_pipeline::{Pipeline, Plugin};
 use switchyard_providers::{dialect_for, Dialect, ProviderEndpoint, ProviderKind, Secret};
@@ -63,6 +64,8 @@ pub struct State {
     pub closing: tokio::sync::watch::Sender<bool>,
     /// The pool for providers that trust the system's CAs.
     pub default_connector: Arc<Connector>,
+    /// The `GET /v1/models` listing, and its body precomputed.
+    pub models: ModelList,
     /// The precomputed `GET /v1/models` body.
     pub models_body: Bytes,
     /// Circuit breakers and load figures per target.
@@ -114,7 +117,7 @@ impl State {
             })
             .collect();
         let router = Router::new(&config);
-        let models_body = models_body(&config);
+        let (models, models_body) = models(&config);
         let health = HealthRegistry::new(
             &config,
             BreakerPolicy {
@@ -138,6 +141,7 @@ impl State {
             draining: AtomicBool::new(false),
             closing: tokio::sync::watch::Sender::new(false),
             default_connector,
+            models,
             models_body,
             health,
             request_config_label: Arc::from("request_config"),
@@ -234,34 +238,15 @@ pub fn zero_config_runtime(
     rt
 }
 
-fn models_body(config: &Config) -> Bytes {
+/// The `GET /v1/models` listing (routes, configured providers' models — or their kind's
+/// catalog models — with prices, context windows and modalities from the catalog).
+fn models(config: &Config) -> (ModelList, Bytes) {
     let created = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let mut data = Vec::new();
-    let mut push = |id: &str, owner: &str| {
-        data.push(serde_json::json!({
-            "id": id, "object": "model", "created": created, "owned_by": owner,
-        }));
-    };
-    for r in &config.routes {
-        push(&r.name, "switchyard");
-    }
-    let router = Router::new(config);
-    for p in &config.providers {
-        for m in &p.models {
-            push(&format!("{}/{m}", p.name), &p.name);
-            // Bare names are routable (and listed) only where exactly one provider has them.
-            if router
-                .resolve(m)
-                .is_some_and(|plan| &*plan.label == "catalog")
-            {
-                push(m, &p.name);
-            }
-        }
-    }
-    let body = serde_json::json!({ "object": "list", "data": data });
-    Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
+    let list = listing::model_list(config, created);
+    let body = Bytes::from(list.to_json().unwrap_or_default());
+    (list, body)
 }
 
 /// Microseconds since the gateway started: the clock every health decision reads (the

@@ -12,6 +12,8 @@ pub enum Endpoint {
     Embeddings,
     /// `GET /v1/models`, answered by the gateway from its configuration
     Models,
+    /// `GET /v1/models/{id}`, answered by the gateway from its configuration
+    Model,
     /// `POST /v1/images/generations` (JSON in, JSON out)
     ImagesGenerations,
     /// `POST /v1/audio/speech` (JSON in, audio bytes out)
@@ -51,11 +53,12 @@ pub enum PathMatch {
 
 impl Endpoint {
     /// Every endpoint, for tables and tests.
-    pub const ALL: [Endpoint; 11] = [
+    pub const ALL: [Endpoint; 12] = [
         Endpoint::ChatCompletions,
         Endpoint::Completions,
         Endpoint::Embeddings,
         Endpoint::Models,
+        Endpoint::Model,
         Endpoint::ImagesGenerations,
         Endpoint::AudioSpeech,
         Endpoint::AudioTranscriptions,
@@ -71,7 +74,7 @@ impl Endpoint {
             Endpoint::ChatCompletions => "/chat/completions",
             Endpoint::Completions => "/completions",
             Endpoint::Embeddings => "/embeddings",
-            Endpoint::Models => "/models",
+            Endpoint::Models | Endpoint::Model => "/models",
             Endpoint::ImagesGenerations => "/images/generations",
             Endpoint::AudioSpeech => "/audio/speech",
             Endpoint::AudioTranscriptions => "/audio/transcriptions",
@@ -105,7 +108,7 @@ impl Endpoint {
     /// The HTTP method the endpoint takes.
     pub fn method(self) -> &'static str {
         match self {
-            Endpoint::Models => "GET",
+            Endpoint::Models | Endpoint::Model => "GET",
             _ => "POST",
         }
     }
@@ -117,6 +120,7 @@ impl Endpoint {
             Endpoint::Completions => "completions",
             Endpoint::Embeddings => "embeddings",
             Endpoint::Models => "models",
+            Endpoint::Model => "model",
             Endpoint::ImagesGenerations => "images_generations",
             Endpoint::AudioSpeech => "audio_speech",
             Endpoint::AudioTranscriptions => "audio_transcriptions",
@@ -132,7 +136,21 @@ impl Endpoint {
     pub fn match_request(method: &str, path: &str) -> PathMatch {
         let path = path.strip_suffix('/').unwrap_or(path);
         let rest = path.strip_prefix("/v1").unwrap_or(path);
-        let Some(endpoint) = Self::ALL.into_iter().find(|e| e.suffix() == rest) else {
+        if rest
+            .strip_prefix("/models/")
+            .is_some_and(|id| !id.is_empty())
+        {
+            return if method == "GET" {
+                PathMatch::Found(Endpoint::Model)
+            } else {
+                PathMatch::WrongMethod(Endpoint::Model)
+            };
+        }
+        let Some(endpoint) = Self::ALL
+            .into_iter()
+            .filter(|e| *e != Endpoint::Model)
+            .find(|e| e.suffix() == rest)
+        else {
             return PathMatch::NotFound;
         };
         if endpoint.method() == method {
@@ -160,6 +178,14 @@ mod tests {
         assert_eq!(
             Endpoint::match_request("GET", "/v1/models/"),
             PathMatch::Found(Endpoint::Models)
+        );
+        assert_eq!(
+            Endpoint::match_request("GET", "/v1/models/openai/gpt-4o"),
+            PathMatch::Found(Endpoint::Model)
+        );
+        assert_eq!(
+            Endpoint::match_request("DELETE", "/v1/models/x"),
+            PathMatch::WrongMethod(Endpoint::Model)
         );
         assert_eq!(
             Endpoint::match_request("POST", "/v1/audio/transcriptions"),

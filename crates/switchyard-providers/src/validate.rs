@@ -178,7 +178,7 @@ pub fn validate(endpoint: Endpoint, body: &JsonEnvelope, limits: &Limits) -> Res
         Endpoint::AudioTranscriptions => run(body, limits, media::Transcription::TRANSCRIPTION),
         Endpoint::AudioTranslations => run(body, limits, media::Transcription::TRANSLATION),
         // A GET without a body.
-        Endpoint::Models => Ok(()),
+        Endpoint::Models | Endpoint::Model => Ok(()),
         // Translated to a chat request first (`inbound`), which is then validated as chat;
         // the translation refuses what its own format does not allow.
         Endpoint::Messages | Endpoint::MessagesCountTokens | Endpoint::Responses => Ok(()),

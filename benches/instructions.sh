@@ -15,6 +15,9 @@
 #                     5) / 50
 #   anthropic         OpenAI request translated to Anthropic Messages and back, non-streamed
 #   anthropic-stream  the same, streamed (5 content events)
+#   plain, staged     plain again, with a plugin stage registered (request-tagger refusing a model
+#                     this request does not ask for): what a feature costs a request it does
+#                     not apply to
 # The floor runs the passthrough classes only (it cannot translate).
 #
 # Usage: benches/instructions.sh [--update]   (env: N=400 WARM=50 PORT_BASE=18400
@@ -88,7 +91,7 @@ measure() {
   if [ "$name" = floor ]; then
     cmd=($BIN/pingora-floor --listen "$PROXY" --upstream "$MOCK" --threads 2)
   else
-    cmd=($BIN/switchyard run --config "$WORK/switchyard.yaml")
+    cmd=($BIN/switchyard run --config "$WORK/$name.yaml")
   fi
   valgrind --tool=callgrind --callgrind-out-file="$out.%p" "${cmd[@]}" >"$WORK/$name.log" 2>&1 &
   local pid=$!
@@ -130,6 +133,8 @@ measure() {
 
 measure floor plain stream stream-long
 measure switchyard plain stream stream-long anthropic anthropic-stream
+{ cat "$WORK/switchyard.yaml"; printf 'plugins:\n  - use: request-tagger\n    with: { refuse_models: [not-asked-for] }\n'; } >"$WORK/switchyard-staged.yaml"
+measure switchyard-staged plain
 
 per_event() { echo $(( (IR[$1/stream-long] - IR[$1/stream]) / 50 )); }
 IR[floor/stream-event]=$(per_event floor)
@@ -154,6 +159,10 @@ stamp=$(date -u +%Y-%m-%dT%H-%MZ)
     b=${IR[switchyard/$class]}
     echo "| $class (floor: passthrough) | $(k "$a") | $(k "$b") | $(k $((b - a))) | $(x "$b" "$a") |"
   done
+  a=${IR[floor/plain]}; b=${IR[switchyard-staged/plain]}
+  echo "| plain, with a stage registered that it does not trigger | $(k "$a") | $(k "$b") | $(k $((b - a))) | $(x "$b" "$a") |"
+  echo
+  echo "A registered stage a request does not trigger costs it $(( b - IR[switchyard/plain] )) instructions (plain vs plain, staged)."
 } >"benches/results/instructions-$stamp.md"
 cat "benches/results/instructions-$stamp.md"
 

@@ -50,13 +50,33 @@ pub fn bin(name: &str) -> PathBuf {
     path
 }
 
-/// A port that was free a moment ago.
+/// A port that was free a moment ago and that no other test process has been handed.
+///
+/// nextest runs every test in its own process, all picking ports at once: the port is
+/// reserved with a lock file (held until this process ends) so that two tests never start
+/// servers on the same port. Something outside the tests can still take it in the gap
+/// before the server binds; the starters retry on a fresh port when that happens.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static HELD: std::sync::Mutex<Vec<std::fs::File>> = std::sync::Mutex::new(Vec::new());
+    let dir = std::env::temp_dir().join("switchyard-test-ports");
+    std::fs::create_dir_all(&dir).unwrap();
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(port.to_string()))
+            .unwrap();
+        if file.try_lock().is_ok() {
+            HELD.lock().unwrap_or_else(|e| e.into_inner()).push(file);
+            return port;
+        }
+    }
 }
 
 /// The workspace root.
@@ -187,6 +207,10 @@ async fn wait_ready(proc: &mut Proc, url: &str) -> bool {
     let end = Instant::now() + START_TIMEOUT;
     while Instant::now() < end {
         if proc.exited().is_some() {
+            return false;
+        }
+        // Pingora retries a port in use instead of failing; another process holds it.
+        if proc.output().contains(" is in use, will try again") {
             return false;
         }
         if let Ok(r) = client.get(url).timeout(Duration::from_secs(2)).send().await {
@@ -415,6 +439,7 @@ impl Gateway {
             assert!(
                 out.contains("ddress already in use")
                     || out.contains("AddrInUse")
+                    || out.contains("is in use")
                     || out.contains("bind"),
                 "the gateway exited at start:\n{out}"
             );

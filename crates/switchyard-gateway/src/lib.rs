@@ -12,7 +12,9 @@
 //!   before Pingora's HTTP code reads it.
 //! - [`images`]: image URLs fetched and inlined for providers that take only image bytes.
 //! - [`admin`]: `/health`, `/ready`, `/metrics`.
-//! - [`server`]: assembling and running the Pingora server; [`shutdown`]: draining.
+//! - [`listeners`]: the listening sockets, bound before the server starts, and their
+//!   hand-over to a new process on upgrade.
+//! - [`server`]: assembling and running the Pingora server; [`shutdown`]: signals and draining.
 //!
 //! Translation and routing decisions are not made here: they come from
 //! `switchyard-providers` and `switchyard-router`, which are pure.
@@ -31,6 +33,7 @@ pub mod guard;
 pub mod health;
 pub mod images;
 pub mod intake;
+pub mod listeners;
 pub mod metrics;
 pub mod netguard;
 pub mod plan;

@@ -15,6 +15,7 @@ use crate::admin::Admin;
 use crate::front::Front;
 use crate::guard::GuardLimits;
 use crate::health;
+use crate::listeners::{self, Bound, Listeners};
 use crate::proxy::Gateway;
 use crate::shutdown;
 use crate::state::State;
@@ -28,8 +29,9 @@ pub struct RunOptions {
     pub daemon: bool,
 }
 
-/// Pingora's server settings derived from ours.
-pub fn server_conf(config: &Config) -> ServerConf {
+/// Pingora's server settings derived from ours; `upgrade_sock` is the checked path from
+/// [`listeners::upgrade_sock`].
+pub fn server_conf(config: &Config, upgrade_sock: String) -> ServerConf {
     let s = &config.server;
     let port = s.listen.port();
     ServerConf {
@@ -43,10 +45,7 @@ pub fn server_conf(config: &Config) -> ServerConf {
             || format!("/tmp/switchyard-{port}.pid"),
             |p| p.display().to_string(),
         ),
-        upgrade_sock: s.upgrade_sock.as_ref().map_or_else(
-            || format!("/tmp/switchyard-{port}.upgrade.sock"),
-            |p| p.display().to_string(),
-        ),
+        upgrade_sock,
         ..ServerConf::default()
     }
 }
@@ -95,18 +94,35 @@ pub fn check(config: &Config, plugins: &[Plugin]) -> Result<(), String> {
 
 /// Builds the server with both services and runs it until shutdown. `plugins` are the
 /// plugins compiled into the binary (the config decides which run).
+///
+/// Everything that can fail does so before a listening socket is taken: the config, the
+/// upgrade socket's directory, the runtime state; then the sockets are received from the
+/// running instance (`--upgrade`) or bound, and only then does Pingora start.
 pub fn run(config: Config, opts: RunOptions, plugins: &[Plugin]) -> Result<(), String> {
-    let conf = server_conf(&config);
+    let upgrade_sock = listeners::upgrade_sock(&config)?;
+    let conf = server_conf(&config, upgrade_sock.clone());
     let listen = config.server.listen.to_string();
     let admin_listen = config.server.admin_listen.to_string();
+    let addrs = [
+        (listen.clone(), config.server.listen),
+        (admin_listen.clone(), config.server.admin_listen),
+    ];
     let opt = Opt {
-        upgrade: opts.upgrade,
+        // The hand-over is done here (see `listeners`), not by Pingora's bootstrap.
+        upgrade: false,
         daemon: opts.daemon,
         ..Opt::default()
     };
     let mut server = Server::new_with_opt_and_conf(opt, conf);
     server.bootstrap();
+    raise_open_files(config.server.max_connections);
     let state = State::new(config, &server.configuration, plugins)?;
+    let inherited = if opts.upgrade {
+        Some(listeners::receive(&upgrade_sock)?)
+    } else {
+        None
+    };
+    let listeners = Arc::new(Listeners::acquire(&addrs, inherited)?);
 
     let gateway = gateway_service(&state, &server.configuration, &listen);
 
@@ -114,8 +130,8 @@ pub fn run(config: Config, opts: RunOptions, plugins: &[Plugin]) -> Result<(), S
     admin.threads = Some(1);
     admin.add_tcp(&admin_listen);
 
-    server.add_service(gateway);
-    server.add_service(admin);
+    server.add_service(Bound::new(gateway, listeners.clone()));
+    server.add_service(Bound::new(admin, listeners.clone()));
     server.add_service(background_service(
         "drain",
         shutdown::Drain::new(state.clone()),
@@ -135,7 +151,49 @@ pub fn run(config: Config, opts: RunOptions, plugins: &[Plugin]) -> Result<(), S
     );
     let _state: Arc<State> = state;
     server.run(RunArgs {
-        shutdown_signal: Box::new(shutdown::Signals),
+        shutdown_signal: Box::new(shutdown::Signals::new(listeners, upgrade_sock)),
     });
     Ok(())
+}
+
+/// Raises the soft limit on open files to the hard limit (every client connection and every
+/// upstream connection is a descriptor), and warns when it is still below what
+/// `server.max_connections` needs.
+fn raise_open_files(max_connections: usize) {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource, RLIM_INFINITY};
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
+        return;
+    };
+    let mut limit = soft;
+    if hard > soft {
+        // Linux refuses an unlimited soft limit for files: it is capped by fs.nr_open.
+        let target = if hard == RLIM_INFINITY {
+            std::fs::read_to_string("/proc/sys/fs/nr_open")
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or(1 << 20)
+        } else {
+            hard
+        };
+        match setrlimit(Resource::RLIMIT_NOFILE, target, hard) {
+            Ok(()) => {
+                log::info!(target: "switchyard", from = soft, to = target; "open-files limit raised");
+                limit = target;
+            }
+            Err(e) => {
+                log::warn!(target: "switchyard", limit = soft, error = e.to_string().as_str(); "cannot raise the open-files limit");
+            }
+        }
+    }
+    // A client connection, its upstream connection, and a reserve for the rest.
+    let need = (2 * max_connections as u64).saturating_add(256);
+    if limit < need {
+        log::warn!(
+            target: "switchyard",
+            limit = limit,
+            max_connections = max_connections,
+            needs = need;
+            "the open-files limit is below what server.max_connections needs: raise it (ulimit -n, LimitNOFILE=) or lower server.max_connections"
+        );
+    }
 }

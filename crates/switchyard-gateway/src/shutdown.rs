@@ -1,10 +1,13 @@
-//! Graceful shutdown.
+//! Signals and graceful shutdown.
 //!
 //! SIGTERM and SIGINT both shut down gracefully (a second one exits at once); SIGQUIT hands
-//! the listening sockets to a new process started with `--upgrade` (Pingora's graceful
-//! upgrade). In every case the listeners stop accepting and in-flight requests get up to
-//! `server.shutdown_timeout` to finish. Pingora waits out that whole grace period even when
-//! nothing is in flight, so [`Drain`] ends the process as soon as the last request is done.
+//! the listening sockets to a new process started with `--upgrade`, then shuts down
+//! gracefully, or, when no new process takes them, logs why and keeps serving. SIGHUP,
+//! SIGUSR1, SIGUSR2 and SIGALRM are logged and otherwise ignored (SIGPIPE is ignored by the
+//! Rust runtime): no other signal ends the process. In every case the listeners stop accepting
+//! and in-flight requests get up to `server.shutdown_timeout` to finish. Pingora waits out
+//! that whole grace period even when nothing is in flight, so [`Drain`] ends the process as
+//! soon as the last request is done.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -13,12 +16,53 @@ use std::time::Duration;
 use async_trait::async_trait;
 use pingora::server::{ShutdownSignal, ShutdownSignalWatch, ShutdownWatch};
 use pingora::services::background::BackgroundService;
-use tokio::signal::unix::{signal, SignalKind};
+use tokio::signal::unix::{signal, Signal, SignalKind};
 
+use crate::listeners::Listeners;
 use crate::state::State;
 
 /// Maps Unix signals to Pingora shutdown kinds.
-pub struct Signals;
+pub struct Signals {
+    listeners: Arc<Listeners>,
+    upgrade_sock: String,
+}
+
+impl Signals {
+    /// A watcher that hands `listeners` over on `upgrade_sock` at SIGQUIT.
+    pub fn new(listeners: Arc<Listeners>, upgrade_sock: String) -> Self {
+        Self {
+            listeners,
+            upgrade_sock,
+        }
+    }
+}
+
+/// Signals that end a process by default but mean nothing to the gateway.
+const IGNORED: [(SignalKind, &str); 4] = [
+    (SignalKind::hangup(), "SIGHUP"),
+    (SignalKind::user_defined1(), "SIGUSR1"),
+    (SignalKind::user_defined2(), "SIGUSR2"),
+    (SignalKind::alarm(), "SIGALRM"),
+];
+
+/// Installs handlers for [`IGNORED`] (a handled signal no longer ends the process) and logs
+/// each one received.
+fn ignore_others() {
+    for (kind, name) in IGNORED {
+        match signal(kind) {
+            Ok(mut s) => {
+                tokio::spawn(async move {
+                    while s.recv().await.is_some() {
+                        log::warn!(target: "switchyard", signal = name; "signal ignored");
+                    }
+                });
+            }
+            Err(e) => {
+                log::error!(target: "switchyard", signal = name, error = e.to_string().as_str(); "cannot install a signal handler");
+            }
+        }
+    }
+}
 
 #[async_trait]
 impl ShutdownSignalWatch for Signals {
@@ -31,23 +75,60 @@ impl ShutdownSignalWatch for Signals {
             log::error!("cannot install signal handlers; shut down with SIGKILL");
             return std::future::pending().await;
         };
-        let kind = tokio::select! {
-            _ = term.recv() => ShutdownSignal::GracefulTerminate,
-            _ = int.recv() => ShutdownSignal::GracefulTerminate,
-            _ = quit.recv() => ShutdownSignal::GracefulUpgrade,
-        };
-        // A second SIGTERM or SIGINT during the drain means: stop now.
-        tokio::spawn(async move {
+        ignore_others();
+        let kind = loop {
             tokio::select! {
-                _ = term.recv() => {},
-                _ = int.recv() => {},
+                _ = term.recv() => break ShutdownSignal::GracefulTerminate,
+                _ = int.recv() => break ShutdownSignal::GracefulTerminate,
+                _ = quit.recv() => {
+                    if self.hand_over().await {
+                        // The sockets are the new process's now (its accept loop takes the
+                        // connections queued meanwhile): stop accepting and drain. Pingora's
+                        // own upgrade would send them a second time.
+                        break ShutdownSignal::GracefulTerminate;
+                    }
+                }
             }
-            log::warn!("second shutdown signal: exiting without waiting for in-flight requests");
-            std::process::exit(130);
-        });
+        };
+        watch_second_signal(term, int);
         log::info!("shutdown signal received: no new connections, finishing in-flight requests");
         kind
     }
+}
+
+impl Signals {
+    /// Sends the listening sockets to the new process; false (logged) when none took them.
+    async fn hand_over(&self) -> bool {
+        log::info!(target: "switchyard", upgrade_sock = self.upgrade_sock.as_str(); "SIGQUIT: handing the listening sockets to the new process");
+        let listeners = self.listeners.clone();
+        let sock = self.upgrade_sock.clone();
+        match tokio::task::spawn_blocking(move || listeners.hand_over(&sock)).await {
+            Ok(Ok(())) => {
+                log::info!(target: "switchyard", "listening sockets handed over; draining");
+                true
+            }
+            Ok(Err(e)) => {
+                log::error!(target: "switchyard", error = e.as_str(); "upgrade failed: still serving");
+                false
+            }
+            Err(e) => {
+                log::error!(target: "switchyard", error = e.to_string().as_str(); "upgrade failed: still serving");
+                false
+            }
+        }
+    }
+}
+
+/// A second SIGTERM or SIGINT during the drain means: stop now.
+fn watch_second_signal(mut term: Signal, mut int: Signal) {
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
+        }
+        log::warn!("second shutdown signal: exiting without waiting for in-flight requests");
+        std::process::exit(130);
+    });
 }
 
 /// A background service that waits for the shutdown broadcast, marks the gateway as

@@ -331,3 +331,177 @@ async fn a_graceful_upgrade_swaps_config_without_failing_a_request() {
     new.signal("TERM");
     assert!(new.wait_exit(Duration::from_secs(10)).await.is_some());
 }
+
+/// Runs `switchyard run` on `yaml` (written to `dir`) until it exits, within 20 s: its exit
+/// code and output.
+async fn run_until_exit(dir: &TempDir, yaml: &str, env: &[(&str, &str)]) -> (i32, String) {
+    let config = dir.0.join("exits.yaml");
+    std::fs::write(&config, yaml).unwrap();
+    let log = dir.0.join("exits.log");
+    let out = std::fs::File::create(&log).unwrap();
+    let mut cmd = std::process::Command::new(bin("switchyard"));
+    cmd.arg("run")
+        .arg("--config")
+        .arg(&config)
+        .stdin(std::process::Stdio::null())
+        .stdout(out.try_clone().unwrap())
+        .stderr(out);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let end = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > end {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "the gateway did not exit:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    (
+        status.code().unwrap_or(-1),
+        std::fs::read_to_string(&log).unwrap_or_default(),
+    )
+}
+
+#[tokio::test]
+async fn a_listener_that_cannot_be_bound_fails_the_start() {
+    let dir = TempDir::new();
+    // A port another process listens on, for the gateway and for the admin listener; an
+    // address this host does not have (TEST-NET-3).
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = held.local_addr().unwrap().to_string();
+    let free = || format!("127.0.0.1:{}", free_port());
+    for (listen, admin, bad) in [
+        (busy.clone(), free(), busy.clone()),
+        (free(), busy.clone(), busy.clone()),
+        (
+            "203.0.113.1:80".to_owned(),
+            free(),
+            "203.0.113.1:80".to_owned(),
+        ),
+    ] {
+        let yaml =
+            format!("server: {{ listen: \"{listen}\", admin_listen: \"{admin}\", threads: 1 }}\n");
+        let (code, out) = run_until_exit(&dir, &yaml, &[]).await;
+        assert_ne!(code, 0, "{out}");
+        assert!(
+            out.contains(&format!("cannot start: cannot listen on {bad}")),
+            "{out}"
+        );
+        // Nothing started: no listener answered, nothing panicked.
+        assert!(!out.contains("panicked"), "{out}");
+        assert!(!out.contains("Server starting"), "{out}");
+    }
+    drop(held);
+}
+
+#[tokio::test]
+async fn signals_other_than_the_documented_ones_do_not_end_the_gateway() {
+    let mock = MockServer::start().await;
+    let mut gw = Gateway::start(&single_provider(&mock)).await;
+    for sig in ["HUP", "USR1", "USR2", "ALRM", "PIPE"] {
+        gw.proc.signal(sig);
+        let r = gw.post("/v1/chat/completions", &chat("fast", sig)).await;
+        assert_eq!(r.status(), 200, "after SIG{sig}");
+    }
+    gw.logs_with(|l| l.contains("signal ignored") && l.contains("SIGALRM"))
+        .await;
+    assert!(gw.proc.wait_exit(Duration::from_millis(1)).await.is_none());
+    // The documented ones still work.
+    gw.proc.signal("TERM");
+    let status = gw.proc.wait_exit(Duration::from_secs(10)).await;
+    assert!(status.is_some_and(|s| s.success()), "{status:?}");
+}
+
+#[tokio::test]
+async fn an_upgrade_to_a_process_that_fails_to_start_leaves_the_old_one_serving() {
+    let mock = MockServer::start().await;
+    let dir = TempDir::new();
+    let server = format!(
+        "server: {{ listen: \"{{listen}}\", admin_listen: \"{{admin}}\", threads: 2, upgrade_sock: \"{}\" }}\n",
+        dir.0.join("upgrade.sock").display(),
+    );
+    let old = Gateway::start(&format!("{server}{}", single_provider(&mock))).await;
+    // The README's steps: start the new process with --upgrade, then SIGQUIT the old one.
+    let mut new = old.start_upgrade(&format!("{server}providers: [not, a, map]\n"));
+    let status = new
+        .wait_exit(Duration::from_secs(20))
+        .await
+        .expect("the broken process did not exit");
+    assert!(!status.success());
+    assert!(
+        new.output().contains("invalid configuration"),
+        "{}",
+        new.output()
+    );
+    old.proc.signal("QUIT");
+    old.logs_with(|l| l.contains("upgrade failed: still serving"))
+        .await;
+    // Still serving, on the same port, with the old config.
+    let r = old
+        .post("/v1/chat/completions", &chat("fast", "still here"))
+        .await;
+    assert_eq!(r.status(), 200);
+    let ready = http().get(old.admin_url("/ready")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    // And a later upgrade to a good config still works.
+    let mut good = old.start_upgrade(&format!("{server}{}", single_provider(&mock)));
+    let sock = dir.0.join("upgrade.sock");
+    wait_until(
+        "the new process's upgrade socket",
+        Duration::from_secs(20),
+        || {
+            let exists = sock.exists();
+            async move { exists.then_some(()) }
+        },
+    )
+    .await;
+    let mut old = old;
+    old.proc.signal("QUIT");
+    let status = old.proc.wait_exit(Duration::from_secs(20)).await;
+    assert!(status.is_some_and(|s| s.success()), "{status:?}");
+    let r = old
+        .post("/v1/chat/completions", &chat("fast", "new one"))
+        .await;
+    assert_eq!(r.status(), 200, "{}", good.output());
+    good.signal("TERM");
+    assert!(good.wait_exit(Duration::from_secs(10)).await.is_some());
+}
+
+#[tokio::test]
+async fn the_upgrade_socket_lives_in_a_private_directory() {
+    use std::os::unix::fs::PermissionsExt;
+    let mock = MockServer::start().await;
+    // Default: a 0700 directory under $XDG_RUNTIME_DIR.
+    let runtime = TempDir::new();
+    let gw = GatewayConfig::new(single_provider(&mock))
+        .env("XDG_RUNTIME_DIR", runtime.0.to_str().unwrap())
+        .start()
+        .await;
+    let mode = std::fs::metadata(runtime.0.join("switchyard"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o700);
+    drop(gw);
+    // A configured socket in a directory others can write is refused.
+    let shared = TempDir::new();
+    std::fs::set_permissions(&shared.0, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let yaml = format!(
+        "server: {{ listen: \"127.0.0.1:{}\", admin_listen: \"127.0.0.1:{}\", upgrade_sock: \"{}\" }}\n",
+        free_port(),
+        free_port(),
+        shared.0.join("up.sock").display()
+    );
+    let (code, out) = run_until_exit(&shared, &yaml, &[]).await;
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("can be written by other users"), "{out}");
+}

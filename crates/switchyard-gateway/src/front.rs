@@ -104,7 +104,21 @@ impl ServerApp for Front {
     }
 
     async fn cleanup(&self) {
-        // Wakes idle keep-alive connections at shutdown.
+        // The listener has stopped. Pingora's cleanup closes every connection waiting for a
+        // request head, including one whose head is arriving: a request accepted just before
+        // the listener closed (or, on an upgrade, just before the hand-over) would be lost.
+        // So the heads being read are let in first (bounded by the header deadline); then
+        // idle keep-alive connections are woken and closed.
+        let end = tokio::time::Instant::now() + self.limits.header_timeout;
+        let mut quiet = 0;
+        while quiet < 2 && tokio::time::Instant::now() < end {
+            quiet = if self.conns.reading_heads() == 0 {
+                quiet + 1
+            } else {
+                0
+            };
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
         self.proxy.http_cleanup().await;
     }
 }

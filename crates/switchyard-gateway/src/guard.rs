@@ -94,6 +94,8 @@ impl ConnState {
 /// The connections the gateway holds, bounded.
 pub struct Connections {
     live: AtomicUsize,
+    /// Connections reading a request head (see [`Connections::reading_heads`]).
+    heads: AtomicUsize,
     max: usize,
     /// Connections that entered the waiting phase, oldest first (entries go stale when a
     /// connection moves on; they are skipped and compacted away).
@@ -105,6 +107,7 @@ impl Connections {
     pub fn new(max: usize) -> Self {
         Self {
             live: AtomicUsize::new(0),
+            heads: AtomicUsize::new(0),
             max,
             waiting: Mutex::new(VecDeque::new()),
         }
@@ -113,6 +116,14 @@ impl Connections {
     /// Connections open now.
     pub fn live(&self) -> usize {
         self.live.load(Ordering::Relaxed)
+    }
+
+    /// Connections that have begun sending a request the gateway has not been handed yet
+    /// (roughly: a request that was served since counts until the connection reads again).
+    /// Shutdown waits for them: Pingora drops a connection whose head is incomplete when it
+    /// stops.
+    pub fn reading_heads(&self) -> usize {
+        self.heads.load(Ordering::Relaxed)
     }
 
     /// A place for a new connection: when all are taken, the longest-waiting idle or
@@ -178,6 +189,22 @@ impl Connections {
     }
 }
 
+/// One connection counted in [`Connections::reading_heads`] while held.
+struct HeadMark(Arc<Connections>);
+
+impl HeadMark {
+    fn new(registry: &Arc<Connections>) -> Self {
+        registry.heads.fetch_add(1, Ordering::AcqRel);
+        Self(registry.clone())
+    }
+}
+
+impl Drop for HeadMark {
+    fn drop(&mut self) {
+        self.0.heads.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// One connection's place; given back when the connection closes.
 pub struct Slot(Arc<Connections>);
 
@@ -208,6 +235,8 @@ pub struct Guarded {
     fail_next: bool,
     /// A response Pingora writes on its own, being replaced.
     own: Option<OwnResponse>,
+    /// Held from a head's first byte until the connection is read again in another phase.
+    reading: Option<HeadMark>,
 }
 
 struct OwnResponse {
@@ -256,6 +285,7 @@ impl Guarded {
             refusal: None,
             fail_next: false,
             own: None,
+            reading: None,
         }
     }
 
@@ -357,6 +387,9 @@ impl AsyncRead for Guarded {
             return Poll::Ready(Ok(()));
         }
         let phase = this.conn.phase.load(Ordering::Relaxed);
+        if phase != HEAD {
+            this.reading = None;
+        }
         if phase == BUSY {
             this.deadline = None;
             this.deadline_phase = BUSY;
@@ -408,6 +441,7 @@ impl AsyncRead for Guarded {
                     if phase == WAITING {
                         this.conn.phase.store(HEAD, Ordering::Relaxed);
                         this.arm(HEAD);
+                        this.reading = Some(HeadMark::new(&this.registry));
                     }
                     this.head_bytes += n;
                     if this.head_bytes > this.limits.max_header_size {

@@ -86,9 +86,12 @@ impl Listeners {
 }
 
 /// A listening socket bound the way Pingora binds (`SO_REUSEADDR`, which on Linux still
-/// refuses a port another socket listens on; Pingora raises the backlog when it takes it).
+/// refuses a port another socket listens on; Pingora raises the backlog when it takes it),
+/// non-blocking as its runtime needs.
 fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
-    TcpListener::bind(addr)
+    let l = TcpListener::bind(addr)?;
+    l.set_nonblocking(true)?;
+    Ok(l)
 }
 
 /// Receives the listening sockets of the running instance (`--upgrade`): it sends them when it

@@ -123,6 +123,7 @@ pub fn run(config: Config, opts: RunOptions, plugins: &[Plugin]) -> Result<(), S
         None
     };
     let listeners = Arc::new(Listeners::acquire(&addrs, inherited)?);
+    let signals = shutdown::Signals::install(listeners.clone(), upgrade_sock)?;
 
     let gateway = gateway_service(&state, &server.configuration, &listen);
 
@@ -151,7 +152,7 @@ pub fn run(config: Config, opts: RunOptions, plugins: &[Plugin]) -> Result<(), S
     );
     let _state: Arc<State> = state;
     server.run(RunArgs {
-        shutdown_signal: Box::new(shutdown::Signals::new(listeners, upgrade_sock)),
+        shutdown_signal: Box::new(signals),
     });
     Ok(())
 }

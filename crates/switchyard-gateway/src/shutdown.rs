@@ -10,7 +10,7 @@
 //! soon as the last request is done.
 
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -25,16 +25,16 @@ use crate::state::State;
 pub struct Signals {
     listeners: Arc<Listeners>,
     upgrade_sock: String,
+    installed: Mutex<Option<Installed>>,
 }
 
-impl Signals {
-    /// A watcher that hands `listeners` over on `upgrade_sock` at SIGQUIT.
-    pub fn new(listeners: Arc<Listeners>, upgrade_sock: String) -> Self {
-        Self {
-            listeners,
-            upgrade_sock,
-        }
-    }
+/// The handlers, installed before the server starts: a signal that arrives while it starts is
+/// not handled by the default action (which ends the process).
+struct Installed {
+    term: Signal,
+    int: Signal,
+    quit: Signal,
+    others: Vec<(Signal, &'static str)>,
 }
 
 /// Signals that end a process by default but mean nothing to the gateway.
@@ -45,37 +45,57 @@ const IGNORED: [(SignalKind, &str); 4] = [
     (SignalKind::alarm(), "SIGALRM"),
 ];
 
-/// Installs handlers for [`IGNORED`] (a handled signal no longer ends the process) and logs
-/// each one received.
-fn ignore_others() {
-    for (kind, name) in IGNORED {
-        match signal(kind) {
-            Ok(mut s) => {
-                tokio::spawn(async move {
-                    while s.recv().await.is_some() {
-                        log::warn!(target: "switchyard", signal = name; "signal ignored");
-                    }
-                });
-            }
-            Err(e) => {
-                log::error!(target: "switchyard", signal = name, error = e.to_string().as_str(); "cannot install a signal handler");
-            }
+impl Signals {
+    /// Installs the handlers now; at SIGQUIT `listeners` are handed over on `upgrade_sock`.
+    pub fn install(listeners: Arc<Listeners>, upgrade_sock: String) -> Result<Self, String> {
+        // Tokio installs a process-wide handler the first time a signal is asked for; the
+        // streams made here are read later by the server's runtime.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot install signal handlers: {e}"))?;
+        let _in_rt = rt.enter();
+        let mk = |kind: SignalKind, name: &str| {
+            signal(kind).map_err(|e| format!("cannot install a handler for {name}: {e}"))
+        };
+        let mut others = Vec::new();
+        for (kind, name) in IGNORED {
+            others.push((mk(kind, name)?, name));
         }
+        let installed = Installed {
+            term: mk(SignalKind::terminate(), "SIGTERM")?,
+            int: mk(SignalKind::interrupt(), "SIGINT")?,
+            quit: mk(SignalKind::quit(), "SIGQUIT")?,
+            others,
+        };
+        Ok(Self {
+            listeners,
+            upgrade_sock,
+            installed: Mutex::new(Some(installed)),
+        })
     }
 }
 
 #[async_trait]
 impl ShutdownSignalWatch for Signals {
     async fn recv(&self) -> ShutdownSignal {
-        let (Ok(mut term), Ok(mut int), Ok(mut quit)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::quit()),
-        ) else {
-            log::error!("cannot install signal handlers; shut down with SIGKILL");
+        let taken = self.installed.lock().ok().and_then(|mut i| i.take());
+        let Some(Installed {
+            mut term,
+            mut int,
+            mut quit,
+            others,
+        }) = taken
+        else {
             return std::future::pending().await;
         };
-        ignore_others();
+        for (mut s, name) in others {
+            tokio::spawn(async move {
+                while s.recv().await.is_some() {
+                    log::warn!(target: "switchyard", signal = name; "signal ignored");
+                }
+            });
+        }
         let kind = loop {
             tokio::select! {
                 _ = term.recv() => break ShutdownSignal::GracefulTerminate,
@@ -172,9 +192,10 @@ impl BackgroundService for Drain {
                 );
                 let _ = self.state.closing.send(true);
             }
-            // Two quiet polls in a row: a request accepted just before the listener closed
-            // has had time to show up.
-            if self.state.metrics.inflight.get() <= 0 {
+            // Two quiet polls in a row with no request in flight and no head being read: a
+            // request accepted just before the listener closed has had time to show up.
+            if self.state.metrics.inflight.get() <= 0 && self.state.connections.reading_heads() == 0
+            {
                 quiet_polls += 1;
                 if quiet_polls >= 2 {
                     log::info!("all in-flight requests finished; exiting");

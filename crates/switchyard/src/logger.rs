@@ -1,21 +1,52 @@
 //! JSON-lines logging to stderr: one object per line with `ts`, `level`, `target`, `msg` and
 //! the record's key-values. Used for Switchyard's own logs, the access log (target `access`)
 //! and Pingora's logs alike.
+//!
+//! No line carries a secret, at any level: Pingora's debug and trace lines print whole
+//! request and response heads, so every line passes through the gateway's [`Redactor`] (the
+//! configured secrets) and has the values of credential headers (`authorization`, `*api-key`,
+//! `x-amz-security-token`, …) replaced, whoever sent them. Warnings and errors repeated in a
+//! burst (an `accept` failing on every connection when descriptors run out) are written a few
+//! times a second at most, with a count of those left out.
 
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::Write as _;
-use std::time::SystemTime;
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime};
 
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 use log::kv::{Error as KvError, Key, Value, VisitSource};
-use log::{LevelFilter, Log, Metadata, Record};
+use log::{Level, LevelFilter, Log, Metadata, Record};
 use switchyard_config::LogLevel;
+use switchyard_gateway::redact::{Redactor, REDACTED};
 use switchyard_providers::time::UtcDateTime;
+
+/// Header names whose values are credentials (`api-key` also covers `x-api-key`,
+/// `x-goog-api-key` and `x-portkey-api-key`; `authorization` covers `proxy-authorization`).
+const CREDENTIAL_HEADERS: [&str; 4] =
+    ["authorization", "api-key", "x-amz-security-token", "cookie"];
+
+/// Lines with the same level, target and start written per window before the rest of the
+/// window's are counted instead.
+const BURST: u32 = 5;
+const WINDOW: Duration = Duration::from_secs(1);
 
 struct JsonLogger {
     level: LevelFilter,
+    redactor: Redactor,
+    headers: Option<AhoCorasick>,
+    bursts: Mutex<HashMap<u64, Burst>>,
 }
 
-/// Installs the logger at `level`.
-pub fn init(level: LogLevel) {
+struct Burst {
+    since: Instant,
+    written: u32,
+    dropped: u64,
+}
+
+/// Installs the logger at `level`; `redactor` holds the configured secrets.
+pub fn init(level: LogLevel, redactor: Redactor) {
     let level = match level {
         LogLevel::Off => LevelFilter::Off,
         LogLevel::Error => LevelFilter::Error,
@@ -24,7 +55,17 @@ pub fn init(level: LogLevel) {
         LogLevel::Debug => LevelFilter::Debug,
         LogLevel::Trace => LevelFilter::Trace,
     };
-    if log::set_boxed_logger(Box::new(JsonLogger { level })).is_ok() {
+    let headers = AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .build(CREDENTIAL_HEADERS)
+        .ok();
+    let logger = JsonLogger {
+        level,
+        redactor,
+        headers,
+        bursts: Mutex::new(HashMap::new()),
+    };
+    if log::set_boxed_logger(Box::new(logger)).is_ok() {
         log::set_max_level(level);
     }
 }
@@ -38,6 +79,10 @@ impl Log for JsonLogger {
         if !self.enabled(record.metadata()) {
             return;
         }
+        let dropped = match self.admit(record) {
+            Some(n) => n,
+            None => return,
+        };
         let mut line = Vec::with_capacity(320);
         line.extend_from_slice(b"{\"ts\":\"");
         push_timestamp(&mut line, SystemTime::now());
@@ -51,13 +96,108 @@ impl Log for JsonLogger {
             None => push_json_str(&mut line, &record.args().to_string()),
         }
         let _ = record.key_values().visit(&mut Fields(&mut line));
+        if dropped > 0 {
+            let _ = write!(line, ",\"similar_lines_dropped\":{dropped}");
+        }
         line.extend_from_slice(b"}\n");
+        let line = self.redactor.redact(&line, None);
+        let line = match &self.headers {
+            Some(names) => scrub_headers(names, &line),
+            None => line.into_owned(),
+        };
         let _ = std::io::stderr().lock().write_all(&line);
     }
 
     fn flush(&self) {
         let _ = std::io::stderr().flush();
     }
+}
+
+impl JsonLogger {
+    /// Whether a warning or error is written (`Some(lines left out before it)`) or left out
+    /// of a burst (`None`). Other levels are always written.
+    fn admit(&self, record: &Record<'_>) -> Option<u64> {
+        if record.level() > Level::Warn {
+            return Some(0);
+        }
+        let mut h = DefaultHasher::new();
+        record.level().hash(&mut h);
+        record.target().hash(&mut h);
+        match record.args().as_str() {
+            Some(m) => m.hash(&mut h),
+            None => {
+                let m = record.args().to_string();
+                m.get(..m.len().min(32)).unwrap_or("").hash(&mut h);
+            }
+        }
+        let key = h.finish();
+        let now = Instant::now();
+        let Ok(mut bursts) = self.bursts.lock() else {
+            return Some(0);
+        };
+        if bursts.len() > 4096 {
+            bursts.retain(|_, b| now.duration_since(b.since) < WINDOW);
+        }
+        let b = bursts.entry(key).or_insert(Burst {
+            since: now,
+            written: 0,
+            dropped: 0,
+        });
+        if now.duration_since(b.since) >= WINDOW {
+            let dropped = b.dropped;
+            *b = Burst {
+                since: now,
+                written: 1,
+                dropped: 0,
+            };
+            return Some(dropped);
+        }
+        if b.written < BURST {
+            b.written += 1;
+            Some(0)
+        } else {
+            b.dropped += 1;
+            None
+        }
+    }
+}
+
+/// `line` with the value after each credential header name replaced: `name: value`,
+/// `"name": "value"` (a header map's debug form) or `name=value`, the value running to the
+/// next quote, backslash (an escaped `\r\n` in a debug-printed head) or line end.
+fn scrub_headers(names: &AhoCorasick, line: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(line.len());
+    let mut copied = 0;
+    for m in names.find_iter(line) {
+        if m.start() < copied {
+            continue;
+        }
+        let mut i = m.end();
+        while i < line.len() && matches!(line[i], b'"' | b'\'' | b'\\') {
+            i += 1;
+        }
+        while i < line.len() && line[i] == b' ' {
+            i += 1;
+        }
+        if i >= line.len() || !matches!(line[i], b':' | b'=') {
+            continue;
+        }
+        i += 1;
+        while i < line.len() && matches!(line[i], b' ' | b'"' | b'\'' | b'\\') {
+            i += 1;
+        }
+        let start = i;
+        while i < line.len() && !matches!(line[i], b'"' | b'\'' | b'\\' | b'\r' | b'\n') {
+            i += 1;
+        }
+        if i > start {
+            out.extend_from_slice(&line[copied..start]);
+            out.extend_from_slice(REDACTED.as_bytes());
+            copied = i;
+        }
+    }
+    out.extend_from_slice(&line[copied..]);
+    out
 }
 
 struct Fields<'a>(&'a mut Vec<u8>);
@@ -137,6 +277,36 @@ mod tests {
         let mut s = Vec::new();
         push_json_str(&mut s, "plain /v1/chat/completions");
         assert_eq!(s, b"\"plain /v1/chat/completions\"");
+    }
+
+    fn names() -> AhoCorasick {
+        AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .build(CREDENTIAL_HEADERS)
+            .unwrap()
+    }
+
+    #[test]
+    fn credential_headers_are_scrubbed_in_every_debug_form() {
+        let cases = [
+            // A request head written upstream (`Bytes` debug, then JSON-escaped).
+            r#"{"msg":"Writing request header: b\"POST /v1/chat HTTP/1.1\\r\\nAuthorization: Bearer sk-up-1\\r\\nx-api-key: sk-up-2\\r\\n\""}"#,
+            // A header map's debug form.
+            r#"{"msg":"Request header: {\"authorization\": \"Bearer sk-up-1\", \"X-Goog-Api-Key\": \"sk-up-2\"}"}"#,
+            // SigV4, with commas in the value.
+            "authorization: AWS4-HMAC-SHA256 Credential=sk-up-1/x, Signature=sk-up-2\n",
+        ];
+        for c in cases {
+            let out = String::from_utf8(scrub_headers(&names(), c.as_bytes())).unwrap();
+            assert!(
+                !out.contains("sk-up-1") && !out.contains("sk-up-2"),
+                "{out}"
+            );
+            assert!(out.contains(REDACTED), "{out}");
+        }
+        // Prose naming a header is left alone.
+        let prose = b"missing authorization header";
+        assert_eq!(scrub_headers(&names(), prose), prose);
     }
 
     #[test]

@@ -101,7 +101,7 @@ fn main() -> ExitCode {
                 }
                 None => config.log.level,
             };
-            logger::init(level);
+            logger::init(level, switchyard_gateway::redact::Redactor::new(&config));
             match switchyard_gateway::run(
                 config,
                 switchyard_gateway::RunOptions { upgrade, daemon },

@@ -505,3 +505,31 @@ async fn the_upgrade_socket_lives_in_a_private_directory() {
     assert_ne!(code, 0, "{out}");
     assert!(out.contains("can be written by other users"), "{out}");
 }
+
+#[tokio::test]
+async fn trace_logs_never_show_a_key() {
+    let mock = MockServer::start().await;
+    let gw = Gateway::start(&format!(
+        "log: {{ level: trace }}\nauth:\n  keys:\n    - {{ name: team, key: gw-key-abcdefgh-1234 }}\n{}",
+        single_provider(&mock)
+    ))
+    .await;
+    let r = http()
+        .post(gw.url("/v1/chat/completions"))
+        .header("authorization", "Bearer gw-key-abcdefgh-1234")
+        .header("x-amz-security-token", "sk-unconfigured-client-9876")
+        .json(&chat("fast", "trace me"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let logs = gw.logs_with(|l| l.contains("\"target\":\"access\"")).await;
+    // Pingora printed the heads (so the test sees what it would have leaked) …
+    assert!(logs.contains("Request header"), "{logs}");
+    // … and no key is in them: the gateway key, the provider key (sk-mock-key) and a
+    // credential header nobody configured.
+    for secret in ["gw-key-abcdefgh-1234", "sk-mock-key", "sk-unconfigured-client-9876"] {
+        assert!(!logs.contains(secret), "{secret} logged:\n{logs}");
+    }
+    assert!(logs.contains("[REDACTED]"));
+}

@@ -102,3 +102,46 @@ fn version_and_help() {
     let (code, _, err) = switchyard(&["run", "--log-level", "loud"]);
     assert_eq!(code, 2, "{err}");
 }
+
+#[test]
+fn check_lists_every_problem_in_plain_words() {
+    let dir = TempDir::new();
+    let path = dir.0.join("bad.yaml");
+    // Parse problems (a wrong type, an unknown field, a duplicate key) …
+    std::fs::write(
+        &path,
+        "server:\n  threads: x\n  nope: 1\nlog:\n  level: info\n  level: warn\n",
+    )
+    .unwrap();
+    let (code, _, err) = switchyard(&["check", "--config", path.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    for want in [
+        "`server.threads`: expected a whole number",
+        "`server.nope`: unknown field `nope`",
+        "`log`: `level` is given twice",
+    ] {
+        assert!(err.contains(want), "{want} not in:\n{err}");
+    }
+    for rust in ["DuplicateKeyPolicy", "u32", "Options"] {
+        assert!(!err.contains(rust), "{rust} in:\n{err}");
+    }
+    // … and a provider header no request could carry, each naming its provider.
+    for (value, what) in [
+        ("\"caf\\u00e9\"", "non-ASCII"),
+        ("\"a\\rb\"", "CR"),
+        ("\"a\\nb\"", "LF"),
+        ("\"a\\0b\"", "NUL"),
+    ] {
+        std::fs::write(
+            &path,
+            format!("providers:\n  acme: {{ kind: openai, base_url: \"http://127.0.0.1:9/v1\", api_key: sk-x, headers: {{ x-org: {value} }} }}\n"),
+        )
+        .unwrap();
+        let (code, _, err) = switchyard(&["check", "--config", path.to_str().unwrap()]);
+        assert_eq!(code, 1, "{what}: {err}");
+        assert!(
+            err.contains("provider `acme`") && err.contains("header `x-org`"),
+            "{what}: {err}"
+        );
+    }
+}

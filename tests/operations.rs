@@ -528,7 +528,11 @@ async fn trace_logs_never_show_a_key() {
     assert!(logs.contains("Request header"), "{logs}");
     // … and no key is in them: the gateway key, the provider key (sk-mock-key) and a
     // credential header nobody configured.
-    for secret in ["gw-key-abcdefgh-1234", "sk-mock-key", "sk-unconfigured-client-9876"] {
+    for secret in [
+        "gw-key-abcdefgh-1234",
+        "sk-mock-key",
+        "sk-unconfigured-client-9876",
+    ] {
         assert!(!logs.contains(secret), "{secret} logged:\n{logs}");
     }
     assert!(logs.contains("[REDACTED]"));

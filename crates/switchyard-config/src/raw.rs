@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 pub use serde_saphyr::Spanned;
 
-use crate::errors::ConfigError;
+use crate::errors::{ConfigError, ConfigErrors};
 
 /// The whole file.
 #[derive(Debug, Default, Deserialize)]
@@ -574,9 +574,64 @@ impl<'de> Deserialize<'de> for Size {
     }
 }
 
+/// Most problems one parse reports.
+const MAX_PARSE_ERRORS: usize = 25;
+
 /// Parses YAML text into the raw form; errors carry file, line, column and field path.
-pub fn parse(text: &str, source_name: &str) -> Result<RawConfig, ConfigError> {
-    parse_as(text, source_name)
+///
+/// A parse stops at its first error, so after each one the line it points at is blanked and
+/// the text parsed again: one run lists every unknown field, wrong type and duplicate key.
+/// A line that opens a block (the next line is indented deeper) is not blanked, since its
+/// children would then be read as something else: the search stops there. An error found
+/// above a blanked line is the blanking's doing (a mapping left empty): not reported, and its
+/// line is blanked in turn.
+pub fn parse(text: &str, source_name: &str) -> Result<RawConfig, ConfigErrors> {
+    let first = match parse_as(text, source_name) {
+        Ok(c) => return Ok(c),
+        Err(e) => e,
+    };
+    let mut lines: Vec<&str> = text.lines().collect();
+    let mut next_blank = first.line;
+    let mut errors = vec![first];
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    for _ in 0..2 * MAX_PARSE_ERRORS {
+        if errors.len() >= MAX_PARSE_ERRORS {
+            break;
+        }
+        let Some(at) = next_blank.and_then(|l| l.checked_sub(1)) else {
+            break;
+        };
+        let Some(line) = lines.get(at) else {
+            break;
+        };
+        let opens_block = lines[at + 1..]
+            .iter()
+            .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+            .is_some_and(|next| indent(next) > indent(line));
+        if line.trim().is_empty() || opens_block {
+            break;
+        }
+        lines[at] = "";
+        match parse_as::<RawConfig>(&lines.join("\n"), source_name) {
+            Ok(_) => break,
+            Err(e) => {
+                next_blank = e.line;
+                // Parsing goes down the file: an error above the blanked line is the
+                // blanking's doing (a mapping left empty), not the file's; that line goes too.
+                if e.line.is_some_and(|l| l <= at) {
+                    continue;
+                }
+                if errors
+                    .iter()
+                    .any(|seen| seen.line == e.line && seen.message == e.message)
+                {
+                    break;
+                }
+                errors.push(e);
+            }
+        }
+    }
+    Err(ConfigErrors(errors))
 }
 
 /// Parses YAML (or JSON, a subset of YAML's flow style) into any raw type.
@@ -606,11 +661,13 @@ pub fn parse_as<T: serde::de::DeserializeOwned + Default>(
         if let Some(i) = message.rfind(" at line ") {
             message.truncate(i);
         }
+        let message = plain_words(&message);
         // `Spanned` wraps values in a struct whose one field is `value`: not a config field.
         // (A map key literally named `value` is elided from the path too.)
         let field = path
             .map(|p| spanned_free_path(&p))
-            .filter(|p| !p.is_empty() && p != ".");
+            .map(|p| p.strip_suffix(".?").map(str::to_owned).unwrap_or(p))
+            .filter(|p| !p.is_empty() && p != "." && p != "?");
         ConfigError {
             file: source_name.to_owned(),
             line: loc.map(|l| l.0),
@@ -619,6 +676,52 @@ pub fn parse_as<T: serde::de::DeserializeOwned + Default>(
             message,
         }
     })
+}
+
+/// The parser's message in the config's words: no Rust type or option names.
+fn plain_words(message: &str) -> String {
+    if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
+        let key = rest.split(',').next().unwrap_or(rest).trim();
+        return format!("`{key}` is given twice in the same mapping");
+    }
+    const NUMBERS: [&str; 12] = [
+        "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
+    ];
+    let mut out = message.to_owned();
+    for n in NUMBERS {
+        out = out.replace(
+            &format!("invalid {n}"),
+            "expected a whole number (in range)",
+        );
+        out = out.replace(&format!("expected {n}"), "expected a whole number");
+    }
+    for (rust, plain) in [
+        ("invalid f64", "expected a number"),
+        ("invalid f32", "expected a number"),
+        ("expected f64", "expected a number"),
+        ("expected f32", "expected a number"),
+        ("invalid bool", "expected true or false"),
+        (
+            "expected mapping start",
+            "expected a mapping (`key: value` lines or `{ … }`)",
+        ),
+        (
+            "expected sequence start",
+            "expected a list (`- item` lines or `[ … ]`)",
+        ),
+        ("expected string scalar", "expected a text value"),
+        ("expected a string", "expected a text value"),
+    ] {
+        out = out.replace(rust, plain);
+    }
+    if let Some(i) = out.find("struct ") {
+        // `invalid type: …, expected struct RawServer` and the like.
+        let end = out[i..]
+            .find(|c: char| c == ',' || c == ')')
+            .map_or(out.len(), |e| i + e);
+        out.replace_range(i..end, "a mapping");
+    }
+    out
 }
 
 /// A serde path without the `value` segments `Spanned` adds (`catalog.providers.openai.value.
@@ -643,6 +746,27 @@ fn spanned_free_path(path: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_parse_problem_is_listed_in_plain_words() {
+        let text = "server:\n  threads: x\n  nope: 1\nproviders:\n  p1: { kind: openai, bogus: 1 }\n  p2: { kind: openai }\nroutes: [1]\nlog:\n  level: info\n  level: warn\n";
+        let errs = super::parse(text, "t.yaml").unwrap_err().0;
+        let all: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+        assert_eq!(errs.len(), 5, "{all:#?}");
+        let text = all.join("\n");
+        for want in [
+            "t.yaml:2:12: `server.threads`: expected a whole number",
+            "`server.nope`: unknown field `nope`",
+            "t.yaml:10:3: `log`: `level` is given twice in the same mapping",
+            "`providers.p1.bogus`: unknown field `bogus`",
+            "`routes`: expected a mapping",
+        ] {
+            assert!(text.contains(want), "{want} not in:\n{text}");
+        }
+        for rust in ["u32", "DuplicateKeyPolicy", "Options", "scalar", "struct"] {
+            assert!(!text.contains(rust), "{rust} in:\n{text}");
+        }
+    }
+
     #[test]
     fn spanned_segments_leave_the_path() {
         use super::spanned_free_path as f;

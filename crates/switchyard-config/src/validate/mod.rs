@@ -676,15 +676,17 @@ fn provider(
         let Some(v) = cx.expand(hval, &hfield) else {
             continue;
         };
+        // Printable ASCII only: `HeaderValue` would take other bytes (obs-text) that cannot
+        // be read back as text, and such a header was dropped on the way out, silently.
         match HeaderValue::from_str(&v) {
-            Ok(mut v) => {
+            Ok(mut v) if v.to_str().is_ok() => {
                 v.set_sensitive(true);
                 headers.push((n, v));
             }
-            Err(_) => cx.err(
+            _ => cx.err(
                 hval,
                 &hfield,
-                "the value has characters not allowed in a header",
+                format!("provider `{name}`: the value of header `{hname}` has characters a header cannot carry (printable ASCII only: no line breaks, NUL or non-ASCII characters)"),
             ),
         }
     }

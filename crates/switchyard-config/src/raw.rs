@@ -717,7 +717,7 @@ fn plain_words(message: &str) -> String {
     if let Some(i) = out.find("struct ") {
         // `invalid type: …, expected struct RawServer` and the like.
         let end = out[i..]
-            .find(|c: char| c == ',' || c == ')')
+            .find([',', ')'])
             .map_or(out.len(), |e| i + e);
         out.replace_range(i..end, "a mapping");
     }

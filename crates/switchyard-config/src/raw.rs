@@ -716,9 +716,7 @@ fn plain_words(message: &str) -> String {
     }
     if let Some(i) = out.find("struct ") {
         // `invalid type: …, expected struct RawServer` and the like.
-        let end = out[i..]
-            .find([',', ')'])
-            .map_or(out.len(), |e| i + e);
+        let end = out[i..].find([',', ')']).map_or(out.len(), |e| i + e);
         out.replace_range(i..end, "a mapping");
     }
     out

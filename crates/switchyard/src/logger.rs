@@ -310,6 +310,35 @@ mod tests {
     }
 
     #[test]
+    fn a_burst_of_the_same_error_is_thinned_out() {
+        let config = switchyard_config::load_str("", "t.yaml", &|_| None).unwrap();
+        let logger = JsonLogger {
+            level: LevelFilter::Trace,
+            redactor: Redactor::new(&config),
+            headers: None,
+            bursts: Mutex::new(HashMap::new()),
+        };
+        let admitted = |level: Level, msg: &str| {
+            let args = format_args!("{msg}");
+            let r = Record::builder()
+                .level(level)
+                .target("pingora")
+                .args(args)
+                .build();
+            logger.admit(&r)
+        };
+        let written = (0..1000)
+            .filter(|_| admitted(Level::Error, "accept failed: too many open files").is_some())
+            .count();
+        assert_eq!(written, BURST as usize);
+        // Another message, and lines below warning, are not held back by it.
+        assert_eq!(admitted(Level::Error, "another error"), Some(0));
+        assert!(
+            (0..100).all(|_| admitted(Level::Info, "accept failed: too many open files").is_some())
+        );
+    }
+
+    #[test]
     fn every_string_round_trips_through_a_json_parser() {
         let all: String = (0u32..0x300).filter_map(char::from_u32).collect();
         for s in ["", "\u{0}", "\\", "\"", "line\r\nnext", all.as_str()] {

@@ -537,3 +537,75 @@ async fn trace_logs_never_show_a_key() {
     }
     assert!(logs.contains("[REDACTED]"));
 }
+
+#[tokio::test]
+async fn a_request_whose_head_is_arriving_at_shutdown_is_served() {
+    let mock = MockServer::start().await;
+    let mut gw = Gateway::start(&single_provider(&mock)).await;
+    let body = serde_json::to_string(&chat("fast", "late")).unwrap();
+    let request = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", gw.port))
+        .await
+        .unwrap();
+    // A first request on the connection: it is accepted and kept alive.
+    conn.write_all(request.as_bytes()).await.unwrap();
+    let first = read_response(&mut conn).await;
+    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+    // The next request's head has begun when shutdown starts …
+    let (head, rest) = request.split_at(40);
+    conn.write_all(head.as_bytes()).await.unwrap();
+    gw.proc.signal("TERM");
+    let port = gw.port;
+    wait_until(
+        "the listener to close",
+        Duration::from_secs(5),
+        || async move {
+            tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_err()
+                .then_some(())
+        },
+    )
+    .await;
+    // … and is answered once it is complete (Pingora's cleanup would drop it).
+    conn.write_all(rest.as_bytes()).await.unwrap();
+    let second = read_response(&mut conn).await;
+    assert!(second.starts_with("HTTP/1.1 200"), "{second}");
+    let status = gw.proc.wait_exit(Duration::from_secs(10)).await;
+    assert!(status.is_some_and(|s| s.success()), "{status:?}");
+}
+
+/// Reads one HTTP/1.1 response with a `content-length` body (within 10 s).
+async fn read_response(conn: &mut tokio::net::TcpStream) -> String {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let end = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = String::from_utf8_lossy(&got).into_owned();
+        if let Some(i) = text.find("\r\n\r\n") {
+            let len = text[..i]
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse::<usize>().ok())?
+                })
+                .unwrap_or(0);
+            if got.len() >= i + 4 + len {
+                return text;
+            }
+        }
+        let left = end.saturating_duration_since(Instant::now());
+        let n = tokio::time::timeout(left, conn.read(&mut buf))
+            .await
+            .unwrap_or_else(|_| panic!("no complete response: {text}"))
+            .unwrap_or(0);
+        if n == 0 {
+            return text;
+        }
+        got.extend_from_slice(&buf[..n]);
+    }
+}

@@ -176,6 +176,17 @@ pub struct Server {
     pub h2c: bool,
     /// Most request and response bytes held across all requests.
     pub max_buffered: usize,
+    /// TLS on the gateway listener (HTTP/2 offered by ALPN); plaintext without it.
+    pub tls: Option<ServerTls>,
+}
+
+/// The gateway listener's certificate and key files (reloaded when they change).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerTls {
+    /// PEM certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
 }
 
 /// Log levels.

@@ -265,6 +265,18 @@ pub struct RawServer {
     pub h2c: Option<bool>,
     /// Most request and response bytes held across all requests.
     pub max_buffered: Option<Spanned<Size>>,
+    /// TLS on the gateway listener.
+    pub tls: Option<Spanned<RawServerTls>>,
+}
+
+/// `server.tls:`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServerTls {
+    /// PEM certificate chain, leaf first.
+    pub cert: Option<Spanned<String>>,
+    /// PEM private key.
+    pub key: Option<Spanned<String>>,
 }
 
 /// `log:`

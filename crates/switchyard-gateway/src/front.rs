@@ -13,7 +13,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use pingora::apps::{HttpServerApp, ServerApp};
-use pingora::protocols::Stream;
+use pingora::protocols::{Stream, ALPN};
 use pingora::proxy::HttpProxy;
 use pingora::server::ShutdownWatch;
 use tokio::io::AsyncReadExt;
@@ -83,7 +83,10 @@ impl ServerApp for Front {
             // Every place is taken by a busy connection: this one is closed unanswered.
             return None;
         };
-        let (prefix, h2) = if self.h2c && stream.get_ssl_digest().is_none() {
+        let (prefix, h2) = if stream.get_ssl_digest().is_some() {
+            // TLS: HTTP/2 when ALPN chose it (the handshake is done before this point).
+            (Bytes::new(), stream.selected_alpn_proto() == Some(ALPN::H2))
+        } else if self.h2c {
             match pingora::time::timeout(self.limits.header_timeout, sniff(&mut stream)).await {
                 Ok(Ok(seen)) => seen,
                 // Silent, too slow, or gone before saying anything.

@@ -11,6 +11,7 @@
 //! - [`front`] and [`guard`]: every client connection bounded in number, time and head size
 //!   before Pingora's HTTP code reads it.
 //! - [`images`]: image URLs fetched and inlined for providers that take only image bytes.
+//! - [`tls`]: the gateway listener's certificate, reloaded when its files change.
 //! - [`admin`]: `/health`, `/ready`, `/metrics`.
 //! - [`listeners`]: the listening sockets, bound before the server starts, and their
 //!   hand-over to a new process on upgrade.
@@ -45,6 +46,7 @@ pub mod server;
 pub mod shutdown;
 pub mod stages;
 pub mod state;
+pub mod tls;
 pub mod upstream;
 
 pub use server::{check, run, RunOptions};

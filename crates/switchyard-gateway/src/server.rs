@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use pingora::apps::HttpServerOptions;
+use pingora::listeners::tls::TlsSettings;
 use pingora::listeners::{L4BufferSettings, ListenerConfig, DEFAULT_L4_WRITE_BUFFER_SIZE};
 use pingora::server::configuration::{Opt, ServerConf};
 use pingora::server::{RunArgs, Server};
@@ -19,6 +20,7 @@ use crate::listeners::{self, Bound, Listeners};
 use crate::proxy::Gateway;
 use crate::shutdown;
 use crate::state::State;
+use crate::tls::{CertWatch, Certs};
 
 /// How the process was started.
 #[derive(Debug, Default, Clone)]
@@ -52,7 +54,12 @@ pub fn server_conf(config: &Config, upgrade_sock: String) -> ServerConf {
 
 /// The gateway listener: Pingora's HTTP proxy running [`Gateway`], behind [`Front`], which
 /// bounds connections and guards request heads.
-fn gateway_service(state: &Arc<State>, conf: &Arc<ServerConf>, listen: &str) -> Service<Front> {
+fn gateway_service(
+    state: &Arc<State>,
+    conf: &Arc<ServerConf>,
+    listen: &str,
+    certs: Option<Arc<Certs>>,
+) -> Result<Service<Front>, String> {
     let s = &state.config.server;
     let mut proxy = pingora::proxy::http_proxy(conf, Gateway::new(state.clone()));
     let mut options = HttpServerOptions::default();
@@ -77,11 +84,17 @@ fn gateway_service(state: &Arc<State>, conf: &Arc<ServerConf>, listen: &str) -> 
     // buffer per connection, resident for the connection's whole life (64 KB for every open
     // stream or idle keep-alive client), while its HTTP session already reads headers and
     // bodies into buffers of its own. Writes keep the default small coalescing buffer.
-    service.add_listener(
-        ListenerConfig::tcp(listen.to_owned())
-            .l4_buffer(L4BufferSettings::new(0, DEFAULT_L4_WRITE_BUFFER_SIZE)),
-    );
-    service
+    let mut listener = ListenerConfig::tcp(listen.to_owned())
+        .l4_buffer(L4BufferSettings::new(0, DEFAULT_L4_WRITE_BUFFER_SIZE));
+    if let Some(certs) = certs {
+        // The paths are not read: the resolver supplies the pair.
+        let mut tls = TlsSettings::intermediate("", "").map_err(|e| format!("server.tls: {e}"))?;
+        tls.set_cert_resolver(certs);
+        tls.enable_h2();
+        listener = listener.tls(tls);
+    }
+    service.add_listener(listener);
+    Ok(service)
 }
 
 /// Checks what `switchyard check` cannot see in the config alone: that the plugins it turns
@@ -125,7 +138,11 @@ pub fn run(config: Config, opts: RunOptions, plugins: &[Plugin]) -> Result<(), S
     let listeners = Arc::new(Listeners::acquire(&addrs, inherited)?);
     let signals = shutdown::Signals::install(listeners.clone(), upgrade_sock)?;
 
-    let gateway = gateway_service(&state, &server.configuration, &listen);
+    let certs = match &state.config.server.tls {
+        Some(tls) => Some(Certs::load(tls)?),
+        None => None,
+    };
+    let gateway = gateway_service(&state, &server.configuration, &listen, certs.clone())?;
 
     let mut admin = Service::new("switchyard admin".to_owned(), Admin::new(state.clone()));
     admin.threads = Some(1);
@@ -137,6 +154,9 @@ pub fn run(config: Config, opts: RunOptions, plugins: &[Plugin]) -> Result<(), S
         "drain",
         shutdown::Drain::new(state.clone()),
     ));
+    if let Some(certs) = certs {
+        server.add_service(background_service("certificates", CertWatch(certs)));
+    }
     for checks in health::services(&state) {
         server.add_service(checks);
     }

@@ -337,6 +337,20 @@ fn server(cx: &mut Ctx<'_>, raw: &RawServer) -> Server {
     };
     let pid_file = path(&raw.pid_file, "pid_file");
     let upgrade_sock = path(&raw.upgrade_sock, "upgrade_sock");
+    let tls_files = raw.tls.as_ref().map(|t| {
+        (
+            path(&t.value.cert, "tls.cert"),
+            path(&t.value.key, "tls.key"),
+        )
+    });
+    let tls = match (&raw.tls, tls_files) {
+        (Some(_), Some((Some(cert), Some(key)))) => Some(ServerTls { cert, key }),
+        (Some(t), _) => {
+            cx.err(t, "server.tls", "needs both `cert` and `key` (PEM files)");
+            None
+        }
+        _ => None,
+    };
     let max_connections = match &raw.max_connections {
         Some(m) if m.value == 0 || m.value > 1_000_000 => {
             cx.err(m, "server.max_connections", "must be between 1 and 1000000");
@@ -422,6 +436,7 @@ fn server(cx: &mut Ctx<'_>, raw: &RawServer) -> Server {
         upstream_pool_size,
         pid_file,
         upgrade_sock,
+        tls,
     }
 }
 

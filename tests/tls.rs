@@ -214,3 +214,33 @@ async fn a_renewed_certificate_is_served_without_a_restart() {
     assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
     assert_eq!(cert, new);
 }
+
+#[test]
+fn a_certificate_that_does_not_load_is_refused_by_check() {
+    let dir = TempDir::new();
+    let fixtures = repo_root().join("tests/fixtures/tls");
+    let config = dir.0.join("tls.yaml");
+    for (cert, key, want) in [
+        (dir.0.join("missing.pem"), fixtures.join("server.key"), "cannot read"),
+        // A key that is not the certificate's.
+        (fixtures.join("server.pem"), fixtures.join("reload.key"), "does not match"),
+    ] {
+        std::fs::write(
+            &config,
+            format!(
+                "server: {{ tls: {{ cert: \"{}\", key: \"{}\" }} }}\n",
+                cert.display(),
+                key.display()
+            ),
+        )
+        .unwrap();
+        let out = std::process::Command::new(bin("switchyard"))
+            .args(["check", "--config"])
+            .arg(&config)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains("server.tls") && err.contains(want), "{err}");
+    }
+}

@@ -98,8 +98,11 @@ fn gateway_service(
 }
 
 /// Checks what `switchyard check` cannot see in the config alone: that the plugins it turns
-/// on are compiled in and accept their settings.
+/// on are compiled in and accept their settings, and that the TLS certificate and key load.
 pub fn check(config: &Config, plugins: &[Plugin]) -> Result<(), String> {
+    if let Some(tls) = &config.server.tls {
+        Certs::load(tls)?;
+    }
     let metrics =
         std::sync::Arc::new(crate::metrics::Metrics::new().map_err(|e| format!("metrics: {e}"))?);
     crate::stages::pipeline(config, &metrics, plugins).map(|_| ())

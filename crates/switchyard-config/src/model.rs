@@ -160,7 +160,8 @@ pub struct Server {
     pub upstream_pool_size: usize,
     /// Where `--daemon` writes the process id (default `/tmp/switchyard-<port>.pid`).
     pub pid_file: Option<PathBuf>,
-    /// Socket for graceful upgrades (default `/tmp/switchyard-<port>.upgrade.sock`).
+    /// Socket for graceful upgrades, in a directory only this user can write (default
+    /// `switchyard-<port>.upgrade.sock` in a private runtime directory).
     pub upgrade_sock: Option<PathBuf>,
     /// Most client connections at once.
     pub max_connections: usize,

@@ -221,9 +221,17 @@ fn a_certificate_that_does_not_load_is_refused_by_check() {
     let fixtures = repo_root().join("tests/fixtures/tls");
     let config = dir.0.join("tls.yaml");
     for (cert, key, want) in [
-        (dir.0.join("missing.pem"), fixtures.join("server.key"), "cannot read"),
+        (
+            dir.0.join("missing.pem"),
+            fixtures.join("server.key"),
+            "cannot read",
+        ),
         // A key that is not the certificate's.
-        (fixtures.join("server.pem"), fixtures.join("reload.key"), "does not match"),
+        (
+            fixtures.join("server.pem"),
+            fixtures.join("reload.key"),
+            "does not match",
+        ),
     ] {
         std::fs::write(
             &config,

@@ -9,6 +9,7 @@
 //! burst (an `accept` failing on every connection when descriptors run out) are written a few
 //! times a second at most, with a count of those left out.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::Write as _;
@@ -100,10 +101,11 @@ impl Log for JsonLogger {
             let _ = write!(line, ",\"similar_lines_dropped\":{dropped}");
         }
         line.extend_from_slice(b"}\n");
+        // Most lines hold neither a secret nor a credential header: no copy is made then.
         let line = self.redactor.redact(&line, None);
         let line = match &self.headers {
-            Some(names) => scrub_headers(names, &line),
-            None => line.into_owned(),
+            Some(names) if names.is_match(&*line) => Cow::Owned(scrub_headers(names, &line)),
+            _ => line,
         };
         let _ = std::io::stderr().lock().write_all(&line);
     }

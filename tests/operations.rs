@@ -430,28 +430,46 @@ async fn an_upgrade_to_a_process_that_fails_to_start_leaves_the_old_one_serving(
         dir.0.join("upgrade.sock").display(),
     );
     let old = Gateway::start(&format!("{server}{}", single_provider(&mock))).await;
-    // The README's steps: start the new process with --upgrade, then SIGQUIT the old one.
-    let mut new = old.start_upgrade(&format!("{server}providers: [not, a, map]\n"));
-    let status = new
-        .wait_exit(Duration::from_secs(20))
-        .await
-        .expect("the broken process did not exit");
-    assert!(!status.success());
-    assert!(
-        new.output().contains("invalid configuration"),
-        "{}",
-        new.output()
+    // A config that does not load, and one with an admin address this host does not have.
+    let unbindable = format!(
+        "server: {{ listen: \"{{listen}}\", admin_listen: \"203.0.113.1:80\", threads: 2, upgrade_sock: \"{}\" }}\n{}",
+        dir.0.join("upgrade.sock").display(),
+        single_provider(&mock)
     );
-    old.proc.signal("QUIT");
-    old.logs_with(|l| l.contains("upgrade failed: still serving"))
+    for (broken, why) in [
+        (
+            format!("{server}providers: [not, a, map]\n"),
+            "invalid configuration",
+        ),
+        (unbindable, "cannot listen on 203.0.113.1:80"),
+    ] {
+        // The README's steps: start the new process with --upgrade, then SIGQUIT the old one.
+        let mut new = old.start_upgrade(&broken);
+        let status = new
+            .wait_exit(Duration::from_secs(20))
+            .await
+            .expect("the broken process did not exit");
+        assert!(!status.success());
+        assert!(new.output().contains(why), "{}", new.output());
+        let failures = old.logs().matches("upgrade failed: still serving").count();
+        old.proc.signal("QUIT");
+        wait_until(
+            "the old process to give up the upgrade",
+            Duration::from_secs(20),
+            || {
+                let n = old.logs().matches("upgrade failed: still serving").count();
+                async move { (n > failures).then_some(()) }
+            },
+        )
         .await;
-    // Still serving, on the same port, with the old config.
-    let r = old
-        .post("/v1/chat/completions", &chat("fast", "still here"))
-        .await;
-    assert_eq!(r.status(), 200);
-    let ready = http().get(old.admin_url("/ready")).send().await.unwrap();
-    assert_eq!(ready.status(), 200);
+        // Still serving, on the same port, with the old config.
+        let r = old
+            .post("/v1/chat/completions", &chat("fast", "still here"))
+            .await;
+        assert_eq!(r.status(), 200);
+        let ready = http().get(old.admin_url("/ready")).send().await.unwrap();
+        assert_eq!(ready.status(), 200);
+    }
     // And a later upgrade to a good config still works.
     let mut good = old.start_upgrade(&format!("{server}{}", single_provider(&mock)));
     let sock = dir.0.join("upgrade.sock");

@@ -39,31 +39,44 @@ pub struct Listeners {
 }
 
 impl Listeners {
-    /// Binds every address in `addrs`, or, when `inherited` holds the sockets a running
-    /// instance handed over, takes those and binds only the addresses it lacks (its sockets
-    /// for addresses this config no longer has are closed).
-    pub fn acquire(addrs: &[(String, SocketAddr)], inherited: Option<Fds>) -> Result<Self, String> {
-        let mut inherited: HashMap<String, RawFd> = inherited
-            .map(|fds| {
-                let (names, fds) = fds.serialize();
-                names.into_iter().zip(fds).collect()
-            })
-            .unwrap_or_default();
+    /// Binds every address in `addrs`. With `upgrade_from` (the upgrade socket), an address
+    /// in use is expected from the running instance, which hands its sockets over there; its
+    /// sockets for addresses this config no longer has are closed. Every address that can be
+    /// bound is bound before the hand-over, so a config whose new address cannot be had fails
+    /// while the running instance still serves.
+    pub fn acquire(
+        addrs: &[(String, SocketAddr)],
+        upgrade_from: Option<&str>,
+    ) -> Result<Self, String> {
         let mut fds = HashMap::new();
+        let mut expected = Vec::new();
         for (name, addr) in addrs {
-            if fds.contains_key(name) {
+            if fds.contains_key(name) || expected.contains(name) {
                 return Err(format!("{name} is configured for two listeners"));
             }
-            let fd = match inherited.remove(name) {
-                Some(fd) => {
-                    log::info!(target: "switchyard", listen = name.as_str(); "listening socket taken over");
-                    fd
+            match bind(*addr) {
+                Ok(l) => {
+                    fds.insert(name.clone(), l.into_raw_fd());
                 }
-                None => bind(*addr)
-                    .map_err(|e| format!("cannot listen on {name}: {e}"))?
-                    .into_raw_fd(),
+                Err(e) if e.kind() == io::ErrorKind::AddrInUse && upgrade_from.is_some() => {
+                    expected.push(name.clone());
+                }
+                Err(e) => return Err(format!("cannot listen on {name}: {e}")),
+            }
+        }
+        let Some(sock) = upgrade_from else {
+            return Ok(Self { fds });
+        };
+        let (names, inherited) = receive(sock)?.serialize();
+        let mut inherited: HashMap<String, RawFd> = names.into_iter().zip(inherited).collect();
+        for name in expected {
+            let Some(fd) = inherited.remove(&name) else {
+                return Err(format!(
+                    "cannot listen on {name}: it is in use, and the running instance did not hand it over"
+                ));
             };
-            fds.insert(name.clone(), fd);
+            log::info!(target: "switchyard", listen = name.as_str(); "listening socket taken over");
+            fds.insert(name, fd);
         }
         for (name, fd) in inherited {
             log::info!(target: "switchyard", listen = name.as_str(); "inherited listening socket no longer configured: closed");
@@ -96,7 +109,7 @@ fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
 
 /// Receives the listening sockets of the running instance (`--upgrade`): it sends them when it
 /// gets SIGQUIT. Waits a few seconds at most.
-pub fn receive(upgrade_sock: &str) -> Result<Fds, String> {
+fn receive(upgrade_sock: &str) -> Result<Fds, String> {
     let mut fds = Fds::new();
     fds.get_from_sock(upgrade_sock).map_err(|e| {
         format!("--upgrade: no running instance handed over its listening sockets on {upgrade_sock} (send it SIGQUIT after starting this one): {e}")

@@ -133,12 +133,8 @@ pub fn run(config: Config, opts: RunOptions, plugins: &[Plugin]) -> Result<(), S
     server.bootstrap();
     raise_open_files(config.server.max_connections);
     let state = State::new(config, &server.configuration, plugins)?;
-    let inherited = if opts.upgrade {
-        Some(listeners::receive(&upgrade_sock)?)
-    } else {
-        None
-    };
-    let listeners = Arc::new(Listeners::acquire(&addrs, inherited)?);
+    let upgrade_from = opts.upgrade.then_some(upgrade_sock.as_str());
+    let listeners = Arc::new(Listeners::acquire(&addrs, upgrade_from)?);
     let signals = shutdown::Signals::install(listeners.clone(), upgrade_sock)?;
 
     let certs = match &state.config.server.tls {

@@ -5,6 +5,7 @@ use std::process::Command;
 
 use switchyard_tests::*;
 
+#[allow(clippy::unwrap_used)] // a helper of the tests, failing them like their own asserts
 fn switchyard(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(bin("switchyard"))
         .args(args)

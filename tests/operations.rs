@@ -334,6 +334,7 @@ async fn a_graceful_upgrade_swaps_config_without_failing_a_request() {
 
 /// Runs `switchyard run` on `yaml` (written to `dir`) until it exits, within 20 s: its exit
 /// code and output.
+#[allow(clippy::unwrap_used, clippy::panic)] // a helper of the tests, failing them like their own asserts
 async fn run_until_exit(dir: &TempDir, yaml: &str, env: &[(&str, &str)]) -> (i32, String) {
     let config = dir.0.join("exits.yaml");
     std::fs::write(&config, yaml).unwrap();
@@ -597,6 +598,7 @@ async fn a_request_whose_head_is_arriving_at_shutdown_is_served() {
 }
 
 /// Reads one HTTP/1.1 response with a `content-length` body (within 10 s).
+#[allow(clippy::unwrap_used, clippy::panic)] // a helper of the tests, failing them like their own asserts
 async fn read_response(conn: &mut tokio::net::TcpStream) -> String {
     let mut got = Vec::new();
     let mut buf = [0u8; 4096];

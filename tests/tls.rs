@@ -1,5 +1,7 @@
 //! TLS on the gateway listener (`server.tls`): HTTP/1.1 and HTTP/2 (by ALPN) clients, and a
 //! renewed certificate picked up without a restart.
+// The helpers below fail the tests like their own asserts.
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -629,3 +629,49 @@ async fn read_response(conn: &mut tokio::net::TcpStream) -> String {
         got.extend_from_slice(&buf[..n]);
     }
 }
+
+#[tokio::test]
+async fn the_open_files_limit_is_raised_and_a_low_one_is_warned_about() {
+    let dir = TempDir::new();
+    let config = dir.0.join("nofile.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "server: {{ listen: \"127.0.0.1:{}\", admin_listen: \"127.0.0.1:{}\", threads: 1 }}\n",
+            free_port(),
+            free_port()
+        ),
+    )
+    .unwrap();
+    let log = dir.0.join("nofile.log");
+    let out = std::fs::File::create(&log).unwrap();
+    // A soft limit of 256 under a hard limit of 1024: too few for 4096 connections.
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -Sn 256 && ulimit -Hn 1024 && exec \"$0\" run --config \"$1\"")
+        .arg(bin("switchyard"))
+        .arg(&config)
+        .stdin(std::process::Stdio::null())
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .spawn()
+        .unwrap();
+    let logs = wait_until("the limit lines", Duration::from_secs(20), || {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        async move {
+            text.contains("server.max_connections needs")
+                .then_some(text)
+        }
+    })
+    .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        logs.contains(r#""msg":"open-files limit raised","from":256,"to":1024"#),
+        "{logs}"
+    );
+    assert!(
+        logs.contains(r#""limit":1024,"max_connections":4096"#),
+        "{logs}"
+    );
+}

@@ -1,0 +1,661 @@
+//! The hostile-input table: requests an attacker would send, over HTTP/1.1 (raw bytes on a
+//! TCP socket) and HTTP/2 (h2c with prior knowledge), each with the status and OpenAI-shaped
+//! error body it must get — and none of them may reach the provider.
+//!
+//! One table of cases, one loop per protocol; a failure lists every case that went wrong.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde_json::{json, Value};
+use switchyard_tests::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// How long one case may take from connect to the end of its answer.
+const CASE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The table's gateway: h2c on, short deadlines, a 1 MiB body limit, zero-config with custom
+/// hosts allowed (so the private-address check is what refuses them).
+fn config(mock: &MockServer) -> String {
+    format!(
+        "server: {{ listen: \"{{listen}}\", admin_listen: \"{{admin}}\", threads: 2, h2c: true, header_timeout: 2s, idle_timeout: 5s, body_timeout: 2s, max_body_size: 1MiB }}\nzero_config: {{ enabled: true, allow_custom_host: true }}\n{}",
+        single_provider(mock)
+    )
+}
+
+/// A request as both protocols can carry it.
+struct Req {
+    method: &'static str,
+    path: String,
+    headers: Vec<(String, Vec<u8>)>,
+    body: Vec<u8>,
+}
+
+/// A request and what the client must be told.
+struct Case {
+    name: String,
+    req: Req,
+    status: u16,
+    /// `error.code`, where one is meaningful.
+    code: Option<&'static str>,
+}
+
+/// A request only HTTP/1.1 can express (malformed framing, bad bytes in the head).
+struct RawCase {
+    name: String,
+    bytes: Vec<u8>,
+    /// Close the sending half after the bytes (a body cut short).
+    half_close: bool,
+    status: u16,
+    code: Option<&'static str>,
+}
+
+fn req(method: &'static str, path: &str) -> Req {
+    Req {
+        method,
+        path: path.to_owned(),
+        headers: Vec::new(),
+        body: Vec::new(),
+    }
+}
+
+impl Req {
+    fn header(mut self, name: &str, value: impl AsRef<[u8]>) -> Self {
+        self.headers
+            .push((name.to_owned(), value.as_ref().to_vec()));
+        self
+    }
+
+    fn json(self, body: impl AsRef<[u8]>) -> Self {
+        let mut r = self.header("content-type", "application/json");
+        r.body = body.as_ref().to_vec();
+        r
+    }
+
+    fn raw_body(mut self, body: impl AsRef<[u8]>) -> Self {
+        self.body = body.as_ref().to_vec();
+        self
+    }
+
+    /// As HTTP/1.1 bytes, with `host` and an exact `content-length`.
+    fn h1(&self) -> Vec<u8> {
+        let mut out = format!("{} {} HTTP/1.1\r\nhost: gw\r\n", self.method, self.path).into_bytes();
+        for (k, v) in &self.headers {
+            out.extend_from_slice(k.as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(v);
+            out.extend_from_slice(b"\r\n");
+        }
+        if !self.body.is_empty() || self.method == "POST" {
+            out.extend_from_slice(format!("content-length: {}\r\n", self.body.len()).as_bytes());
+        }
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(&self.body);
+        out
+    }
+}
+
+fn case(name: impl Into<String>, req: Req, status: u16, code: Option<&'static str>) -> Case {
+    Case {
+        name: name.into(),
+        req,
+        status,
+        code,
+    }
+}
+
+fn raw(name: impl Into<String>, bytes: impl AsRef<[u8]>, status: u16, code: Option<&'static str>) -> RawCase {
+    RawCase {
+        name: name.into(),
+        bytes: bytes.as_ref().to_vec(),
+        half_close: false,
+        status,
+        code,
+    }
+}
+
+fn chat_json(model: &str) -> String {
+    chat(model, "hi").to_string()
+}
+
+fn nested(depth: usize) -> String {
+    format!(
+        "{{\"model\":\"fast\",\"messages\":{}{}}}",
+        "[".repeat(depth),
+        "]".repeat(depth)
+    )
+}
+
+fn b64(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in data.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// A per-request config with `n` targets on one level.
+fn wide_config(n: usize) -> String {
+    let targets: Vec<Value> = (0..n)
+        .map(|_| json!({"provider": "openai", "api_key": "sk-client-1"}))
+        .collect();
+    json!({"strategy": {"mode": "fallback"}, "targets": targets}).to_string()
+}
+
+/// A per-request config nested `depth` levels deep.
+fn deep_config(depth: usize) -> String {
+    let mut node = json!({"provider": "openai", "api_key": "sk-client-1"});
+    for _ in 0..depth {
+        node = json!({"strategy": {"mode": "fallback"}, "targets": [node]});
+    }
+    node.to_string()
+}
+
+const CHAT: &str = "/v1/chat/completions";
+
+/// Cases both protocols carry: URIs, methods, endpoints, bodies, routing and per-request
+/// configs.
+fn shared_cases(mock: &MockServer) -> Vec<Case> {
+    let bad = Some("invalid_request");
+    let invalid_json = Some("invalid_json");
+    let unknown_url = Some("unknown_url");
+    let wrong_method = Some("method_not_allowed");
+    let mut v = vec![
+        // Endpoints that do not exist.
+        case("root", req("GET", "/"), 404, unknown_url),
+        case("v2 path", req("POST", "/v2/chat/completions").json(chat_json("fast")), 404, unknown_url),
+        case("misspelt endpoint", req("POST", "/v1/chat/completion").json(chat_json("fast")), 404, unknown_url),
+        case("admin path on the gateway port", req("GET", "/admin"), 404, unknown_url),
+        case("metrics on the gateway port", req("GET", "/metrics"), 404, unknown_url),
+        case("dotenv", req("GET", "/.env"), 404, unknown_url),
+        case("dot-dot traversal", req("GET", "/v1/../../etc/passwd"), 404, unknown_url),
+        case("dot-dot into an endpoint", req("POST", "/v1/x/../chat/completions").json(chat_json("fast")), 404, unknown_url),
+        case("encoded dot-dot", req("GET", "/v1/%2e%2e/%2e%2e/etc/passwd"), 404, unknown_url),
+        case("encoded slash", req("POST", "/v1/chat%2Fcompletions").json(chat_json("fast")), 404, unknown_url),
+        case("bad percent-encoding", req("POST", "/v1/chat%ZZcompletions").json(chat_json("fast")), 404, unknown_url),
+        case("truncated percent-encoding", req("POST", "/v1/chat/completions%").json(chat_json("fast")), 404, unknown_url),
+        case("encoded NUL", req("POST", "/v1/chat/completions%00").json(chat_json("fast")), 404, unknown_url),
+        case("double slashes", req("POST", "//v1//chat//completions").json(chat_json("fast")), 404, unknown_url),
+        case("10 KB path", req("GET", &format!("/v1/{}", "a".repeat(10_000))), 404, unknown_url),
+        case("unknown admin-like path", req("POST", "/__mock/script").json("[]"), 404, unknown_url),
+        // Wrong methods.
+        case("GET chat", req("GET", CHAT), 405, wrong_method),
+        case("PUT chat", req("PUT", CHAT).json(chat_json("fast")), 405, wrong_method),
+        case("DELETE chat", req("DELETE", CHAT), 405, wrong_method),
+        case("PATCH chat", req("PATCH", CHAT).json(chat_json("fast")), 405, wrong_method),
+        case("OPTIONS chat", req("OPTIONS", CHAT), 405, wrong_method),
+        case("HEAD chat", req("HEAD", CHAT), 405, None),
+        case("TRACE chat", req("TRACE", CHAT), 405, wrong_method),
+        case("POST models", req("POST", "/v1/models").json("{}"), 405, wrong_method),
+        case("DELETE a model", req("DELETE", "/v1/models/gpt-4o-mini"), 405, wrong_method),
+        case("GET embeddings", req("GET", "/v1/embeddings"), 405, wrong_method),
+        case("GET messages", req("GET", "/v1/messages"), 405, wrong_method),
+        case("unknown method", req("FOO", CHAT), 405, wrong_method),
+        case("PROPFIND", req("PROPFIND", "/v1/models"), 405, wrong_method),
+        // Bodies.
+        case("empty body", req("POST", CHAT).json(""), 400, invalid_json),
+        case("not JSON", req("POST", CHAT).json("hello"), 400, invalid_json),
+        case("truncated JSON", req("POST", CHAT).json("{\"model\":\"fast\",\"messages\":["), 400, invalid_json),
+        case("trailing garbage", req("POST", CHAT).json(format!("{}xyz", chat_json("fast"))), 400, invalid_json),
+        case("two JSON documents", req("POST", CHAT).json(format!("{0}{0}", chat_json("fast"))), 400, invalid_json),
+        case("JSON array", req("POST", CHAT).json("[]"), 400, invalid_json),
+        case("JSON string", req("POST", CHAT).json("\"chat\""), 400, invalid_json),
+        case("JSON null", req("POST", CHAT).json("null"), 400, invalid_json),
+        case("JSON number", req("POST", CHAT).json("42"), 400, invalid_json),
+        case("nesting 100,000 deep", req("POST", CHAT).json(nested(100_000)), 400, invalid_json),
+        case("nesting 200 deep", req("POST", CHAT).json(nested(200)), 400, invalid_json),
+        case("huge number", req("POST", CHAT).json(format!("{{\"model\":\"fast\",\"messages\":[{{\"role\":\"user\",\"content\":\"x\"}}],\"temperature\":1e999999}}")), 400, invalid_json),
+        case("NaN", req("POST", CHAT).json("{\"model\":\"fast\",\"messages\":[],\"temperature\":NaN}"), 400, invalid_json),
+        case("invalid UTF-8", req("POST", CHAT).json(b"{\"model\":\"fast\",\"messages\":[{\"role\":\"user\",\"content\":\"\xff\xfe\"}]}"), 400, invalid_json),
+        case("lone surrogate escape", req("POST", CHAT).json("{\"model\":\"fast\",\"messages\":[{\"role\":\"user\",\"content\":\"\\ud800\"}]}"), 400, invalid_json),
+        case("byte-order mark", req("POST", CHAT).json(format!("\u{feff}{}", chat_json("fast"))), 400, invalid_json),
+        case("model missing", req("POST", CHAT).json("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}"), 400, Some("missing_model")),
+        case("model empty", req("POST", CHAT).json(chat_json("")), 400, None),
+        case("model a number", req("POST", CHAT).json("{\"model\":42,\"messages\":[]}"), 400, None),
+        case("model an object", req("POST", CHAT).json("{\"model\":{\"a\":1},\"messages\":[]}"), 400, None),
+        case("model 10 KB", req("POST", CHAT).json(chat_json(&"m".repeat(10_000))), 404, Some("model_not_found")),
+        case("stream a string", req("POST", CHAT).json("{\"model\":\"fast\",\"messages\":[],\"stream\":\"yes\"}"), 400, None),
+        case("duplicate model key", req("POST", CHAT).json("{\"model\":\"fast\",\"model\":\"x\",\"messages\":[]}"), 400, None),
+        case("body over the limit", req("POST", CHAT).json(vec![b' '; 1024 * 1024 + 1]), 413, Some("body_too_large")),
+        case("10 MB body", req("POST", CHAT).json(vec![b'a'; 10 * 1024 * 1024]), 413, Some("body_too_large")),
+        case("embeddings not JSON", req("POST", "/v1/embeddings").json("x"), 400, invalid_json),
+        case("messages API not JSON", req("POST", "/v1/messages").json("{"), 400, invalid_json),
+        case("responses API not JSON", req("POST", "/v1/responses").json("{"), 400, invalid_json),
+        case("text/plain body", req("POST", CHAT).header("content-type", "text/plain").raw_body("hello"), 400, invalid_json),
+        case("form content-type on chat", req("POST", CHAT).header("content-type", "application/x-www-form-urlencoded").raw_body("model=fast"), 400, invalid_json),
+        case("multipart without boundary", req("POST", "/v1/audio/transcriptions").header("content-type", "multipart/form-data").raw_body("x"), 400, bad),
+        case("multipart wrong boundary", req("POST", "/v1/audio/transcriptions").header("content-type", "multipart/form-data; boundary=zzz").raw_body("--aaa\r\n\r\n"), 400, bad),
+        case("JSON to a multipart endpoint", req("POST", "/v1/audio/transcriptions").json(chat_json("fast")), 400, bad),
+        // Routing.
+        case("unknown model", req("POST", CHAT).json(chat_json("no-such-model")), 404, Some("model_not_found")),
+        case("unknown provider prefix", req("POST", CHAT).json(chat_json("nonesuch/gpt-4o")), 404, Some("model_not_found")),
+        case("unknown provider header", req("POST", CHAT).header("x-switchyard-provider", "nonesuch").header("authorization", "Bearer sk-client-1").json(chat_json("m")), 400, bad),
+        case("unknown portkey provider header", req("POST", CHAT).header("x-portkey-provider", "nonesuch").header("authorization", "Bearer sk-client-1").json(chat_json("m")), 400, bad),
+        case("provider header without a key", req("POST", CHAT).header("x-switchyard-provider", "openai").json(chat_json("m")), 401, None),
+    ];
+    for kind in ["ollama", "vllm", "lm-studio", "llama-cpp"] {
+        v.push(case(
+            format!("local-default kind {kind}"),
+            req("POST", CHAT)
+                .header("x-portkey-provider", kind)
+                .header("authorization", "Bearer sk-client-1")
+                .json(chat_json("m")),
+            400,
+            bad,
+        ));
+    }
+    v.push(case(
+        "local-default kind on embeddings",
+        req("POST", "/v1/embeddings")
+            .header("x-switchyard-provider", "ollama")
+            .header("authorization", "Bearer sk-client-1")
+            .json("{\"model\":\"m\",\"input\":\"x\"}"),
+        400,
+        bad,
+    ));
+    for host in [
+        mock.base_url(),
+        format!("http://localhost:{}/v1", mock.port),
+        format!("http://127.1:{}/v1", mock.port),
+        format!("http://0.0.0.0:{}/v1", mock.port),
+        format!("http://[::1]:{}/v1", mock.port),
+        format!("http://[::ffff:127.0.0.1]:{}/v1", mock.port),
+        format!("http://[::127.0.0.1]:{}/v1", mock.port),
+        format!("http://[64:ff9b::7f00:1]:{}/v1", mock.port),
+        "http://169.254.169.254/latest/meta-data".to_owned(),
+        "http://10.0.0.1/v1".to_owned(),
+        "http://192.168.1.1/v1".to_owned(),
+        "http://[fe80::1]/v1".to_owned(),
+    ] {
+        v.push(case(
+            format!("private custom host {host}"),
+            req("POST", CHAT)
+                .header("x-switchyard-provider", "openai")
+                .header("x-switchyard-custom-host", &host)
+                .header("authorization", "Bearer sk-client-1")
+                .json(chat_json("m")),
+            400,
+            None,
+        ));
+    }
+    for host in ["file:///etc/passwd", "gopher://127.0.0.1:70/", "not a url", "http://"] {
+        v.push(case(
+            format!("custom host {host:?}"),
+            req("POST", CHAT)
+                .header("x-portkey-provider", "openai")
+                .header("x-portkey-custom-host", host)
+                .header("authorization", "Bearer sk-client-1")
+                .json(chat_json("m")),
+            400,
+            None,
+        ));
+    }
+    let cfg = |name: &str, value: String, status: u16, code| {
+        case(
+            format!("per-request config: {name}"),
+            req("POST", CHAT)
+                .header("x-portkey-config", value)
+                .json(chat_json("m")),
+            status,
+            code,
+        )
+    };
+    v.extend([
+        cfg("not JSON", "{not json".into(), 400, bad),
+        cfg("JSON array", "[]".into(), 400, bad),
+        cfg("invalid base64", "!!!!".into(), 400, bad),
+        cfg("base64 of garbage", b64(b"\xff\xfe garbage"), 400, bad),
+        cfg("51 targets", wide_config(51), 400, bad),
+        cfg("1,000 targets", wide_config(1000), 400, bad),
+        cfg("9 levels deep", deep_config(9), 400, bad),
+        cfg("base64 of 51 targets", b64(wide_config(51).as_bytes()), 400, bad),
+        cfg("unknown strategy", "{\"strategy\":{\"mode\":\"chaos\"},\"targets\":[{\"provider\":\"openai\"}]}".into(), 400, bad),
+        cfg("retry attempts a string", "{\"provider\":\"openai\",\"api_key\":\"k\",\"retry\":{\"attempts\":\"many\"}}".into(), 400, bad),
+        cfg("local-default kind", "{\"provider\":\"ollama\",\"api_key\":\"k\"}".into(), 400, bad),
+        cfg("private custom host", json!({"provider": "openai", "api_key": "k", "custom_host": mock.base_url()}).to_string(), 400, None),
+        cfg("metadata custom host", json!({"provider": "openai", "api_key": "k", "custom_host": "http://169.254.169.254/"}).to_string(), 400, None),
+        cfg("unknown provider", "{\"provider\":\"nonesuch\",\"api_key\":\"k\"}".into(), 400, bad),
+        cfg("empty object", "{}".into(), 400, bad),
+    ]);
+    v.push(case(
+        "per-request config over 64 KiB",
+        req("POST", CHAT)
+            .header("x-portkey-config", wide_config(2000))
+            .json(chat_json("m")),
+        431,
+        Some("headers_too_large"),
+    ));
+    v.push(case(
+        "x-switchyard-config not JSON",
+        req("POST", CHAT)
+            .header("x-switchyard-config", "{")
+            .json(chat_json("m")),
+        400,
+        bad,
+    ));
+    v.push(case(
+        "metadata header not JSON",
+        req("POST", CHAT)
+            .header("x-switchyard-metadata", "{")
+            .json(chat_json("fast")),
+        400,
+        bad,
+    ));
+    v.push(case(
+        "config header with invalid UTF-8",
+        req("POST", CHAT)
+            .header("x-portkey-config", b"{\"provider\":\"\xff\"}")
+            .json(chat_json("m")),
+        400,
+        bad,
+    ));
+    v
+}
+
+/// Cases only HTTP/1.1 can carry: the request line, header syntax, framing.
+fn h1_cases() -> Vec<RawCase> {
+    let bad = Some("bad_request");
+    let post = |extra: &str, body: &str| {
+        format!("POST {CHAT} HTTP/1.1\r\nhost: gw\r\ncontent-type: application/json\r\n{extra}\r\n{body}")
+    };
+    let body = chat_json("fast");
+    let many: String = (0..300).map(|i| format!("x-h{i}: v\r\n")).collect();
+    let mut v = vec![
+        raw("64 KB request line", format!("GET /{} HTTP/1.1\r\nhost: gw\r\n\r\n", "a".repeat(64 * 1024)), 431, Some("headers_too_large")),
+        raw("absolute-form URI", "GET http://example.com/v1/models HTTP/1.1\r\nhost: example.com\r\n\r\n", 400, bad),
+        raw("absolute-form to the endpoint", format!("POST http://127.0.0.1{CHAT} HTTP/1.1\r\nhost: gw\r\ncontent-length: {}\r\n\r\n{body}", body.len()), 400, bad),
+        raw("CONNECT", "CONNECT example.com:443 HTTP/1.1\r\nhost: example.com:443\r\n\r\n", 405, Some("method_not_allowed")),
+        raw("asterisk-form OPTIONS", "OPTIONS * HTTP/1.1\r\nhost: gw\r\n\r\n", 400, bad),
+        raw("NUL in the path", "GET /v1/mod\0els HTTP/1.1\r\nhost: gw\r\n\r\n", 400, bad),
+        raw("space in the path", "GET /v1/mo dels HTTP/1.1\r\nhost: gw\r\n\r\n", 400, bad),
+        raw("non-ASCII path bytes", b"GET /v1/\xff\xfe HTTP/1.1\r\nhost: gw\r\n\r\n".to_vec(), 400, bad),
+        raw("no version", "GET /v1/models\r\nhost: gw\r\n\r\n", 400, bad),
+        raw("unknown version", "GET /v1/models HTTP/9.9\r\nhost: gw\r\n\r\n", 400, bad),
+        raw("HTTP/2.0 in an HTTP/1 line", "GET /v1/models HTTP/2.0\r\nhost: gw\r\n\r\n", 400, bad),
+        raw("lowercase version", "GET /v1/models http/1.1\r\nhost: gw\r\n\r\n", 400, bad),
+        raw("empty request line", "\r\n\r\n\r\n", 400, bad),
+        raw("binary garbage", [0x16u8, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03, b'\r', b'\n', b'\r', b'\n'], 400, bad),
+        raw("method with a slash", "GE/T /v1/models HTTP/1.1\r\nhost: gw\r\n\r\n", 400, bad),
+        raw("tab-separated request line", "GET\t/v1/models\tHTTP/1.1\r\nhost: gw\r\n\r\n", 400, bad),
+        raw("more than 256 headers", format!("GET /v1/models HTTP/1.1\r\nhost: gw\r\n{many}\r\n"), 400, bad),
+        raw("1 MB header", format!("GET /v1/models HTTP/1.1\r\nhost: gw\r\nx-big: {}\r\n\r\n", "a".repeat(1024 * 1024)), 431, Some("headers_too_large")),
+        raw("70 KB header", format!("GET /v1/models HTTP/1.1\r\nhost: gw\r\nx-big: {}\r\n\r\n", "a".repeat(70 * 1024)), 431, Some("headers_too_large")),
+        raw("many small headers over 64 KiB", format!("GET /v1/models HTTP/1.1\r\nhost: gw\r\n{}\r\n", (0..200).map(|i| format!("x-h{i}: {}\r\n", "v".repeat(400))).collect::<String>()), 431, Some("headers_too_large")),
+        raw("NUL in a header value", "GET /v1/models HTTP/1.1\r\nhost: gw\r\nx-a: a\0b\r\n\r\n", 400, bad),
+        raw("CR in a header value", "GET /v1/models HTTP/1.1\r\nhost: gw\r\nx-a: a\rb\r\n\r\n", 400, bad),
+        raw("obs-fold", "GET /v1/models HTTP/1.1\r\nhost: gw\r\nx-a: a\r\n  folded\r\n\r\n", 400, bad),
+        raw("space before the colon", "GET /v1/models HTTP/1.1\r\nhost: gw\r\nx-a : b\r\n\r\n", 400, bad),
+        raw("header without a colon", "GET /v1/models HTTP/1.1\r\nhost: gw\r\nx-a\r\n\r\n", 400, bad),
+        raw("empty header name", "GET /v1/models HTTP/1.1\r\nhost: gw\r\n: b\r\n\r\n", 400, bad),
+        raw("header name with a NUL", "GET /v1/models HTTP/1.1\r\nhost: gw\r\nx\0a: b\r\n\r\n", 400, bad),
+        raw("no Host on HTTP/1.1", "GET /v1/models HTTP/1.1\r\n\r\n", 400, None),
+        raw("two Host headers", "GET /v1/models HTTP/1.1\r\nhost: a\r\nhost: b\r\n\r\n", 400, None),
+        raw("no Host on a POST", format!("POST {CHAT} HTTP/1.1\r\ncontent-length: {}\r\n\r\n{body}", body.len()), 400, None),
+        raw("conflicting Content-Length", post("content-length: 2\r\ncontent-length: 3\r\n", "{}"), 400, bad),
+        raw("conflicting Content-Length in one header", post("content-length: 2, 3\r\n", "{}"), 400, bad),
+        raw("negative Content-Length", post("content-length: -2\r\n", "{}"), 400, bad),
+        raw("Content-Length not a number", post("content-length: abc\r\n", "{}"), 400, bad),
+        raw("Content-Length with a plus", post("content-length: +2\r\n", "{}"), 400, bad),
+        raw("Content-Length in hex", post("content-length: 0x2\r\n", "{}"), 400, bad),
+        raw("Content-Length overflowing u64", post("content-length: 99999999999999999999999\r\n", "{}"), 400, bad),
+        raw("Content-Length over the body limit", post("content-length: 1073741824\r\n", "{}"), 413, Some("body_too_large")),
+        raw("Content-Length and chunked", post("content-length: 5\r\ntransfer-encoding: chunked\r\n", "2\r\n{}\r\n0\r\n\r\n"), 400, bad),
+        raw("chunked then identity", post("transfer-encoding: chunked, identity\r\n", "2\r\n{}\r\n0\r\n\r\n"), 400, bad),
+        raw("unknown transfer-coding", post("transfer-encoding: gzip\r\n", "{}"), 400, bad),
+        raw("chunk size not hex", post("transfer-encoding: chunked\r\n", "zz\r\n{}\r\n0\r\n\r\n"), 400, bad),
+        raw("chunk size overflowing", post("transfer-encoding: chunked\r\n", "fffffffffffffffffffff\r\n{}\r\n0\r\n\r\n"), 400, bad),
+        raw("chunk without its CRLF", post("transfer-encoding: chunked\r\n", "2\r\n{}XX0\r\n\r\n"), 400, bad),
+        raw("chunk shorter than declared", post("transfer-encoding: chunked\r\n", "10\r\n{}\r\n0\r\n\r\n"), 400, bad),
+        raw("negative chunk size", post("transfer-encoding: chunked\r\n", "-2\r\n{}\r\n0\r\n\r\n"), 400, bad),
+        raw("chunked body over the limit", post("transfer-encoding: chunked\r\n", &format!("{:x}\r\n{}\r\n0\r\n\r\n", 1024 * 1024 + 10, " ".repeat(1024 * 1024 + 10))), 413, Some("body_too_large")),
+        raw("chunked JSON that is not JSON", post("transfer-encoding: chunked\r\n", "5\r\nhello\r\n0\r\n\r\n"), 400, Some("invalid_json")),
+        raw("Expect 100-continue over the limit", post("expect: 100-continue\r\ncontent-length: 2000000\r\n", ""), 413, Some("body_too_large")),
+        raw("unknown Expect", post(&format!("expect: 200-ok\r\ncontent-length: {}\r\n", body.len()), &body), 417, None),
+    ];
+    let mut cut = raw(
+        "body shorter than its Content-Length",
+        post("content-length: 100\r\n", "{\"model\":"),
+        400,
+        Some("client_read_error"),
+    );
+    cut.half_close = true;
+    v.push(cut);
+    let mut cut = raw(
+        "chunked body cut off",
+        post("transfer-encoding: chunked\r\n", "20\r\n{\"model\":"),
+        400,
+        Some("client_read_error"),
+    );
+    cut.half_close = true;
+    v.push(cut);
+    v
+}
+
+/// A response: status and body.
+struct Answer {
+    status: u16,
+    body: Vec<u8>,
+}
+
+/// Reads one HTTP/1.1 response (Content-Length, chunked or to the close).
+async fn read_h1(conn: &mut TcpStream) -> Result<Answer, String> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 16384];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        match conn.read(&mut chunk).await {
+            Ok(0) | Err(_) => {
+                return Err(format!(
+                    "closed before a complete head: {:?}",
+                    String::from_utf8_lossy(&buf)
+                ))
+            }
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_lowercase();
+    let status: u16 = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("no status line: {head:?}"))?;
+    let mut body = buf[head_end..].to_vec();
+    let header = |name: &str| {
+        head.lines()
+            .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_owned()))
+    };
+    if let Some(len) = header("content-length:").and_then(|v| v.parse::<usize>().ok()) {
+        while body.len() < len {
+            match conn.read(&mut chunk).await {
+                Ok(0) | Err(_) => return Err(format!("body cut at {} of {len}", body.len())),
+                Ok(n) => body.extend_from_slice(&chunk[..n]),
+            }
+        }
+        body.truncate(len);
+    } else if header("transfer-encoding:").is_some_and(|v| v.contains("chunked")) {
+        while !body.windows(5).any(|w| w == b"0\r\n\r\n") {
+            match conn.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => body.extend_from_slice(&chunk[..n]),
+            }
+        }
+        body = dechunk(&body);
+    } else {
+        loop {
+            match conn.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => body.extend_from_slice(&chunk[..n]),
+            }
+        }
+    }
+    Ok(Answer { status, body })
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(i) = data.windows(2).position(|w| w == b"\r\n") {
+        let size = std::str::from_utf8(&data[..i])
+            .ok()
+            .and_then(|s| usize::from_str_radix(s.split(';').next().unwrap_or("").trim(), 16).ok())
+            .unwrap_or(0);
+        if size == 0 || data.len() < i + 2 + size {
+            break;
+        }
+        out.extend_from_slice(&data[i + 2..i + 2 + size]);
+        data = &data[(i + 4 + size).min(data.len())..];
+    }
+    out
+}
+
+/// Sends raw bytes on a new connection and reads the answer.
+async fn send_h1(port: u16, bytes: &[u8], half_close: bool) -> Result<Answer, String> {
+    let exchange = async {
+        let mut conn = TcpStream::connect(("127.0.0.1", port))
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
+        // The gateway may answer and close before taking everything (an oversized head): a
+        // failed write is not a failure, the answer is what counts.
+        let _ = conn.write_all(bytes).await;
+        if half_close {
+            let _ = conn.shutdown().await;
+        }
+        read_h1(&mut conn).await
+    };
+    tokio::time::timeout(CASE_TIMEOUT, exchange)
+        .await
+        .map_err(|_| "no complete answer in time".to_owned())?
+}
+
+/// Sends a request over a new h2c connection (prior knowledge) and reads the answer.
+async fn send_h2(port: u16, r: &Req) -> Result<Answer, String> {
+    let exchange = async {
+        let tcp = TcpStream::connect(("127.0.0.1", port))
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
+        let (mut client, conn) = h2::client::Builder::new()
+            .max_send_buffer_size(1024 * 1024)
+            .handshake::<_, Bytes>(tcp)
+            .await
+            .map_err(|e| format!("h2 handshake: {e}"))?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        let mut builder = http::Request::builder()
+            .method(r.method)
+            .uri(format!("http://127.0.0.1:{port}{}", r.path));
+        for (k, v) in &r.headers {
+            builder = builder.header(k.as_str(), v.as_slice());
+        }
+        let request = builder.body(()).map_err(|e| format!("request: {e}"))?;
+        let (response, mut send) = client
+            .send_request(request, r.body.is_empty())
+            .map_err(|e| format!("send: {e}"))?;
+        if !r.body.is_empty() {
+            // Sent in the background: the gateway may answer before taking all of it.
+            let body = Bytes::from(r.body.clone());
+            tokio::spawn(async move {
+                let mut rest = body;
+                while !rest.is_empty() {
+                    send.reserve_capacity(rest.len().min(64 * 1024));
+                    let cap = match futures::future::poll_fn(|cx| send.poll_capacity(cx)).await {
+                        Some(Ok(c)) if c > 0 => c,
+                        Some(Ok(_)) => continue,
+                        _ => return,
+                    };
+                    let part = rest.split_to(cap.min(rest.len()));
+                    if send.send_data(part, rest.is_empty()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        let response = response.await.map_err(|e| format!("response: {e}"))?;
+        let status = response.status().as_u16();
+        let mut body = response.into_body();
+        let mut out = Vec::new();
+        while let Some(chunk) = body.data().await {
+            let chunk = chunk.map_err(|e| format!("body: {e}"))?;
+            let _ = body.flow_control().release_capacity(chunk.len());
+            out.extend_from_slice(&chunk);
+        }
+        Ok(Answer { status, body: out })
+    };
+    tokio::time::timeout(CASE_TIMEOUT, exchange)
+        .await
+        .map_err(|_| "no complete answer in time".to_owned())?
+}
+
+/// What is wrong with an answer, if anything.
+fn check(answer: Result<Answer, String>, status: u16, code: Option<&str>) -> Option<String> {
+    let a = match answer {
+        Ok(a) => a,
+        Err(e) => return Some(e),
+    };
+    let body: Value = match serde_json::from_slice(&a.body) {
+        Ok(v) => v,
+        Err(_) => {
+            return Some(format!(
+                "status {} with a body that is not JSON: {:?}",
+                a.status,
+                String::from_utf8_lossy(&a.body[..a.body.len().min(300)])
+            ))
+        }
+    };
+    let e = &body["error"];
+    let shaped = e["message"].as_str().is_some_and(|m| !m.is_empty())
+        && e["type"].as_str().is_some_and(|t| !t.is_empty());
+    let code_ok = code.is_none_or(|c| e["code"] == c);
+    (a.status != status || !shaped || !code_ok)
+        .then(|| format!("got {} {body} (want {status} {code:?})", a.status))
+}
+
+#[tokio::test]
+async fn hostile_requests_get_openai_shaped_errors_and_never_reach_a_provider() {
+    let mock = MockServer::start().await;
+    let gw = Gateway::start(&config(&mock)).await;
+    let shared = shared_cases(&mock);
+    let raw = h1_cases();
+    let mut failures = Vec::new();
+    let mut count = 0;
+    for c in &shared {
+        count += 1;
+        if let Some(why) = check(send_h1(gw.port, &c.req.h1(), false).await, c.status, c.code) {
+            failures.push(format!("HTTP/1.1 {}: {why}", c.name));
+        }
+    }
+    for c in &raw {
+        count += 1;
+        if let Some(why) = check(send_h1(gw.port, &c.bytes, c.half_close).await, c.status, c.code) {
+            failures.push(format!("HTTP/1.1 {}: {why}", c.name));
+        }
+    }
+    for c in &shared {
+        count += 1;
+        if let Some(why) = check(send_h2(gw.port, &c.req).await, c.status, c.code) {
+            failures.push(format!("h2 {}: {why}", c.name));
+        }
+    }
+    let reached = mock.requests().await;
+    assert!(
+        failures.is_empty() && reached.is_empty(),
+        "{} of {count} hostile cases failed:\n  {}\nrequests that reached the provider: {reached:#?}",
+        failures.len(),
+        failures.join("\n  ")
+    );
+    assert!(count >= 150, "only {count} cases");
+    // The gateway is still up and serving.
+    let r = gw.post(CHAT, &chat("fast", "still there?")).await;
+    assert_eq!(r.status(), 200);
+}

@@ -4,12 +4,12 @@
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, EXPECT, TRANSFER_ENCODING};
+use http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, EXPECT};
 use http::HeaderName;
 use pingora::proxy::Session;
 use switchyard_pipeline::RequestBody;
 use switchyard_providers::endpoint::{BodyEncoding, PathMatch};
-use switchyard_providers::{EnvelopeError, Endpoint, Form, JsonEnvelope};
+use switchyard_providers::{Endpoint, EnvelopeError, Form, JsonEnvelope};
 
 use crate::budget::Hold;
 use crate::error::GatewayError;
@@ -21,14 +21,6 @@ pub fn match_endpoint(req: &http::request::Parts) -> Result<Endpoint, GatewayErr
     if req.version == http::Version::HTTP_11 && !req.headers.contains_key(http::header::HOST) {
         return Err(GatewayError::InvalidRequest {
             message: "HTTP/1.1 requests must carry a Host header".into(),
-            param: None,
-        });
-    }
-    // Both framings at once is how requests are smuggled past a proxy in front that reads the
-    // other one (RFC 9112, 6.3): refused rather than resolved.
-    if req.headers.contains_key(CONTENT_LENGTH) && req.headers.contains_key(TRANSFER_ENCODING) {
-        return Err(GatewayError::InvalidRequest {
-            message: "a request must not carry both Content-Length and Transfer-Encoding".into(),
             param: None,
         });
     }

@@ -1320,3 +1320,276 @@ async fn hostile_requests_get_openai_shaped_errors_and_never_reach_a_provider() 
     let r = gw.post(CHAT, &chat("fast", "still there?")).await;
     assert_eq!(r.status(), 200);
 }
+
+// ---------------------------------------------------------------------------------------
+// Connections held open: slowloris, idle, header bloat, and 10,000 at once.
+
+/// The gateway process's resident memory, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// The gateway process's open file descriptors.
+fn fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
+}
+
+/// This process's open-file limits, soft and hard (from `/proc/self/limits`).
+fn nofile() -> (u64, u64) {
+    let limits = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap_or_default();
+    let n: Vec<u64> = line
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    (
+        n.first().copied().unwrap_or(0),
+        n.get(1).copied().unwrap_or(0),
+    )
+}
+
+/// Raises this process's open-file limit to its hard limit (the connections below need more
+/// descriptors than the usual soft limit of 1,024) with util-linux's `prlimit` (the workspace
+/// forbids `unsafe`, so no direct `setrlimit`); the gateway started after it inherits it.
+fn raise_nofile(at_least: u64) {
+    let (soft, hard) = nofile();
+    if soft < at_least {
+        let _ = std::process::Command::new("prlimit")
+            .arg(format!("--pid={}", std::process::id()))
+            .arg(format!("--nofile={hard}:{hard}"))
+            .status();
+    }
+    let (soft, _) = nofile();
+    assert!(
+        soft >= at_least,
+        "the open-file limit ({soft}) is below the {at_least} this test needs"
+    );
+}
+
+/// A legitimate chat request, over HTTP/1.1.
+async fn legit(gw: &Gateway, i: usize) {
+    let r = http()
+        .post(gw.url(CHAT))
+        .json(&chat("fast", &format!("legit {i}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "a legitimate request was refused");
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["object"], "chat.completion");
+}
+
+/// A legitimate chat request over h2c.
+async fn legit_h2(gw: &Gateway) {
+    let a = send_h2(gw.port, &req("POST", CHAT).json(chat_json("fast")))
+        .await
+        .unwrap_or_else(|e| panic!("a legitimate h2 request failed: {e}"));
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+}
+
+/// Everything a connection receives until it is closed, within `within`: `None` if it stayed
+/// open.
+async fn until_closed(conn: &mut TcpStream, within: Duration) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    let end = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(end, conn.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return Some(out),
+            Ok(Ok(n)) => out.extend_from_slice(&buf[..n]),
+            Err(_) => return None,
+        }
+    }
+}
+
+#[tokio::test]
+async fn slow_idle_and_bloated_connections_are_bounded_in_memory_and_descriptors() {
+    const N: usize = 500;
+    raise_nofile(N as u64 + 200);
+    let mock = MockServer::start().await;
+    let gw = Gateway::start(&format!(
+        "server: {{ listen: \"{{listen}}\", admin_listen: \"{{admin}}\", threads: 2, h2c: true, header_timeout: 3s, idle_timeout: 3s, body_timeout: 3s }}\n{}",
+        single_provider(&mock)
+    ))
+    .await;
+    let pid = gw.proc.pid();
+    legit(&gw, 0).await;
+    legit_h2(&gw).await;
+    let (rss0, fds0) = (rss_kib(pid), fds(pid));
+
+    // A quarter each: silent; a 60 KB head that never ends (just under the 64 KiB cap); a head
+    // trickled a byte at a time; a body that never ends.
+    let bloat = format!(
+        "POST {CHAT} HTTP/1.1\r\nhost: gw\r\nx-pad: {}",
+        "a".repeat(60 * 1024)
+    );
+    let slow_body = format!(
+        "POST {CHAT} HTTP/1.1\r\nhost: gw\r\ncontent-type: application/json\r\ncontent-length: 1000000\r\n\r\n{}",
+        " ".repeat(16 * 1024)
+    );
+    let mut conns = Vec::with_capacity(N);
+    for i in 0..N {
+        let mut c = TcpStream::connect(("127.0.0.1", gw.port)).await.unwrap();
+        match i % 4 {
+            0 => {}
+            1 => c.write_all(bloat.as_bytes()).await.unwrap(),
+            2 => c.write_all(b"P").await.unwrap(),
+            _ => c.write_all(slow_body.as_bytes()).await.unwrap(),
+        }
+        conns.push(c);
+    }
+    // Trickle: one more byte on every slow head, twice, while a legitimate client is served.
+    for round in 0..2 {
+        for c in conns.iter_mut().skip(2).step_by(4) {
+            let _ = c.write_all(b"O").await;
+        }
+        legit(&gw, round + 1).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    legit_h2(&gw).await;
+    let rss_held = rss_kib(pid);
+    let fds_held = fds(pid);
+
+    // The deadlines end every one of them: a 408 for the heads and the body, nothing for the
+    // silent ones.
+    let mut still_open = 0;
+    let mut answered_408 = 0;
+    for c in conns.iter_mut() {
+        match until_closed(c, Duration::from_secs(15)).await {
+            None => still_open += 1,
+            Some(bytes) if bytes.starts_with(b"HTTP/1.1 408") => answered_408 += 1,
+            Some(_) => {}
+        }
+    }
+    drop(conns);
+    let fds_after = wait_until("the descriptors to return", Duration::from_secs(15), || {
+        let n = fds(pid);
+        async move { (n <= fds0 + 4).then_some(n) }
+    })
+    .await;
+    let rss_after = rss_kib(pid);
+    eprintln!(
+        "{N} hostile connections: RSS {rss0} KiB -> {rss_held} KiB held -> {rss_after} KiB after; fds {fds0} -> {fds_held} -> {fds_after}; {answered_408} answered 408"
+    );
+    assert_eq!(still_open, 0, "connections outlived their deadlines");
+    assert!(
+        answered_408 >= N / 2,
+        "only {answered_408} slow heads and bodies were answered 408"
+    );
+    assert!(fds_held >= fds0 + N / 2, "the connections were not held");
+    // Each connection may hold at most one 64 KiB head or what it sent of a body: bounded by
+    // 256 KiB per connection, far below the megabyte per connection the unguarded gateway
+    // parked.
+    let bound = 256 * N as u64;
+    assert!(
+        rss_held.saturating_sub(rss0) < bound,
+        "RSS grew by {} KiB for {N} connections (bound {bound} KiB)",
+        rss_held - rss0
+    );
+    assert!(
+        rss_after.saturating_sub(rss0) < bound,
+        "RSS stayed {} KiB above its start after the connections left",
+        rss_after - rss0
+    );
+    legit(&gw, 9).await;
+    assert_eq!(
+        mock.requests().await.len(),
+        6,
+        "only the legitimate requests reach the provider"
+    );
+}
+
+#[tokio::test]
+async fn ten_thousand_hostile_connections_cannot_stop_a_legitimate_client() {
+    const N: usize = 10_000;
+    raise_nofile(N as u64 + 500);
+    let mock = MockServer::start().await;
+    // The shipped defaults (max_connections 4096, header_timeout 10s, idle_timeout 60s), with
+    // h2c on so that HTTP/2 prefaces are among the hostile connections.
+    let gw = Gateway::start(&format!(
+        "server: {{ listen: \"{{listen}}\", admin_listen: \"{{admin}}\", threads: 2, h2c: true }}\n{}",
+        single_provider(&mock)
+    ))
+    .await;
+    let pid = gw.proc.pid();
+    legit(&gw, 0).await;
+    let rss0 = rss_kib(pid);
+    let mut base = Vec::new();
+    for i in 0..20 {
+        let t = std::time::Instant::now();
+        legit(&gw, i).await;
+        base.push(t.elapsed());
+    }
+
+    // Silent, a partial head, an HTTP/2 preface and SETTINGS then nothing, a partial preface.
+    let mut conns = Vec::with_capacity(N);
+    let opened = std::time::Instant::now();
+    for i in 0..N {
+        let Ok(Ok(mut c)) = tokio::time::timeout(
+            Duration::from_secs(5),
+            TcpStream::connect(("127.0.0.1", gw.port)),
+        )
+        .await
+        else {
+            continue;
+        };
+        let _ = match i % 4 {
+            0 => Ok(()),
+            1 => {
+                c.write_all(b"POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\n")
+                    .await
+            }
+            2 => {
+                c.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")
+                    .await
+            }
+            _ => c.write_all(b"PRI * HTTP/2.0\r\n").await,
+        };
+        conns.push(c);
+    }
+    let opened = opened.elapsed();
+    assert!(
+        conns.len() >= N * 9 / 10,
+        "only {} connections opened",
+        conns.len()
+    );
+
+    // While they are held, legitimate clients are served, over HTTP/1.1 and h2c.
+    let mut held = Vec::new();
+    for i in 0..20 {
+        let t = std::time::Instant::now();
+        legit(&gw, 100 + i).await;
+        held.push(t.elapsed());
+    }
+    legit_h2(&gw).await;
+    let rss_held = rss_kib(pid);
+    base.sort();
+    held.sort();
+    eprintln!(
+        "{} hostile connections opened in {opened:?}; legitimate chat latency median {:?} before, {:?} while held (max {:?}); gateway RSS {rss0} KiB -> {rss_held} KiB, {} fds",
+        conns.len(),
+        base[10],
+        held[10],
+        held[19],
+        fds(pid)
+    );
+    // The cap holds (4,096 connections and a few descriptors of the gateway's own), and so
+    // does memory: well under the 256 MiB the Kubernetes manifests allow.
+    let held_fds = fds(pid);
+    assert!(held_fds <= 4096 + 100, "{held_fds} descriptors open");
+    assert!(
+        rss_held < 200 * 1024,
+        "RSS {rss_held} KiB with the connections held"
+    );
+    drop(conns);
+    legit(&gw, 999).await;
+    assert_eq!(mock.requests().await.len(), 43);
+}

@@ -1308,6 +1308,35 @@ async fn hostile_requests_get_openai_shaped_errors_and_never_reach_a_provider() 
             )),
         }
     }
+    // HEAD: the status and no body (over HTTP/2, DATA on a HEAD answer was a stream reset).
+    for path in [CHAT, "/v1/models", "/nowhere"] {
+        count += 2;
+        let want = if path == "/nowhere" { 404 } else { 405 };
+        let h1 = format!("HEAD {path} HTTP/1.1\r\nhost: gw\r\n\r\n");
+        let got = tokio::time::timeout(CASE_TIMEOUT, async {
+            let mut conn = TcpStream::connect(("127.0.0.1", gw.port)).await.ok()?;
+            conn.write_all(h1.as_bytes()).await.ok()?;
+            let mut buf = vec![0u8; 4096];
+            let n = conn.read(&mut buf).await.ok()?;
+            let head = String::from_utf8_lossy(&buf[..n]).into_owned();
+            head.split(' ').nth(1)?.parse::<u16>().ok()
+        })
+        .await
+        .ok()
+        .flatten();
+        if got != Some(want) {
+            failures.push(format!("HTTP/1.1 HEAD {path}: got {got:?} (want {want})"));
+        }
+        match send_h2(gw.port, &req("HEAD", path)).await {
+            Ok(a) if a.status == want && a.body.is_empty() => {}
+            Ok(a) => failures.push(format!(
+                "h2 HEAD {path}: got {} with {} body bytes (want {want}, none)",
+                a.status,
+                a.body.len()
+            )),
+            Err(e) => failures.push(format!("h2 HEAD {path}: {e} (want {want})")),
+        }
+    }
     let reached = mock.requests().await;
     assert!(
         failures.is_empty() && reached.is_empty(),
@@ -1592,4 +1621,343 @@ async fn ten_thousand_hostile_connections_cannot_stop_a_legitimate_client() {
     drop(conns);
     legit(&gw, 999).await;
     assert_eq!(mock.requests().await.len(), 43);
+}
+
+// ---------------------------------------------------------------------------------------
+// HTTP/2 abuse, frame by frame: rapid reset, streams beyond the limit, header floods, window
+// abuse. Written by hand (the `h2` client refuses to misbehave).
+
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+const F_DATA: u8 = 0;
+const F_HEADERS: u8 = 1;
+const F_RST_STREAM: u8 = 3;
+const F_SETTINGS: u8 = 4;
+const F_GOAWAY: u8 = 7;
+const F_WINDOW_UPDATE: u8 = 8;
+const F_CONTINUATION: u8 = 9;
+const END_STREAM: u8 = 1;
+const END_HEADERS: u8 = 4;
+
+fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let len = payload.len();
+    let mut f = vec![(len >> 16) as u8, (len >> 8) as u8, len as u8, kind, flags];
+    f.extend_from_slice(&(stream & 0x7fff_ffff).to_be_bytes());
+    f.extend_from_slice(payload);
+    f
+}
+
+/// An HPACK integer with an `n`-bit prefix (RFC 7541, 5.1).
+fn hpack_int(out: &mut Vec<u8>, first: u8, n: u32, mut v: usize) {
+    let max = (1usize << n) - 1;
+    if v < max {
+        out.push(first | v as u8);
+        return;
+    }
+    out.push(first | max as u8);
+    v -= max;
+    while v >= 128 {
+        out.push((v % 128 + 128) as u8);
+        v /= 128;
+    }
+    out.push(v as u8);
+}
+
+fn hpack_str(out: &mut Vec<u8>, s: &[u8]) {
+    hpack_int(out, 0, 7, s.len());
+    out.extend_from_slice(s);
+}
+
+/// A literal header field without indexing, new name (RFC 7541, 6.2.2).
+fn hpack_literal(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    out.push(0);
+    hpack_str(out, name);
+    hpack_str(out, value);
+}
+
+/// `POST /v1/chat/completions` (or `GET` a path) as an HPACK block, from the static table.
+fn request_block(post: bool, path: &str) -> Vec<u8> {
+    let mut b = vec![if post { 0x83 } else { 0x82 }, 0x86];
+    hpack_int(&mut b, 0, 4, 4); // :path, literal without indexing, indexed name
+    hpack_str(&mut b, path.as_bytes());
+    hpack_int(&mut b, 0, 4, 1); // :authority
+    hpack_str(&mut b, b"gw");
+    b
+}
+
+/// What a raw HTTP/2 client saw from the gateway.
+#[derive(Debug, Default)]
+struct Seen {
+    bytes: usize,
+    goaway: Option<u32>,
+    resets: usize,
+    closed: bool,
+}
+
+/// A raw HTTP/2 connection: the preface and an empty SETTINGS are sent; everything the gateway
+/// sends is read (and counted) in the background so that it never blocks on writing.
+async fn raw_h2(
+    port: u16,
+) -> (
+    tokio::net::tcp::OwnedWriteHalf,
+    tokio::task::JoinHandle<Seen>,
+) {
+    let tcp = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let (mut rd, mut wr) = tcp.into_split();
+    let mut hello = H2_PREFACE.to_vec();
+    hello.extend(frame(F_SETTINGS, 0, 0, &[]));
+    wr.write_all(&hello).await.unwrap();
+    let reader = tokio::spawn(async move {
+        let mut seen = Seen::default();
+        let mut buf = Vec::new();
+        let mut chunk = vec![0u8; 65536];
+        loop {
+            match tokio::time::timeout(Duration::from_secs(30), rd.read(&mut chunk)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => {
+                    seen.closed = true;
+                    break;
+                }
+                Err(_) => break,
+                Ok(Ok(n)) => {
+                    seen.bytes += n;
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+            }
+            // Frame headers: count resets, note a GOAWAY's error code.
+            let mut at = 0;
+            while buf.len() >= at + 9 {
+                let len = (usize::from(buf[at]) << 16)
+                    | (usize::from(buf[at + 1]) << 8)
+                    | usize::from(buf[at + 2]);
+                if buf.len() < at + 9 + len {
+                    break;
+                }
+                let p = &buf[at + 9..at + 9 + len];
+                match buf[at + 3] {
+                    F_RST_STREAM => seen.resets += 1,
+                    F_GOAWAY if p.len() >= 8 => {
+                        seen.goaway = Some(u32::from_be_bytes([p[4], p[5], p[6], p[7]]));
+                    }
+                    _ => {}
+                }
+                at += 9 + len;
+            }
+            buf.drain(..at);
+        }
+        seen
+    });
+    (wr, reader)
+}
+
+/// Writes frames until done or the gateway stops reading (it closed the connection).
+async fn flood(
+    wr: &mut tokio::net::tcp::OwnedWriteHalf,
+    frames: impl Iterator<Item = Vec<u8>>,
+    within: Duration,
+) -> usize {
+    let end = tokio::time::Instant::now() + within;
+    let mut sent = 0;
+    let mut batch = Vec::new();
+    for f in frames {
+        batch.extend(f);
+        if batch.len() >= 16 * 1024 {
+            match tokio::time::timeout_at(end, wr.write_all(&batch)).await {
+                Ok(Ok(())) => sent += batch.len(),
+                _ => return sent,
+            }
+            batch.clear();
+        }
+    }
+    if let Ok(Ok(())) = tokio::time::timeout_at(end, wr.write_all(&batch)).await {
+        sent += batch.len();
+    }
+    sent
+}
+
+async fn h2_abuse_gateway(mock: &MockServer) -> Gateway {
+    Gateway::start(&format!(
+        "server: {{ listen: \"{{listen}}\", admin_listen: \"{{admin}}\", threads: 2, h2c: true, body_timeout: 2s, idle_timeout: 5s }}\n{}",
+        single_provider(mock)
+    ))
+    .await
+}
+
+/// After the abuse: the gateway is up, serves a legitimate client over both protocols, grew
+/// by less than `bound_kib`, and no abusive request reached the provider.
+async fn still_serving(
+    gw: &Gateway,
+    mock: &MockServer,
+    rss0: u64,
+    bound_kib: u64,
+    what: &str,
+    seen: &Seen,
+) {
+    legit_h2(gw).await;
+    legit(gw, 1).await;
+    let rss = rss_kib(gw.proc.pid());
+    eprintln!("{what}: {seen:?}; RSS {rss0} KiB -> {rss} KiB");
+    assert!(
+        rss.saturating_sub(rss0) < bound_kib,
+        "{what}: RSS grew by {} KiB (bound {bound_kib} KiB)",
+        rss - rss0
+    );
+    assert_eq!(
+        mock.requests().await.len(),
+        3,
+        "{what}: an abusive request reached the provider"
+    );
+}
+
+#[tokio::test]
+async fn http2_rapid_reset_is_bounded() {
+    let mock = MockServer::start().await;
+    let gw = h2_abuse_gateway(&mock).await;
+    legit_h2(&gw).await;
+    let rss0 = rss_kib(gw.proc.pid());
+    // 20,000 requests opened and cancelled at once (CVE-2023-44487), bodies never sent.
+    let (mut wr, reader) = raw_h2(gw.port).await;
+    let block = request_block(true, CHAT);
+    let frames = (0..20_000u32).flat_map(|i| {
+        let id = 2 * i + 1;
+        [
+            frame(F_HEADERS, END_HEADERS, id, &block),
+            frame(F_RST_STREAM, 0, id, &8u32.to_be_bytes()), // CANCEL
+        ]
+    });
+    let sent = flood(&mut wr, frames, Duration::from_secs(20)).await;
+    drop(wr);
+    let seen = reader.await.unwrap();
+    assert!(sent > 0);
+    still_serving(&gw, &mock, rss0, 64 * 1024, "rapid reset", &seen).await;
+}
+
+#[tokio::test]
+async fn http2_streams_beyond_the_limit_are_refused() {
+    let mock = MockServer::start().await;
+    let gw = h2_abuse_gateway(&mock).await;
+    legit_h2(&gw).await;
+    let rss0 = rss_kib(gw.proc.pid());
+    // 1,000 requests at once on one connection, each waiting for a body that never comes: the
+    // gateway takes 64 (its SETTINGS_MAX_CONCURRENT_STREAMS) and refuses the rest, until 256
+    // refusals end the connection (ENHANCE_YOUR_CALM).
+    let (mut wr, reader) = raw_h2(gw.port).await;
+    let block = request_block(true, CHAT);
+    let frames = (0..1_000u32).map(|i| frame(F_HEADERS, END_HEADERS, 2 * i + 1, &block));
+    flood(&mut wr, frames, Duration::from_secs(20)).await;
+    // The 64 taken end with the body deadline (a 408 each); then the connection idles out.
+    let seen = reader.await.unwrap();
+    drop(wr);
+    assert!(
+        seen.resets >= 256,
+        "only {} streams were refused",
+        seen.resets
+    );
+    assert_eq!(seen.goaway, Some(11), "want ENHANCE_YOUR_CALM: {seen:?}");
+    still_serving(&gw, &mock, rss0, 64 * 1024, "1,000 streams", &seen).await;
+}
+
+#[tokio::test]
+async fn http2_header_floods_are_cut_off() {
+    let mock = MockServer::start().await;
+    let gw = h2_abuse_gateway(&mock).await;
+    legit_h2(&gw).await;
+    let rss0 = rss_kib(gw.proc.pid());
+
+    // CONTINUATION flood: one header block that never ends, 16 MB of 16 KB fragments.
+    let (mut wr, reader) = raw_h2(gw.port).await;
+    let mut first = request_block(true, CHAT);
+    hpack_literal(&mut first, b"x-a", b"a");
+    let big = {
+        let mut b = Vec::new();
+        hpack_literal(&mut b, b"x-flood", &vec![b'a'; 16 * 1024 - 32]);
+        b
+    };
+    let frames = std::iter::once(frame(F_HEADERS, 0, 1, &first))
+        .chain((0..1024).map(|_| frame(F_CONTINUATION, 0, 1, &big)));
+    let sent = flood(&mut wr, frames, Duration::from_secs(20)).await;
+    drop(wr);
+    let cont = reader.await.unwrap();
+    assert!(
+        sent < 16 * 1024 * 1024 || cont.closed,
+        "the endless header block was taken in full and the connection stayed open"
+    );
+
+    // HPACK bomb: a 4 KB header put in the dynamic table, then referenced 16,000 times in one
+    // small block (64 MB once decoded).
+    let (mut wr, reader) = raw_h2(gw.port).await;
+    let mut block = request_block(true, CHAT);
+    block.push(0x40); // literal with incremental indexing, new name
+    hpack_str(&mut block, b"x-bomb");
+    hpack_str(&mut block, &vec![b'b'; 4000]);
+    block.extend(std::iter::repeat_n(0xbe, 16_000)); // indexed: dynamic entry 62
+    let frames = block
+        .chunks(16 * 1024)
+        .enumerate()
+        .map(|(i, c)| {
+            let last = (i + 1) * 16 * 1024 >= block.len();
+            let flags = if last { END_HEADERS | END_STREAM } else { 0 };
+            frame(if i == 0 { F_HEADERS } else { F_CONTINUATION }, flags, 1, c)
+        })
+        .collect::<Vec<_>>();
+    flood(&mut wr, frames.into_iter(), Duration::from_secs(20)).await;
+    drop(wr);
+    let bomb = reader.await.unwrap();
+    still_serving(&gw, &mock, rss0, 64 * 1024, "header floods", &bomb).await;
+    eprintln!("CONTINUATION flood: {sent} bytes taken, {cont:?}");
+}
+
+#[tokio::test]
+async fn http2_window_abuse_is_refused() {
+    let mock = MockServer::start().await;
+    let gw = h2_abuse_gateway(&mock).await;
+    legit_h2(&gw).await;
+    let rss0 = rss_kib(gw.proc.pid());
+
+    // A connection window pushed past 2^31-1: a flow-control error ends the connection.
+    let (mut wr, reader) = raw_h2(gw.port).await;
+    let inc = 0x7fff_ffffu32.to_be_bytes();
+    let frames = (0..4).map(|_| frame(F_WINDOW_UPDATE, 0, 0, &inc));
+    flood(&mut wr, frames, Duration::from_secs(5)).await;
+    let overflow = reader.await.unwrap();
+    drop(wr);
+    assert_eq!(
+        overflow.goaway,
+        Some(3),
+        "want a FLOW_CONTROL_ERROR GOAWAY: {overflow:?}"
+    );
+
+    // 100,000 tiny window updates, and DATA on a stream that was never opened.
+    let (mut wr, reader) = raw_h2(gw.port).await;
+    let one = 1u32.to_be_bytes();
+    let frames = (0..100_000)
+        .map(|_| frame(F_WINDOW_UPDATE, 0, 0, &one))
+        .chain(std::iter::once(frame(F_DATA, END_STREAM, 99, b"{}")));
+    flood(&mut wr, frames, Duration::from_secs(20)).await;
+    let chatter = reader.await.unwrap();
+    drop(wr);
+    assert!(
+        chatter.goaway.is_some(),
+        "DATA on an idle stream must end the connection: {chatter:?}"
+    );
+
+    // A client that never opens its receive window (SETTINGS_INITIAL_WINDOW_SIZE 0) and asks
+    // for 64 model listings: answers it cannot take are bounded by the per-stream send buffer
+    // and the client write timeout, and do not stop others.
+    let tcp = TcpStream::connect(("127.0.0.1", gw.port)).await.unwrap();
+    let (mut rd, mut wr) = tcp.into_split();
+    let mut hello = H2_PREFACE.to_vec();
+    hello.extend(frame(F_SETTINGS, 0, 0, &[0, 4, 0, 0, 0, 0]));
+    let block = request_block(false, "/v1/models");
+    for i in 0..64u32 {
+        hello.extend(frame(
+            F_HEADERS,
+            END_HEADERS | END_STREAM,
+            2 * i + 1,
+            &block,
+        ));
+    }
+    wr.write_all(&hello).await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let _ = tokio::time::timeout(Duration::from_millis(500), rd.read(&mut buf)).await;
+    still_serving(&gw, &mock, rss0, 64 * 1024, "window abuse", &chatter).await;
+    drop((rd, wr));
 }

@@ -1350,6 +1350,11 @@ async fn hostile_requests_get_openai_shaped_errors_and_never_reach_a_provider() 
         failures.len(),
         failures.join("\n  ")
     );
+    eprintln!(
+        "{count} hostile cases: {} over both protocols, {} HTTP/1.1 only, 5 h2c only, 6 HEAD",
+        shared.len(),
+        raw.len()
+    );
     assert!(count >= 150, "only {count} cases");
     // The gateway is still up and serving.
     let r = gw.post(CHAT, &chat("fast", "still there?")).await;

@@ -1972,3 +1972,60 @@ async fn http2_window_abuse_is_refused() {
     still_serving(&gw, &mock, rss0, 64 * 1024, "window abuse", &chatter).await;
     drop((rd, wr));
 }
+
+#[tokio::test]
+async fn a_per_request_config_cannot_fan_one_request_out() {
+    let mock = MockServer::start().await;
+    let gw = Gateway::start(&single_provider(&mock)).await;
+    mock.script(Value::Array(vec![json!({"status": 500}); 2_000])).await;
+    // 50 targets (the most allowed), each retried 10 times, all failing: 550 attempts asked
+    // for, at most `attempts.max` (50) made.
+    let targets: Vec<Value> = (0..50)
+        .map(|_| json!({"provider": "local", "model": "gpt-4o-mini"}))
+        .collect();
+    let config = json!({"strategy": "fallback", "retry": {"attempts": 10, "backoff": {"initial": "1ms", "max": "1ms"}}, "targets": targets});
+    let r = http()
+        .post(gw.url(CHAT))
+        .header("x-switchyard-config", config.to_string())
+        .json(&chat("m", "fan out"))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let body: Value = r.json().await.unwrap();
+    assert!(status >= 500, "{status} {body}");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    let made = mock.requests().await.len();
+    assert_eq!(made, 50, "upstream attempts for one request");
+}
+
+#[tokio::test]
+async fn h2c_prefaces_and_unsniffed_connections_make_room_for_real_clients() {
+    let mock = MockServer::start().await;
+    // Long deadlines: only eviction can make room.
+    let gw = Gateway::start(&format!(
+        "server: {{ listen: \"{{listen}}\", admin_listen: \"{{admin}}\", threads: 2, h2c: true, max_connections: 20, header_timeout: 60s, idle_timeout: 60s }}\n{}",
+        single_provider(&mock)
+    ))
+    .await;
+    let mut held = Vec::new();
+    for i in 0..60 {
+        let mut c = TcpStream::connect(("127.0.0.1", gw.port)).await.unwrap();
+        // Silent (still being told apart), a partial preface, a preface and SETTINGS.
+        let _ = match i % 3 {
+            0 => Ok(()),
+            1 => c.write_all(b"PRI * HTTP/2.0\r\n").await,
+            _ => {
+                let mut hello = H2_PREFACE.to_vec();
+                hello.extend(frame(F_SETTINGS, 0, 0, &[]));
+                c.write_all(&hello).await
+            }
+        };
+        held.push(c);
+    }
+    for i in 0..10 {
+        legit(&gw, i).await;
+        legit_h2(&gw).await;
+    }
+    drop(held);
+}

@@ -1838,7 +1838,27 @@ async fn http2_rapid_reset_is_bounded() {
     drop(wr);
     let seen = reader.await.unwrap();
     assert!(sent > 0);
-    still_serving(&gw, &mock, rss0, 64 * 1024, "rapid reset", &seen).await;
+    assert_eq!(seen.goaway, Some(11), "want ENHANCE_YOUR_CALM: {seen:?}");
+    // The same with complete requests the gateway answers itself (a model listing), each
+    // cancelled at once: they may be served, and the gateway stays up and bounded.
+    let (mut wr, reader) = raw_h2(gw.port).await;
+    let block = request_block(false, "/v1/models");
+    let frames = (0..20_000u32).flat_map(|i| {
+        let id = 2 * i + 1;
+        [
+            frame(F_HEADERS, END_HEADERS | END_STREAM, id, &block),
+            frame(F_RST_STREAM, 0, id, &8u32.to_be_bytes()),
+        ]
+    });
+    let started = std::time::Instant::now();
+    let sent = flood(&mut wr, frames, Duration::from_secs(20)).await;
+    drop(wr);
+    let served = reader.await.unwrap();
+    eprintln!(
+        "rapid reset of served requests: {sent} bytes sent in {:?}",
+        started.elapsed()
+    );
+    still_serving(&gw, &mock, rss0, 64 * 1024, "rapid reset", &served).await;
 }
 
 #[tokio::test]
@@ -1977,7 +1997,8 @@ async fn http2_window_abuse_is_refused() {
 async fn a_per_request_config_cannot_fan_one_request_out() {
     let mock = MockServer::start().await;
     let gw = Gateway::start(&single_provider(&mock)).await;
-    mock.script(Value::Array(vec![json!({"status": 500}); 2_000])).await;
+    mock.script(Value::Array(vec![json!({"status": 500}); 2_000]))
+        .await;
     // 50 targets (the most allowed), each retried 10 times, all failing: 550 attempts asked
     // for, at most `attempts.max` (50) made.
     let targets: Vec<Value> = (0..50)
@@ -1994,7 +2015,12 @@ async fn a_per_request_config_cannot_fan_one_request_out() {
     let status = r.status().as_u16();
     let body: Value = r.json().await.unwrap();
     assert!(status >= 500, "{status} {body}");
-    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
     let made = mock.requests().await.len();
     assert_eq!(made, 50, "upstream attempts for one request");
 }

@@ -703,6 +703,21 @@ fn shared_cases(mock: &MockServer) -> Vec<Case> {
         400,
         bad,
     ));
+    for name in [
+        "authorization",
+        "x-switchyard-provider",
+        "x-portkey-custom-host",
+        "x-portkey-api-key",
+    ] {
+        v.push(case(
+            format!("{name} not text"),
+            req("POST", CHAT)
+                .header(name, b"\xff\xfe")
+                .json(chat_json("fast")),
+            400,
+            bad,
+        ));
+    }
     v.push(case(
         "config header with invalid UTF-8",
         req("POST", CHAT)

@@ -25,10 +25,12 @@ pub fn match_endpoint(req: &http::request::Parts) -> Result<Endpoint, GatewayErr
         });
     }
     // A header the gateway acts on that is not text would otherwise be read as absent (a
-    // per-request config silently ignored, say).
-    if let Some(name) = names::CONTROL
+    // per-request config silently ignored, say). One pass over the headers, no lookups; the
+    // name is compared only for a value that is not text.
+    if let Some((name, _)) = req
+        .headers
         .iter()
-        .find(|n| req.headers.get(*n).is_some_and(|v| v.to_str().is_err()))
+        .find(|(n, v)| v.to_str().is_err() && names::CONTROL.contains(n))
     {
         return Err(GatewayError::InvalidRequest {
             message: format!("the `{name}` header is not valid text"),

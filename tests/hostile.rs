@@ -2070,3 +2070,34 @@ async fn h2c_prefaces_and_unsniffed_connections_make_room_for_real_clients() {
     }
     drop(held);
 }
+
+#[tokio::test]
+async fn pipelined_requests_from_a_client_that_never_reads_are_bounded() {
+    let mock = MockServer::start().await;
+    let gw = Gateway::start(&single_provider(&mock)).await;
+    let pid = gw.proc.pid();
+    legit(&gw, 0).await;
+    let rss0 = rss_kib(pid);
+    // 20 connections, each pipelining 5,000 requests (404s and 405s the gateway answers
+    // itself) and never reading an answer: the answers back up into the socket buffers and
+    // the gateway stops reading; nothing piles up in its memory.
+    let one = "GET /nowhere HTTP/1.1\r\nhost: gw\r\n\r\nPUT /v1/models HTTP/1.1\r\nhost: gw\r\ncontent-length: 0\r\n\r\n";
+    let burst = one.repeat(2_500);
+    let mut conns = Vec::new();
+    for _ in 0..20 {
+        let mut c = TcpStream::connect(("127.0.0.1", gw.port)).await.unwrap();
+        let _ = tokio::time::timeout(Duration::from_secs(5), c.write_all(burst.as_bytes())).await;
+        conns.push(c);
+    }
+    legit(&gw, 1).await;
+    legit(&gw, 2).await;
+    let rss = rss_kib(pid);
+    eprintln!("pipelining without reading: RSS {rss0} KiB -> {rss} KiB");
+    assert!(
+        rss.saturating_sub(rss0) < 64 * 1024,
+        "RSS grew by {} KiB",
+        rss - rss0
+    );
+    drop(conns);
+    assert_eq!(mock.requests().await.len(), 3);
+}

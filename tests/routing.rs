@@ -472,6 +472,97 @@ async fn per_request_configs_route_with_switchyard_or_portkey_semantics() {
     assert_eq!(a.requests().await.len(), before);
 }
 
+/// A config written for Portkey, with the fields its docs use, works as written: headers
+/// forwarded, provider-specific headers sent, a timeout answered 408 as Portkey does, and
+/// what has no meaning here named in `x-switchyard-warnings`.
+#[tokio::test]
+async fn portkey_configs_work_as_written() {
+    let a = MockServer::start().await;
+    let b = MockServer::start_with(&["--api-key", "sk-client-b"]).await;
+    let gw = Gateway::start(&format!(
+        "zero_config: {{ enabled: true, allow_custom_host: true, allow_private_networks: true }}\n{}",
+        providers(&[("a", &a)])
+    ))
+    .await;
+    let config = json!({
+        "strategy": {"mode": "fallback"},
+        "retry": {"attempts": 0, "use_retry_after_headers": true},
+        "cache": {"mode": "simple", "max_age": 60},
+        "strict_open_ai_compliance": true,
+        "forward_headers": ["x-trace-id"],
+        "targets": [
+            {"provider": "a", "weight": 1},
+            {"provider": "openai", "api_key": "sk-client-b", "custom_host": b.base_url(),
+             "openai_project": "proj_abc", "openai_organization": "org-xyz"}
+        ]
+    });
+    a.script(json!([{"status": 500}])).await;
+    let r = http()
+        .post(gw.url("/v1/chat/completions"))
+        .header("x-portkey-config", config.to_string())
+        .header("x-trace-id", "trace-1")
+        .header("x-not-forwarded", "no")
+        .json(&chat("gpt-4o", "as written"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let warnings = r.headers()["x-switchyard-warnings"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(warnings.contains("config.cache ignored"), "{warnings}");
+    let to_a = a.requests().await;
+    assert_eq!(to_a.last().unwrap()["headers"]["x-trace-id"], "trace-1");
+    let to_b = b.requests().await;
+    let h = &to_b.last().unwrap()["headers"];
+    assert_eq!(h["x-trace-id"], "trace-1");
+    assert_eq!(h["openai-project"], "proj_abc");
+    assert_eq!(h["openai-organization"], "org-xyz");
+    assert!(h.get("x-not-forwarded").is_none(), "{h}");
+    assert!(h.get("x-portkey-config").is_none(), "{h}");
+
+    // request_timeout: Portkey answers a timeout with a 408 `timeout_error`.
+    a.script(json!([{"delay_ms": 3000}])).await;
+    let r = http()
+        .post(gw.url("/v1/chat/completions"))
+        .header(
+            "x-portkey-config",
+            json!({"provider": "a", "request_timeout": 200}).to_string(),
+        )
+        .json(&chat("gpt-4o", "slow"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 408);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["error"]["type"], "timeout_error", "{e}");
+    assert_eq!(e["error"]["code"], "request_timeout", "{e}");
+
+    // A guardrail the gateway would not run is refused, not skipped; nothing is sent.
+    let before = a.requests().await.len();
+    let r = http()
+        .post(gw.url("/v1/chat/completions"))
+        .header(
+            "x-portkey-config",
+            json!({"provider": "a", "input_guardrails": ["pg-abc"]}).to_string(),
+        )
+        .json(&chat("gpt-4o", "guarded"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let e: Value = r.json().await.unwrap();
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("input_guardrails"),
+        "{e}"
+    );
+    assert_eq!(a.requests().await.len(), before);
+}
+
 #[tokio::test]
 async fn least_latency_prefers_the_faster_provider() {
     let slow = MockServer::start_with(&["--latency-ms", "60"]).await;

@@ -50,7 +50,7 @@ pub fn load_request_config(
     source_name: &str,
     flavor: Flavor,
     config: &Config,
-) -> Result<route::RouteNode, ConfigErrors> {
+) -> Result<RequestConfig, ConfigErrors> {
     // Refused before parsing when the text nests deeper than any config within the limits
     // could (each level of targets is at most an object and an array): the parser then
     // never recurses on a hostile input.
@@ -66,6 +66,16 @@ pub fn load_request_config(
     }
     let raw: raw::RawNode = raw::parse_as(text, source_name)?;
     validate::request_config(&raw, source_name, flavor, config)
+}
+
+/// A validated per-request config.
+#[derive(Debug)]
+pub struct RequestConfig {
+    /// Its route tree.
+    pub root: route::RouteNode,
+    /// Fields accepted without effect on this gateway (Portkey's `cache`, …), one sentence
+    /// each, for the `x-switchyard-warnings` response header.
+    pub warnings: Vec<String>,
 }
 
 /// The deepest nesting of `{`/`[` in JSON (or flow-style YAML) text, outside strings.
@@ -418,7 +428,9 @@ routes:
     fn per_request_configs_use_portkey_semantics_when_asked() {
         let c = load(TREE).unwrap();
         let portkey = r#"{"strategy": {"mode": "fallback"}, "targets": [{"provider": "a", "override_params": {"model": "x"}}, {"provider": "openai", "api_key": "sk-client"}], "retry": {"attempts": 2}}"#;
-        let n = load_request_config(portkey, "x-portkey-config", Flavor::Portkey, &c).unwrap();
+        let n = load_request_config(portkey, "x-portkey-config", Flavor::Portkey, &c)
+            .unwrap()
+            .root;
         let route::NodeKind::Group {
             mode: route::Mode::Fallback { on_status },
             children,
@@ -440,7 +452,8 @@ routes:
             Flavor::Switchyard,
             &c,
         )
-        .unwrap();
+        .unwrap()
+        .root;
         let route::NodeKind::Group {
             mode: route::Mode::Fallback { on_status },
             ..
@@ -484,6 +497,157 @@ routes:
         assert!(e.to_string().contains("hosted Portkey feature"), "{e}");
         let e = load_request_config("{not json", "h", Flavor::Portkey, &c).unwrap_err();
         assert!(e.0[0].line.is_some(), "{e}");
+    }
+
+    /// Every field of Portkey's config schema (`src/middlewares/requestValidator/schema/
+    /// config.ts`) is implemented, accepted with a warning, or refused with a reason.
+    #[test]
+    fn portkey_configs_are_accepted_as_written() {
+        let c = load(TREE).unwrap();
+        let portkey =
+            |text: &str| load_request_config(text, "x-portkey-config", Flavor::Portkey, &c);
+        // Portkey's docs: fallback with retries, both spellings of the Retry-After switch,
+        // a cache block, strictness, forwarded headers and a request timeout.
+        let ok = portkey(
+            r#"{
+              "strategy": {"mode": "fallback", "on_status_codes": [429, 503]},
+              "retry": {"attempts": 3, "on_status_codes": [429], "use_retry_after_headers": true},
+              "cache": {"mode": "simple", "max_age": 60},
+              "strict_open_ai_compliance": false,
+              "request_timeout": 10000,
+              "forward_headers": ["X-Trace-Id", "x-team"],
+              "targets": [
+                {"provider": "a", "override_params": {"model": "gpt-4o"}, "weight": 0.7},
+                {"provider": "openai", "api_key": "sk-client", "openai_project": "proj_1",
+                 "openai_organization": "org-1", "retry": {"attempts": 1, "use_retry_after_header": false}}
+              ]
+            }"#,
+        )
+        .unwrap();
+        assert_eq!(ok.warnings.len(), 2, "{:?}", ok.warnings);
+        assert!(ok.warnings[0].contains("config.cache"), "{:?}", ok.warnings);
+        assert!(ok.root.settings.timeouts.total_is_request_timeout);
+        let fwd = ok.root.settings.forward_headers.as_deref().unwrap();
+        assert_eq!(fwd, ["x-trace-id", "x-team"]);
+        let route::NodeKind::Group { children, .. } = &ok.root.kind else {
+            panic!()
+        };
+        let route::NodeKind::Target(t) = &children[1].kind else {
+            panic!()
+        };
+        let route::TargetProvider::Inline {
+            extra: Some(extra), ..
+        } = &t.provider
+        else {
+            panic!("{t:?}")
+        };
+        assert_eq!(extra.headers.len(), 2);
+        assert!(
+            !format!("{ok:?}").contains("proj_1"),
+            "header values are sensitive"
+        );
+        // Bedrock and Vertex credentials build the provider's URL; Azure takes a token.
+        let bedrock = portkey(r#"{"provider": "bedrock", "aws_access_key_id": "AKIA1", "aws_secret_access_key": "s3cr3t", "aws_region": "us-west-2"}"#).unwrap();
+        let route::NodeKind::Target(t) = &bedrock.root.kind else {
+            panic!()
+        };
+        let route::TargetProvider::Inline {
+            custom_host: Some(url),
+            extra: Some(extra),
+            ..
+        } = &t.provider
+        else {
+            panic!("{t:?}")
+        };
+        assert_eq!(url.host, "bedrock-runtime.us-west-2.amazonaws.com");
+        assert!(extra.options.aws.is_some());
+        assert!(!format!("{bedrock:?}").contains("s3cr3t"));
+        let vertex = portkey(r#"{"provider": "vertex-ai", "api_key": "ya29.x", "vertex_project_id": "p1", "vertex_region": "us-central1"}"#).unwrap();
+        let route::NodeKind::Target(t) = &vertex.root.kind else {
+            panic!()
+        };
+        let route::TargetProvider::Inline {
+            custom_host: Some(url),
+            ..
+        } = &t.provider
+        else {
+            panic!()
+        };
+        assert_eq!(url.host, "us-central1-aiplatform.googleapis.com");
+        assert!(
+            url.path.contains("/projects/p1/locations/us-central1/"),
+            "{}",
+            url.path
+        );
+        // Ignored with a warning: the hosted circuit breaker and sticky balancing.
+        let w = portkey(r#"{"strategy": {"mode": "loadbalance", "sticky": {"enabled": true}}, "cb_config": {"failure_threshold": 3}, "targets": [{"provider": "a"}]}"#).unwrap();
+        assert_eq!(w.warnings.len(), 2, "{:?}", w.warnings);
+        // Refused, each with its reason: guardrails (never skipped silently), credentials
+        // this gateway does not exchange, a field of another kind, credentials forwarded.
+        for (text, field, says) in [
+            (
+                r#"{"provider": "a", "input_guardrails": ["pg-123"]}"#,
+                "config.input_guardrails",
+                "refused rather than sent unchecked",
+            ),
+            (
+                r#"{"provider": "a", "before_request_hooks": [{"id": "h"}]}"#,
+                "config.before_request_hooks",
+                "not run",
+            ),
+            (
+                r#"{"provider": "vertex-ai", "vertex_region": "us-central1", "vertex_service_account_json": {"type": "service_account"}}"#,
+                "config.vertex_service_account_json",
+                "access token",
+            ),
+            (
+                r#"{"provider": "openai", "api_key": "k", "aws_region": "us-east-1"}"#,
+                "config.aws_region",
+                "applies to provider kind `bedrock`",
+            ),
+            (
+                r#"{"provider": "a", "forward_headers": ["Authorization"]}"#,
+                "config.forward_headers",
+                "cannot be forwarded",
+            ),
+            (
+                r#"{"provider": "a", "forward_headers": ["x-portkey-config"]}"#,
+                "config.forward_headers",
+                "cannot be forwarded",
+            ),
+            (
+                r#"{"provider": "a", "cache": {"mode": "fuzzy"}}"#,
+                "config.cache",
+                "simple | semantic",
+            ),
+            (
+                r#"{"provider": "bedrock", "aws_access_key_id": "a", "aws_secret_access_key": "b", "aws_region": "us-east-1.evil.com/"}"#,
+                "config.aws_region",
+                "region or project id",
+            ),
+            (
+                r#"{"provider": "a", "openai_project": "p"}"#,
+                "config.openai_project",
+                "configured provider",
+            ),
+        ] {
+            let e = portkey(text).unwrap_err();
+            let fields: Vec<_> = e.0.iter().filter_map(|e| e.field.clone()).collect();
+            assert!(fields.iter().any(|f| f == field), "{text}: {fields:?} {e}");
+            assert!(e.to_string().contains(says), "{text}: {e}");
+        }
+        // Portkey-only fields do not belong in the gateway's own config file.
+        let e = load(&format!(
+            "{TREE}  cached: {{ provider: a, cache: {{ mode: simple }} }}\n"
+        ))
+        .unwrap_err();
+        assert!(e.to_string().contains("per-request"), "{e}");
+        // A file's routes may forward headers.
+        let f = load(&format!(
+            "{TREE}  fwd: {{ provider: a, forward_headers: [x-request-tag] }}\n"
+        ))
+        .unwrap();
+        assert!(f.route("fwd").is_some());
     }
 
     #[test]

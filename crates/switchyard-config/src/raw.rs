@@ -439,6 +439,76 @@ pub struct RawNode {
     pub custom_host: Option<Spanned<String>>,
     /// Portkey's hosted virtual keys: refused with an explanation.
     pub virtual_key: Option<Spanned<String>>,
+    /// Client request headers passed on to the provider as they came.
+    pub forward_headers: Option<Spanned<Vec<String>>>,
+    /// Portkey's response cache settings (`{mode, max_age}`).
+    pub cache: Option<Spanned<serde_json::Value>>,
+    /// Portkey's `strict_open_ai_compliance`.
+    pub strict_open_ai_compliance: Option<Spanned<bool>>,
+    /// Portkey's hosted circuit-breaker settings.
+    pub cb_config: Option<Spanned<serde_json::Value>>,
+    /// Checks before the request is sent.
+    pub before_request_hooks: Option<Spanned<serde_json::Value>>,
+    /// Checks on the answer.
+    pub after_request_hooks: Option<Spanned<serde_json::Value>>,
+    /// Guardrails on the input (ids or objects).
+    pub input_guardrails: Option<Spanned<serde_json::Value>>,
+    /// Guardrails on the output.
+    pub output_guardrails: Option<Spanned<serde_json::Value>>,
+    /// Mutators on the input.
+    pub input_mutators: Option<Spanned<serde_json::Value>>,
+    /// Mutators on the output.
+    pub output_mutators: Option<Spanned<serde_json::Value>>,
+    /// AWS access key id (Bedrock).
+    pub aws_access_key_id: Option<Spanned<String>>,
+    /// AWS secret access key (Bedrock).
+    pub aws_secret_access_key: Option<Spanned<String>>,
+    /// AWS session token for temporary credentials (Bedrock).
+    pub aws_session_token: Option<Spanned<String>>,
+    /// AWS region (Bedrock).
+    pub aws_region: Option<Spanned<String>>,
+    /// Google Cloud project (Vertex AI).
+    pub vertex_project_id: Option<Spanned<String>>,
+    /// Google Cloud region (Vertex AI).
+    pub vertex_region: Option<Spanned<String>>,
+    /// A Google service account key (Vertex AI).
+    pub vertex_service_account_json: Option<Spanned<serde_json::Value>>,
+    /// `OpenAI-Project` header (OpenAI).
+    pub openai_project: Option<Spanned<String>>,
+    /// `OpenAI-Organization` header (OpenAI).
+    pub openai_organization: Option<Spanned<String>>,
+    /// Azure deployment (the model path segment).
+    pub deployment_id: Option<Spanned<String>>,
+    /// Azure `api-version`.
+    pub api_version: Option<Spanned<String>>,
+    /// An Entra ID token sent as `Authorization: Bearer` (Azure).
+    pub azure_ad_token: Option<Spanned<String>>,
+    /// Azure's authentication mode.
+    pub azure_auth_mode: Option<Spanned<String>>,
+    /// Azure's underlying model name (for Portkey's cost accounting).
+    pub azure_model_name: Option<Spanned<String>>,
+    /// Entra ID client credentials (Azure).
+    pub azure_entra_client_id: Option<Spanned<String>>,
+    /// Entra ID client credentials (Azure).
+    pub azure_entra_client_secret: Option<Spanned<String>>,
+    /// Entra ID client credentials (Azure).
+    pub azure_entra_tenant_id: Option<Spanned<String>>,
+}
+
+impl RawNode {
+    /// Portkey's hook and guardrail fields present on this node, by name.
+    pub fn hooks(&self) -> impl Iterator<Item = (&'static str, &Spanned<serde_json::Value>)> {
+        [
+            ("before_request_hooks", &self.before_request_hooks),
+            ("after_request_hooks", &self.after_request_hooks),
+            ("input_guardrails", &self.input_guardrails),
+            ("output_guardrails", &self.output_guardrails),
+            ("input_mutators", &self.input_mutators),
+            ("output_mutators", &self.output_mutators),
+        ]
+        .into_iter()
+        .filter_map(|(n, v)| v.as_ref().map(|v| (n, v)))
+    }
 }
 
 /// A strategy: a bare mode or Portkey's object form.
@@ -454,6 +524,8 @@ pub struct RawStrategy {
     pub default: Option<String>,
     /// Load-balancing policy.
     pub balance: Option<String>,
+    /// Portkey's sticky load balancing (accepted, ignored with a warning).
+    pub sticky: Option<serde_json::Value>,
 }
 
 impl<'de> Deserialize<'de> for RawStrategy {
@@ -485,6 +557,7 @@ impl<'de> Deserialize<'de> for RawStrategy {
                         "conditions" => s.conditions = Some(map.next_value()?),
                         "default" => s.default = Some(map.next_value()?),
                         "balance" => s.balance = Some(map.next_value()?),
+                        "sticky" => s.sticky = Some(map.next_value()?),
                         other => {
                             return Err(serde::de::Error::unknown_field(
                                 other,
@@ -494,6 +567,7 @@ impl<'de> Deserialize<'de> for RawStrategy {
                                     "conditions",
                                     "default",
                                     "balance",
+                                    "sticky",
                                 ],
                             ))
                         }
@@ -525,7 +599,8 @@ pub struct RawRetry {
     pub attempts: Option<u32>,
     /// Statuses worth retrying.
     pub on_status_codes: Option<Vec<u16>>,
-    /// Honour `Retry-After` (Portkey's name).
+    /// Honour `Retry-After` (Portkey's name; its docs also spell it `use_retry_after_headers`).
+    #[serde(alias = "use_retry_after_headers")]
     pub use_retry_after_header: Option<bool>,
     /// The longest `Retry-After` worth waiting for.
     pub retry_after_cap: Option<Dur>,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use regex::Regex;
 use serde_json::{Map, Value};
-use switchyard_providers::{ProviderKind, Secret};
+use switchyard_providers::{AuthStyle, ProviderKind, ProviderOptions, Secret};
 
 use crate::model::{BaseUrl, ProviderId};
 
@@ -78,7 +78,20 @@ pub enum TargetProvider {
         api_key: Secret,
         /// Where it lives, when not at the kind's public URL.
         custom_host: Option<BaseUrl>,
+        /// Provider-specific settings (Portkey's `aws_*`, `vertex_*`, `openai_*`, Azure's).
+        extra: Option<Box<InlineSettings>>,
     },
+}
+
+/// Provider-specific settings of an inline provider, from a per-request config.
+#[derive(Debug, Clone, Default)]
+pub struct InlineSettings {
+    /// Region, project, API version, AWS credentials.
+    pub options: ProviderOptions,
+    /// Extra headers (`OpenAI-Organization`, `OpenAI-Project`), marked sensitive.
+    pub headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    /// How the key is sent, when not the kind's way (an Azure Entra ID token: bearer).
+    pub auth: Option<AuthStyle>,
 }
 
 /// How a group uses its children.
@@ -196,16 +209,24 @@ pub struct PartialTimeouts {
     pub idle: Option<Duration>,
     /// Whole attempt.
     pub total: Option<Duration>,
+    /// `total` came from a Portkey config's `request_timeout`: running out answers 408
+    /// (Portkey's status) rather than 504.
+    pub total_is_request_timeout: bool,
 }
 
 impl PartialTimeouts {
     /// `self` where set, else `parent`.
     pub fn or(self, parent: PartialTimeouts) -> PartialTimeouts {
+        let (total, total_is_request_timeout) = match self.total {
+            Some(t) => (Some(t), self.total_is_request_timeout),
+            None => (parent.total, parent.total_is_request_timeout),
+        };
         PartialTimeouts {
             connect: self.connect.or(parent.connect),
             first_byte: self.first_byte.or(parent.first_byte),
             idle: self.idle.or(parent.idle),
-            total: self.total.or(parent.total),
+            total,
+            total_is_request_timeout,
         }
     }
 
@@ -223,12 +244,14 @@ impl PartialTimeouts {
 /// Settings a node sets; descendants inherit what they do not set themselves.
 #[derive(Debug, Clone, Default)]
 pub struct NodeSettings {
-    /// Retry policy (inherited whole).
-    pub retry: Option<RetryPolicy>,
+    /// Retry policy (inherited whole; shared, as every attempt below the node carries it).
+    pub retry: Option<std::sync::Arc<RetryPolicy>>,
     /// Request parameters forced on the provider request (merged; the deeper node wins).
     pub override_params: Map<String, Value>,
     /// Timeouts (inherited field by field).
     pub timeouts: PartialTimeouts,
+    /// Client request headers passed on to the provider (inherited whole).
+    pub forward_headers: Option<std::sync::Arc<[http::HeaderName]>>,
 }
 
 /// What a condition can look at.

@@ -86,6 +86,26 @@ fn retry_after(raw: Option<&ResponseHeader>) -> Option<Duration> {
         .map(Duration::from_secs_f64)
 }
 
+/// Copies the client's headers named by the route's `forward_headers` onto the provider
+/// request, replacing a header of the same name the dialect set. The names were checked when
+/// the config was loaded: no credentials, framing or gateway control headers.
+fn forward_client_headers(
+    upstream: &mut UpstreamRequest,
+    names: &[HeaderName],
+    client: &pingora::http::RequestHeader,
+) {
+    for name in names {
+        let mut values = client.headers.get_all(name).iter().peekable();
+        if values.peek().is_none() {
+            continue;
+        }
+        upstream.headers.retain(|(n, _)| n != name);
+        for v in values {
+            upstream.headers.push((name.clone(), v.clone()));
+        }
+    }
+}
+
 /// Failures that count against a target's health: transport errors, 429 and 5xx.
 fn counts_against(status: u16) -> bool {
     status == 429 || status >= 500
@@ -247,6 +267,9 @@ pub async fn run(
                 continue;
             }
         };
+        if let Some(names) = &a.settings.forward_headers {
+            forward_client_headers(&mut upstream_req, names, session.req_header());
+        }
         let outer = match (speak, req.original) {
             (Speak::Translated, Some(original)) => {
                 InboundTranslator::new(ctx.api, original, stream).map_err(GatewayError::from)?
@@ -377,6 +400,14 @@ pub async fn run(
                 continue;
             }
             Err(e) => {
+                let e = match e {
+                    UpstreamError::TotalTimeout(d)
+                        if a.settings.timeouts.total_is_request_timeout =>
+                    {
+                        UpstreamError::RequestTimeout(d)
+                    }
+                    e => e,
+                };
                 report.outcome = e.label();
                 failures.push((provider.label.to_string(), e.to_string()));
                 let status = e.status();

@@ -83,14 +83,20 @@ impl ServerApp for Front {
             // Every place is taken by a busy connection: this one is closed unanswered.
             return None;
         };
+        // Waiting from the start: a connection that has said nothing may be closed to make room.
+        let conn = self.conns.register();
         let (prefix, h2) = if stream.get_ssl_digest().is_some() {
             // TLS: HTTP/2 when ALPN chose it (the handshake is done before this point).
             (Bytes::new(), stream.selected_alpn_proto() == Some(ALPN::H2))
         } else if self.h2c {
-            match pingora::time::timeout(self.limits.header_timeout, sniff(&mut stream)).await {
-                Ok(Ok(seen)) => seen,
-                // Silent, too slow, or gone before saying anything.
-                _ => return None,
+            let sniffed = pingora::time::timeout(self.limits.header_timeout, sniff(&mut stream));
+            tokio::select! {
+                seen = sniffed => match seen {
+                    Ok(Ok(seen)) => seen,
+                    // Silent, too slow, or gone before saying anything.
+                    _ => return None,
+                },
+                () = conn.evicted() => return None,
             }
         } else {
             (Bytes::new(), false)
@@ -98,6 +104,7 @@ impl ServerApp for Front {
         let guarded: Stream = Box::new(Guarded::new(
             stream,
             slot,
+            conn,
             self.conns.clone(),
             self.limits,
             prefix,

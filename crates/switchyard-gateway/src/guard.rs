@@ -84,6 +84,18 @@ impl ConnState {
         }
     }
 
+    /// Resolves once the registry has chosen this connection to be closed to make room.
+    pub fn evicted(&self) -> impl Future<Output = ()> + '_ {
+        std::future::poll_fn(move |cx| {
+            self.waker.register(cx.waker());
+            if self.evict.load(Ordering::Acquire) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+    }
+
     /// The gateway has the request: its head is complete; reads pass through.
     pub fn busy(&self) {
         self.handed.store(true, Ordering::Relaxed);
@@ -150,6 +162,14 @@ impl Connections {
             }
             return None;
         }
+    }
+
+    /// A new connection's shared state, waiting (so evictable) from its first moment, while
+    /// the front still reads its first bytes.
+    pub fn register(&self) -> Arc<ConnState> {
+        let conn = Arc::new(ConnState::new());
+        self.enqueue(&conn);
+        conn
     }
 
     fn evict_one(&self) -> bool {
@@ -237,6 +257,64 @@ pub struct Guarded {
     own: Option<OwnResponse>,
     /// Held from a head's first byte until the connection is read again in another phase.
     reading: Option<HeadMark>,
+    /// HTTP/2: the client's frames, followed until its first request.
+    frames: FrameScan,
+}
+
+/// Follows an HTTP/2 client's frame headers (RFC 9113, 4.1) until its first `HEADERS`
+/// frame: until then the connection has asked for nothing and may be closed to make room,
+/// like an idle HTTP/1 connection (Pingora's HTTP/2 idle timeout would otherwise keep it for
+/// `idle_timeout`, out of reach of the connection cap).
+#[derive(Debug)]
+struct FrameScan {
+    /// Bytes of the connection preface still to pass.
+    preface: usize,
+    head: [u8; 9],
+    head_len: usize,
+    /// Bytes of the current frame's payload still to pass.
+    payload: usize,
+    requested: bool,
+}
+
+impl FrameScan {
+    fn new() -> Self {
+        Self {
+            preface: 24,
+            head: [0; 9],
+            head_len: 0,
+            payload: 0,
+            requested: false,
+        }
+    }
+
+    /// Follows `bytes`; whether a `HEADERS` frame has been seen.
+    fn feed(&mut self, mut bytes: &[u8]) -> bool {
+        const HEADERS: u8 = 1;
+        while !bytes.is_empty() && !self.requested {
+            let skip = if self.preface > 0 {
+                &mut self.preface
+            } else if self.payload > 0 {
+                &mut self.payload
+            } else {
+                let k = (9 - self.head_len).min(bytes.len());
+                self.head[self.head_len..self.head_len + k].copy_from_slice(&bytes[..k]);
+                self.head_len += k;
+                bytes = &bytes[k..];
+                if self.head_len == 9 {
+                    self.head_len = 0;
+                    self.payload = usize::from(self.head[0]) << 16
+                        | usize::from(self.head[1]) << 8
+                        | usize::from(self.head[2]);
+                    self.requested = self.head[3] == HEADERS;
+                }
+                continue;
+            };
+            let k = (*skip).min(bytes.len());
+            *skip -= k;
+            bytes = &bytes[k..];
+        }
+        self.requested
+    }
 }
 
 struct OwnResponse {
@@ -255,22 +333,18 @@ impl fmt::Debug for Guarded {
 }
 
 impl Guarded {
-    /// Wraps a connection that holds `slot`. `prefix` is what was read ahead; `h2` whether it
-    /// was the HTTP/2 preface (the connection then speaks HTTP/2, whose own limits apply).
+    /// Wraps a connection that holds `slot`, registered as `conn` ([`Connections::register`]).
+    /// `prefix` is what was read ahead; `h2` whether it was the HTTP/2 preface (the connection
+    /// then speaks HTTP/2, whose own limits apply once it has sent a request).
     pub fn new(
         inner: Stream,
         slot: Slot,
+        conn: Arc<ConnState>,
         registry: Arc<Connections>,
         limits: GuardLimits,
         prefix: Bytes,
         h2: bool,
     ) -> Self {
-        let conn = Arc::new(ConnState::new());
-        if h2 {
-            conn.phase.store(BUSY, Ordering::Relaxed);
-        } else {
-            registry.enqueue(&conn);
-        }
         Self {
             inner,
             conn,
@@ -286,6 +360,7 @@ impl Guarded {
             fail_next: false,
             own: None,
             reading: None,
+            frames: FrameScan::new(),
         }
     }
 
@@ -381,6 +456,9 @@ impl AsyncRead for Guarded {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = &mut *self;
+        if this.h2 {
+            return this.poll_read_h2(cx, buf);
+        }
         if !this.prefix.is_empty() {
             let n = this.prefix.len().min(buf.remaining());
             buf.put_slice(&this.prefix.split_to(n));
@@ -452,6 +530,36 @@ impl AsyncRead for Guarded {
             }
             other => other,
         }
+    }
+}
+
+impl Guarded {
+    /// HTTP/2 reads pass through; until the client's first request the connection may be
+    /// closed to make room (seen by Pingora as the client leaving).
+    fn poll_read_h2(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if !self.frames.requested {
+            self.conn.waker.register(cx.waker());
+            if self.conn.evict.load(Ordering::Acquire) {
+                return Poll::Ready(Ok(()));
+            }
+        }
+        let before = buf.filled().len();
+        let polled = if self.prefix.is_empty() {
+            Pin::new(&mut self.inner).poll_read(cx, buf)
+        } else {
+            let n = self.prefix.len().min(buf.remaining());
+            buf.put_slice(&self.prefix.split_to(n));
+            Poll::Ready(Ok(()))
+        };
+        if polled.is_ready() && !self.frames.requested && self.frames.feed(&buf.filled()[before..])
+        {
+            self.conn.busy();
+        }
+        polled
     }
 }
 
@@ -624,14 +732,30 @@ mod tests {
     }
 
     #[test]
+    fn http2_frames_are_followed_to_the_first_request() {
+        let mut scan = FrameScan::new();
+        let mut bytes = H2_PREFACE_FOR_TEST.to_vec();
+        // SETTINGS (empty), WINDOW_UPDATE (4 bytes), PING (8 bytes), split anywhere.
+        bytes.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 0, 0]);
+        bytes.extend_from_slice(&[0, 0, 4, 8, 0, 0, 0, 0, 0, 0, 0, 1, 0]);
+        bytes.extend_from_slice(&[0, 0, 8, 6, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1]);
+        for chunk in bytes.chunks(5) {
+            assert!(!scan.feed(chunk));
+        }
+        // A HEADERS frame's header, even cut in two.
+        assert!(!scan.feed(&[0, 0, 3, 1]));
+        assert!(scan.feed(&[5, 0, 0, 0, 1]));
+    }
+
+    const H2_PREFACE_FOR_TEST: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+    #[test]
     fn a_full_registry_evicts_the_longest_waiting_connection() {
         let reg = Arc::new(Connections::new(2));
         let a = reg.admit().unwrap();
         let b = reg.admit().unwrap();
-        let ca = Arc::new(ConnState::new());
-        let cb = Arc::new(ConnState::new());
-        reg.enqueue(&ca);
-        reg.enqueue(&cb);
+        let ca = reg.register();
+        let cb = reg.register();
         // b is busy: only a can be evicted.
         cb.busy();
         let c = reg.admit().expect("a waiting connection makes room");

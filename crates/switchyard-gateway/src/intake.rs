@@ -9,7 +9,7 @@ use http::HeaderName;
 use pingora::proxy::Session;
 use switchyard_pipeline::RequestBody;
 use switchyard_providers::endpoint::{BodyEncoding, PathMatch};
-use switchyard_providers::{Endpoint, Form, JsonEnvelope};
+use switchyard_providers::{Endpoint, EnvelopeError, Form, JsonEnvelope};
 
 use crate::budget::Hold;
 use crate::error::GatewayError;
@@ -21,6 +21,19 @@ pub fn match_endpoint(req: &http::request::Parts) -> Result<Endpoint, GatewayErr
     if req.version == http::Version::HTTP_11 && !req.headers.contains_key(http::header::HOST) {
         return Err(GatewayError::InvalidRequest {
             message: "HTTP/1.1 requests must carry a Host header".into(),
+            param: None,
+        });
+    }
+    // A header the gateway acts on that is not text would otherwise be read as absent (a
+    // per-request config silently ignored, say). One pass over the headers, no lookups; the
+    // name is compared only for a value that is not text.
+    if let Some((name, _)) = req
+        .headers
+        .iter()
+        .find(|(n, v)| v.to_str().is_err() && names::CONTROL.contains(n))
+    {
+        return Err(GatewayError::InvalidRequest {
+            message: format!("the `{name}` header is not valid text"),
             param: None,
         });
     }
@@ -71,6 +84,21 @@ pub mod names {
         HeaderName::from_static("x-switchyard-api-key"),
         HeaderName::from_static("x-portkey-api-key"),
         HeaderName::from_static("x-api-key"),
+    ];
+    /// Every header the gateway acts on, whose value must be text.
+    pub const CONTROL: [HeaderName; 12] = [
+        HeaderName::from_static("x-switchyard-provider"),
+        HeaderName::from_static("x-portkey-provider"),
+        HeaderName::from_static("x-switchyard-metadata"),
+        HeaderName::from_static("x-portkey-metadata"),
+        HeaderName::from_static("x-switchyard-config"),
+        HeaderName::from_static("x-portkey-config"),
+        HeaderName::from_static("x-switchyard-custom-host"),
+        HeaderName::from_static("x-portkey-custom-host"),
+        HeaderName::from_static("x-switchyard-api-key"),
+        HeaderName::from_static("x-portkey-api-key"),
+        HeaderName::from_static("x-api-key"),
+        HeaderName::from_static("authorization"),
     ];
     /// Anthropic's `x-api-key`.
     pub const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
@@ -192,10 +220,16 @@ pub fn parse_body(
     raw: Bytes,
 ) -> Result<RequestBody, GatewayError> {
     Ok(match endpoint.encoding() {
-        BodyEncoding::Json => RequestBody {
-            json: JsonEnvelope::parse(raw)?,
-            form: None,
-        },
+        BodyEncoding::Json => {
+            let json = JsonEnvelope::parse(raw)?;
+            if !nesting_within(json.raw(), MAX_JSON_DEPTH) {
+                return Err(EnvelopeError::Invalid(format!(
+                    "arrays and objects are nested more than {MAX_JSON_DEPTH} deep"
+                ))
+                .into());
+            }
+            RequestBody { json, form: None }
+        }
         BodyEncoding::Multipart => {
             let content_type = header_str(head, &CONTENT_TYPE).unwrap_or_default();
             let form =
@@ -211,10 +245,69 @@ pub fn parse_body(
     })
 }
 
+/// Deepest nesting of arrays and objects a JSON body may have: serde_json's own recursion
+/// limit, which the stages and translators that read a body in full hit anyway, and far
+/// beyond any real request. The envelope skips values without a depth limit, so without this
+/// a body nested 100,000 deep would be forwarded to the provider.
+const MAX_JSON_DEPTH: usize = 128;
+
+/// Whether arrays and objects in `json` (already validated) nest at most `max` deep. One pass
+/// over structure; strings are skipped with `memchr`.
+fn nesting_within(json: &[u8], max: usize) -> bool {
+    let mut depth = 0usize;
+    let mut i = 0;
+    while let Some(&b) = json.get(i) {
+        i += 1;
+        match b {
+            b'"' => loop {
+                let Some(rest) = json.get(i..) else {
+                    return true;
+                };
+                match memchr::memchr2(b'"', b'\\', rest) {
+                    None => return true,
+                    Some(k) if rest[k] == b'\\' => i += k + 2,
+                    Some(k) => {
+                        i += k + 1;
+                        break;
+                    }
+                }
+            },
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return false;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    true
+}
+
 /// The `stream` parameter: a JSON boolean, or in a form the text `true`.
 pub fn streaming(body: &RequestBody) -> Result<bool, GatewayError> {
     if body.form.is_some() {
         return Ok(body.json.get_str("stream")?.as_deref() == Some("true"));
     }
     Ok(body.json.get_bool("stream")?.unwrap_or(false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nesting_is_measured_outside_strings() {
+        assert!(nesting_within(br#"{"a":[{"b":[1,2]}]}"#, 4));
+        assert!(!nesting_within(br#"{"a":[{"b":[1,2]}]}"#, 3));
+        // Brackets and escaped quotes inside strings do not count.
+        assert!(nesting_within(br#"{"a":"[[[[\"[[[["}"#, 1));
+        let deep = format!("{}{}", "[".repeat(129), "]".repeat(129));
+        assert!(!nesting_within(deep.as_bytes(), MAX_JSON_DEPTH));
+        let ok = format!("{}{}", "[".repeat(128), "]".repeat(128));
+        assert!(nesting_within(ok.as_bytes(), MAX_JSON_DEPTH));
+        // A string cut after a backslash ends the scan without reading past the end.
+        assert!(nesting_within(b"\"\\", 1));
+    }
 }

@@ -5,6 +5,7 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
+use http::{HeaderName, HeaderValue};
 use serde_json::{Map, Value};
 use switchyard_config::route::{RouteNode, TargetProvider};
 use switchyard_config::{BaseUrl, Flavor};
@@ -157,13 +158,20 @@ fn request_config(
     } else {
         Flavor::Switchyard
     };
-    let node = switchyard_config::load_request_config(value, header, flavor, &state.config)
+    let config = switchyard_config::load_request_config(value, header, flavor, &state.config)
         .map_err(|e| GatewayError::InvalidRequest {
             message: format!("invalid config: {e}"),
             param: None,
         })?;
+    if !config.warnings.is_empty() {
+        // Text the gateway wrote (field paths and fixed sentences): always a valid value.
+        if let Ok(v) = HeaderValue::from_str(&config.warnings.join("; ")) {
+            cx.response_headers
+                .push((HeaderName::from_static("x-switchyard-warnings"), v));
+        }
+    }
     cx.route = state.request_config_label.clone();
-    Ok(Root::Owned(Box::new(node)))
+    Ok(Root::Owned(Box::new(config.root)))
 }
 
 fn zero_config(
@@ -223,6 +231,7 @@ fn zero_config(
             kind,
             api_key: Secret::default(),
             custom_host,
+            extra: None,
         },
         None,
     );
@@ -243,10 +252,12 @@ pub fn runtime<'s>(
         TargetProvider::Inline {
             kind,
             custom_host: Some(url),
+            extra,
             ..
         } => Ok(ProviderRef::Owned(Box::new(zero_config_runtime(
             *kind,
             url,
+            extra.as_deref(),
             &state.config,
             state.default_connector.clone(),
         )))),

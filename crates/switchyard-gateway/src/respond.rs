@@ -145,6 +145,11 @@ pub async fn whole(
     }
     cx.status = status;
     cx.first_byte = Some(cx.start.elapsed());
+    // A HEAD answer has its Content-Length and no body. Pingora drops the body itself over
+    // HTTP/1, not over HTTP/2, where DATA on a HEAD response is a protocol error for the client.
+    if session.req_header().method == http::Method::HEAD {
+        return session.write_response_header(h.into_header(), true).await;
+    }
     session
         .write_response_header(h.into_header(), false)
         .await?;

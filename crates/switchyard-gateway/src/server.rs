@@ -68,10 +68,17 @@ fn gateway_service(
     // An HTTP/2 connection with no stream open for this long is closed.
     options.h2_idle_timeout = Some(s.idle_timeout);
     proxy.server_options = Some(options);
-    // Pingora's bounded defaults (64 KiB of headers, 100 streams), fewer streams per
-    // connection: each is a request the gateway serves concurrently.
+    // Every HTTP/2 limit explicit (tests/hostile.rs abuses each): headers as large as an
+    // HTTP/1 head may be; 64 streams per connection (each is a request served concurrently);
+    // rapid reset (streams cancelled before they are taken) and streams reset for protocol
+    // errors end the connection with ENHANCE_YOUR_CALM past 20 and 256; at most 64 KiB
+    // buffered per stream for a client that does not read.
     let mut h2 = pingora::protocols::http::v2::server::default_h2_options();
-    h2.max_concurrent_streams(64);
+    h2.max_header_list_size(u32::try_from(s.max_header_size).unwrap_or(u32::MAX))
+        .max_concurrent_streams(64)
+        .max_pending_accept_reset_streams(20)
+        .max_local_error_reset_streams(Some(256))
+        .max_send_buffer_size(64 * 1024);
     proxy.h2_options = Some(h2);
     let limits = GuardLimits {
         header_timeout: s.header_timeout,

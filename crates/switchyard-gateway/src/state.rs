@@ -14,6 +14,7 @@ use pingora::connectors::http::Connector;
 use pingora::connectors::ConnectorOptions;
 use pingora::server::configuration::ServerConf;
 use switchyard_config::catalog::listing::{self, ModelList};
+use switchyard_config::route::InlineSettings;
 use switchyard_config::{BaseUrl, Config, Provider, ProviderId};
 use switchyard_pipeline::{Pipeline, Plugin};
 use switchyard_providers::{dialect_for, Dialect, ProviderEndpoint, ProviderKind, Secret};
@@ -112,7 +113,7 @@ impl State {
                 if is_local_host(&url.host) {
                     return None;
                 }
-                let rt = zero_config_runtime(kind, &url, &config, default_connector.clone());
+                let rt = zero_config_runtime(kind, &url, None, &config, default_connector.clone());
                 Some((kind, rt))
             })
             .collect();
@@ -205,6 +206,7 @@ fn is_local_host(host: &str) -> bool {
 pub fn zero_config_runtime(
     kind: ProviderKind,
     url: &BaseUrl,
+    extra: Option<&InlineSettings>,
     config: &Config,
     connector: Arc<Connector>,
 ) -> ProviderRuntime {
@@ -216,11 +218,11 @@ pub fn zero_config_runtime(
             authority: url.authority(),
             base_path: url.path.clone(),
             api_key: Secret::default(),
-            headers: Vec::new(),
+            headers: extra.map(|e| e.headers.clone()).unwrap_or_default(),
             // The client did not configure anything: change nothing it did not ask for.
             stream_usage: false,
-            auth: kind.info().auth,
-            options: Default::default(),
+            auth: extra.and_then(|e| e.auth).unwrap_or(kind.info().auth),
+            options: extra.map(|e| e.options.clone()).unwrap_or_default(),
         },
         dialect: dialect_for(kind.info().dialect),
         target: UpstreamTarget::new(

@@ -43,8 +43,10 @@ const FIELDS: &[&str] = &[
 pub const DIALECT: crate::Dialect = crate::Dialect {
     name: "anthropic",
     matches: |req| {
-        req.path.trim_end_matches('/') == "/v1/messages"
-            || req.headers.contains_key("anthropic-version")
+        matches!(
+            req.path.trim_end_matches('/'),
+            "/v1/messages" | "/v1/messages/count_tokens"
+        ) || req.headers.contains_key("anthropic-version")
     },
     handle,
 };
@@ -106,7 +108,9 @@ pub fn handle(req: &Incoming, b: &Behaviour, opts: &MockOptions) -> Reply {
 
 fn route(req: &Incoming, b: &Behaviour, opts: &MockOptions) -> Reply {
     let seq = req.seq;
-    if req.path.trim_end_matches('/') != "/v1/messages" {
+    let path = req.path.trim_end_matches('/');
+    let count = path == "/v1/messages/count_tokens";
+    if path != "/v1/messages" && !count {
         return error(404, "not_found_error", "Not found", seq);
     }
     if req.method != "POST" {
@@ -137,6 +141,9 @@ fn route(req: &Incoming, b: &Behaviour, opts: &MockOptions) -> Reply {
         Ok(Value::Object(o)) => o,
         _ => return invalid("There was an error parsing the body of your request.", seq),
     };
+    if count {
+        return count_tokens_reply(&body, seq);
+    }
     if let Err(message) = validate(&body) {
         return invalid(message, seq);
     }
@@ -150,6 +157,26 @@ fn route(req: &Incoming, b: &Behaviour, opts: &MockOptions) -> Reply {
         return Reply::json(b.status.unwrap_or(200), raw_body(v));
     }
     answer(&body, b, opts)
+}
+
+/// `POST /v1/messages/count_tokens`: `{"input_tokens": N}` for a Messages body (`model` and
+/// `messages` required, no `max_tokens`), counted as [`answer`] counts its input.
+fn count_tokens_reply(body: &Map<String, Value>, seq: u64) -> Reply {
+    if body.get("model").and_then(Value::as_str).is_none() {
+        return invalid("model: Field required", seq);
+    }
+    let Some(messages) = body.get("messages").and_then(Value::as_array) else {
+        return invalid("messages: Field required", seq);
+    };
+    let input_tokens: u64 = messages
+        .iter()
+        .map(|m| count_tokens(&text_of(m.get("content").unwrap_or(&Value::Null))))
+        .sum::<u64>()
+        + body.get("system").map_or(0, |s| count_tokens(&text_of(s)));
+    Reply::json(
+        200,
+        serde_json::to_vec(&json!({"input_tokens": input_tokens})).unwrap_or_default(),
+    )
 }
 
 fn raw_body(v: &Value) -> Vec<u8> {

@@ -1,6 +1,7 @@
 //! OpenAI's wire format: `/v1/chat/completions` (plain and SSE), `/v1/completions`,
 //! `/v1/embeddings`, `/v1/models`, `/v1/images/generations`, `/v1/audio/speech` and
-//! `/v1/audio/transcriptions|translations` (multipart), with the real API's validation errors.
+//! `/v1/audio/transcriptions|translations` (multipart) and `/v1/responses` (the Responses API,
+//! stateless), with the real API's validation errors.
 //!
 //! Shapes follow OpenAI's API reference (chat completion object, chat completion chunk
 //! object, completion object, embedding object, error object).
@@ -100,6 +101,7 @@ fn route(req: &Incoming, b: &Behaviour, opts: &MockOptions) -> Reply {
         "/v1/audio/speech",
         "/v1/audio/transcriptions",
         "/v1/audio/translations",
+        "/v1/responses",
     ];
     if !known.contains(&path) {
         return error(
@@ -188,12 +190,124 @@ fn route(req: &Incoming, b: &Behaviour, opts: &MockOptions) -> Reply {
     }
     match (path, &form) {
         ("/v1/chat/completions", _) => chat(&body, model, b, opts),
+        ("/v1/responses", _) => responses(&body, model, b, opts),
         ("/v1/completions", _) => completions(&body, model, b, opts),
         ("/v1/images/generations", _) => images(&body, model),
         ("/v1/audio/speech", _) => speech(&body, model),
         (_, Some(form)) => transcription(form, &body, model, path.ends_with("translations")),
         _ => embeddings(&body, model, opts),
     }
+}
+
+/// The text of a Responses API `input`: a string, or the last user item's text (a string or
+/// `input_text` parts).
+fn responses_input_text(input: &Value) -> Option<String> {
+    match input {
+        Value::String(s) => Some(s.clone()),
+        Value::Array(items) => {
+            let user = items
+                .iter()
+                .rev()
+                .find(|i| i.get("role").and_then(Value::as_str) == Some("user"))?;
+            match user.get("content")? {
+                Value::String(s) => Some(s.clone()),
+                Value::Array(parts) => Some(
+                    parts
+                        .iter()
+                        .filter(|p| p.get("type").and_then(Value::as_str) == Some("input_text"))
+                        .filter_map(|p| p.get("text").and_then(Value::as_str))
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                ),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// `POST /v1/responses`: OpenAI's Responses API, stateless; a message echoing the last user
+/// input, plain or as the semantic event stream (`response.created` … `response.completed`,
+/// each SSE event named by its `type`, no `[DONE]`), shapes from OpenAI's API reference.
+pub(crate) fn responses(body: &Value, model: &str, b: &Behaviour, opts: &MockOptions) -> Reply {
+    let Some(input) = body.get("input") else {
+        return invalid("Missing required parameter: 'input'.", "input");
+    };
+    let Some(text) = responses_input_text(input) else {
+        return invalid(
+            "Invalid type for 'input': expected a string or an array of input items.",
+            "input",
+        );
+    };
+    if body
+        .get("previous_response_id")
+        .is_some_and(|v| !v.is_null())
+    {
+        return invalid(
+            "Previous response with id not found (mock keeps no state).",
+            "previous_response_id",
+        );
+    }
+    let instructions = body
+        .get("instructions")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let input_tokens = count_tokens(&text) + count_tokens(instructions);
+    let texts = pieces(&text, b.chunks.unwrap_or(opts.chunks).max(1));
+    let full = texts.concat();
+    let output_tokens = texts.len() as u64;
+    let usage = json!({
+        "input_tokens": input_tokens, "input_tokens_details": {"cached_tokens": 0},
+        "output_tokens": output_tokens, "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": input_tokens + output_tokens,
+    });
+    let part = |t: &str| json!({"type": "output_text", "text": t, "annotations": []});
+    let item = |status: &str, content: Vec<Value>| json!({"type": "message", "id": "msg_mock", "status": status, "role": "assistant", "content": content});
+    let response = |status: &str, output: Vec<Value>, usage: Value| {
+        json!({
+            "id": "resp_mock", "object": "response", "created_at": CREATED, "status": status,
+            "error": null, "incomplete_details": null, "instructions": body.get("instructions"),
+            "max_output_tokens": body.get("max_output_tokens"), "model": model, "output": output,
+            "parallel_tool_calls": true, "previous_response_id": null,
+            "reasoning": {"effort": null, "summary": null}, "store": false,
+            "temperature": body.get("temperature").cloned().unwrap_or(json!(1.0)),
+            "text": {"format": {"type": "text"}}, "tool_choice": "auto", "tools": [],
+            "top_p": 1.0, "truncation": "disabled", "usage": usage, "metadata": {},
+        })
+    };
+    if body.get("stream").and_then(Value::as_bool) != Some(true) {
+        let done = response(
+            "completed",
+            vec![item("completed", vec![part(&full)])],
+            usage,
+        );
+        return Reply::json(200, serde_json::to_vec(&done).unwrap_or_default());
+    }
+    let mut events: Vec<Value> = vec![
+        json!({"type": "response.created", "response": response("in_progress", vec![], Value::Null)}),
+        json!({"type": "response.in_progress", "response": response("in_progress", vec![], Value::Null)}),
+        json!({"type": "response.output_item.added", "output_index": 0, "item": item("in_progress", vec![])}),
+        json!({"type": "response.content_part.added", "item_id": "msg_mock", "output_index": 0, "content_index": 0, "part": part("")}),
+    ];
+    for t in &texts {
+        events.push(json!({"type": "response.output_text.delta", "item_id": "msg_mock", "output_index": 0, "content_index": 0, "delta": t}));
+    }
+    events.extend([
+        json!({"type": "response.output_text.done", "item_id": "msg_mock", "output_index": 0, "content_index": 0, "text": full}),
+        json!({"type": "response.content_part.done", "item_id": "msg_mock", "output_index": 0, "content_index": 0, "part": part(&full)}),
+        json!({"type": "response.output_item.done", "output_index": 0, "item": item("completed", vec![part(&full)])}),
+        json!({"type": "response.completed", "response": response("completed", vec![item("completed", vec![part(&full)])], usage)}),
+    ]);
+    let pieces: Vec<Bytes> = events
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut e)| {
+            e["sequence_number"] = json!(i);
+            let name = e["type"].as_str().unwrap_or_default().to_owned();
+            Bytes::from(format!("event: {name}\ndata: {e}\n\n"))
+        })
+        .collect();
+    Reply::event_stream(pieces, b, opts)
 }
 
 fn invalid(message: &str, param: &str) -> Reply {

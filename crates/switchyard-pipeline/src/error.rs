@@ -35,6 +35,9 @@ pub enum UpstreamError {
     /// The whole exchange took too long.
     #[error("request exceeded its total timeout of {0:?}")]
     TotalTimeout(Duration),
+    /// A per-request config's `request_timeout` (Portkey's semantics: a 408) ran out.
+    #[error("request timed out after {0:?} (request_timeout)")]
+    RequestTimeout(Duration),
     /// The connection closed or failed while in use.
     #[error("connection lost: {0}")]
     Closed(String),
@@ -55,6 +58,7 @@ impl UpstreamError {
             | Self::IdleTimeout(_)
             | Self::TotalTimeout(_) => 504,
             Self::PrivateAddress(_) => 400,
+            Self::RequestTimeout(_) => 408,
             _ => 502,
         }
     }
@@ -68,6 +72,7 @@ impl UpstreamError {
             Self::FirstByteTimeout(_) => "first_byte_timeout",
             Self::IdleTimeout(_) => "idle_timeout",
             Self::TotalTimeout(_) => "total_timeout",
+            Self::RequestTimeout(_) => "request_timeout",
             Self::Closed(_) => "connection_closed",
             Self::Protocol(_) => "protocol_error",
             Self::PrivateAddress(_) => "private_address",
@@ -224,6 +229,11 @@ impl GatewayError {
     pub fn body(&self) -> ErrorBody {
         let status = self.status();
         let kind = match self {
+            // Portkey's type for its `request_timeout` answer.
+            Self::Upstream {
+                last: UpstreamError::RequestTimeout(_),
+                ..
+            } => "timeout_error",
             Self::Upstream { .. } | Self::BadUpstreamResponse(_) => "upstream_error",
             Self::Internal(_) | Self::StagePanicked(_) => "api_error",
             _ => ErrorBody::kind_for_status(status),

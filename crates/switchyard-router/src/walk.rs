@@ -36,11 +36,13 @@ pub trait WalkContext {
 #[derive(Debug, Clone, Default)]
 pub struct Effective {
     /// Retry policy.
-    pub retry: Option<RetryPolicy>,
+    pub retry: Option<std::sync::Arc<RetryPolicy>>,
     /// Forced request parameters.
     pub override_params: Map<String, Value>,
     /// Timeouts.
     pub timeouts: PartialTimeouts,
+    /// Client request headers passed on to the provider.
+    pub forward_headers: Option<std::sync::Arc<[http::HeaderName]>>,
 }
 
 impl Effective {
@@ -58,6 +60,11 @@ impl Effective {
             retry: node.settings.retry.clone().or_else(|| self.retry.clone()),
             override_params,
             timeouts: node.settings.timeouts.or(self.timeouts),
+            forward_headers: node
+                .settings
+                .forward_headers
+                .clone()
+                .or_else(|| self.forward_headers.clone()),
         }
     }
 }

@@ -56,7 +56,7 @@ pub(crate) fn request_config(
     source_name: &str,
     flavor: Flavor,
     config: &Config,
-) -> Result<crate::route::RouteNode, ConfigErrors> {
+) -> Result<crate::RequestConfig, ConfigErrors> {
     let mut cx = Ctx {
         file: source_name,
         env: &|_| None,
@@ -67,6 +67,7 @@ pub(crate) fn request_config(
         flavor,
         zero_config: config.zero_config,
         stack: Vec::new(),
+        warnings: Vec::new(),
     };
     let node = route::node(&mut cx, &mut rc, raw, "config", "config");
     match (node, cx.errors.is_empty()) {
@@ -91,7 +92,10 @@ pub(crate) fn request_config(
                     ),
                 )]));
             }
-            Ok(n)
+            Ok(crate::RequestConfig {
+                root: n,
+                warnings: rc.warnings,
+            })
         }
         _ => Err(ConfigErrors(cx.errors)),
     }
@@ -184,6 +188,7 @@ pub(crate) fn validate(
             flavor: route::Flavor::Switchyard,
             zero_config,
             stack: vec![name.clone()],
+            warnings: Vec::new(),
         };
         if let Some(node) = route::node(&mut cx, &mut rc, r, &format!("routes.{name}"), "config") {
             routes.push(Route {

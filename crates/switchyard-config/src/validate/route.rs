@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 use serde_saphyr::Spanned;
-use switchyard_providers::{ProviderKind, Secret};
+use switchyard_providers::{AwsCredentials, ProviderKind, Secret};
 
 use super::Ctx;
 use crate::model::{BaseUrl, Config, ProviderId, ZeroConfig};
@@ -39,6 +39,8 @@ pub(crate) struct RouteCx<'a> {
     pub zero_config: ZeroConfig,
     /// Routes being expanded, to refuse cycles.
     pub stack: Vec<String>,
+    /// Fields of a per-request config accepted but without effect here, for the client.
+    pub warnings: Vec<String>,
 }
 
 /// The location to blame for a node: its first located field.
@@ -78,6 +80,7 @@ pub(crate) fn node(
     if let Some(v) = &raw.virtual_key {
         cx.err(v, format!("{field}.virtual_key"), "virtual keys are a hosted Portkey feature: name a configured provider, or give `provider` and `api_key`");
     }
+    portkey_fields(cx, rc, raw, field);
     let settings = settings(cx, rc, raw, field);
     let weight = match &raw.weight {
         Some(w) if !(w.value.is_finite() && w.value >= 0.0) => {
@@ -165,7 +168,10 @@ fn target(
         Source::Request { config } => config.provider_id(&p.value),
     };
     if let Some(id) = configured {
-        for (v, name) in [(&raw.api_key, "api_key"), (&raw.custom_host, "custom_host")] {
+        for (v, name) in [(&raw.api_key, "api_key"), (&raw.custom_host, "custom_host")]
+            .into_iter()
+            .chain(inline_strings(raw))
+        {
             if let Some(v) = v {
                 cx.err(
                     v,
@@ -206,11 +212,14 @@ fn target(
         cx.err(p, format!("{field}.provider"), format!("`{}` is not a configured provider, and this gateway does not accept providers from requests (zero_config.enabled)", p.value));
         return None;
     }
+    let extra = inline_extra(cx, raw, kind, field);
     let api_key = raw
-        .api_key
+        .azure_ad_token
         .as_ref()
+        .or(raw.api_key.as_ref())
         .map(|k| Secret::new(k.value.clone()))
         .unwrap_or_default();
+    let templated = extra.as_ref().and_then(|e| e.base_url.clone());
     let custom_host = match &raw.custom_host {
         Some(h) if !rc.zero_config.allow_custom_host => {
             cx.err(
@@ -227,6 +236,7 @@ fn target(
                 None
             }
         },
+        None if templated.is_some() => templated,
         None => {
             if kind.info().default_base_url.is_none_or(|u| u.contains('{')) {
                 cx.err(
@@ -243,8 +253,9 @@ fn target(
             kind,
             api_key,
             custom_host,
+            extra: extra.map(|e| Box::new(e.settings)),
         },
-        model,
+        model: model.or_else(|| raw.deployment_id.as_ref().map(|d| d.value.clone())),
     })
 }
 
@@ -489,7 +500,8 @@ fn settings(cx: &mut Ctx<'_>, rc: &RouteCx<'_>, raw: &RawNode, field: &str) -> N
     let retry = raw
         .retry
         .as_ref()
-        .and_then(|r| retry(cx, r, &format!("{field}.retry"), rc.flavor));
+        .and_then(|r| retry(cx, r, &format!("{field}.retry"), rc.flavor))
+        .map(std::sync::Arc::new);
     let mut override_params = Map::new();
     if let Some(o) = &raw.override_params {
         match &o.value {
@@ -530,13 +542,356 @@ fn settings(cx: &mut Ctx<'_>, rc: &RouteCx<'_>, raw: &RawNode, field: &str) -> N
             );
         } else {
             timeouts.total = Some(Duration::from_millis(ms.value));
+            timeouts.total_is_request_timeout = rc.flavor == Flavor::Portkey;
         }
     }
+    let forward_headers = raw
+        .forward_headers
+        .as_ref()
+        .map(|h| forward_headers(cx, h, &format!("{field}.forward_headers")));
     let _ = rc;
     NodeSettings {
         retry,
         override_params,
         timeouts,
+        forward_headers,
+    }
+}
+
+/// Headers a client may not have forwarded: credentials (the gateway's key must not reach a
+/// provider, and the provider's is the gateway's to set), framing and hop-by-hop headers,
+/// and the gateway's own control headers.
+const UNFORWARDABLE: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "x-api-key",
+    "api-key",
+    "x-goog-api-key",
+    "cookie",
+    "host",
+    "content-length",
+    "content-type",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "te",
+    "trailer",
+    "upgrade",
+    "expect",
+    "x-amz-date",
+    "x-amz-security-token",
+    "x-amz-content-sha256",
+];
+
+fn forward_headers(
+    cx: &mut Ctx<'_>,
+    raw: &Spanned<Vec<String>>,
+    field: &str,
+) -> std::sync::Arc<[http::HeaderName]> {
+    let mut names: Vec<http::HeaderName> = Vec::new();
+    for name in &raw.value {
+        let lower = name.trim().to_ascii_lowercase();
+        match http::HeaderName::from_bytes(lower.as_bytes()) {
+            Err(_) => cx.err(raw, field, format!("`{name}` is not a valid header name")),
+            Ok(_)
+                if UNFORWARDABLE.contains(&lower.as_str())
+                    || lower.starts_with("x-switchyard-")
+                    || lower.starts_with("x-portkey-") =>
+            {
+                cx.err(
+                    raw,
+                    field,
+                    format!("`{lower}` cannot be forwarded: credentials, framing and the gateway's own headers are the gateway's to set"),
+                );
+            }
+            Ok(h) if !names.contains(&h) => names.push(h),
+            Ok(_) => {}
+        }
+    }
+    if names.len() > 32 {
+        cx.err(raw, field, "at most 32 headers can be forwarded");
+    }
+    names.into()
+}
+
+/// Fields of Portkey's config schema that have no counterpart in a route: accepted with a
+/// warning where ignoring them changes nothing the client relies on, refused where it would
+/// (a guardrail silently skipped would let through what it was there to stop).
+fn portkey_fields(cx: &mut Ctx<'_>, rc: &mut RouteCx<'_>, raw: &RawNode, field: &str) {
+    let in_file = matches!(rc.source, Source::File { .. });
+    for (name, v) in raw.hooks() {
+        cx.err(
+            v,
+            format!("{field}.{name}"),
+            format!("`{name}` (Portkey hooks and guardrails) is not run by this gateway's routes; the request is refused rather than sent unchecked — configure guardrails on the gateway instead"),
+        );
+    }
+    if let Some(c) = &raw.cache {
+        let mode = c.value.get("mode").and_then(Value::as_str);
+        let max_age_ok = c
+            .value
+            .get("max_age")
+            .is_none_or(|v| v.as_f64().is_some_and(|n| n >= 0.0));
+        if !c.value.is_object() || !matches!(mode, Some("simple" | "semantic")) || !max_age_ok {
+            cx.err(
+                c,
+                format!("{field}.cache"),
+                "must be `{mode: simple | semantic, max_age: <seconds>}`",
+            );
+        } else if in_file {
+            cx.err(
+                c,
+                format!("{field}.cache"),
+                "`cache` belongs to per-request (Portkey) configs",
+            );
+        } else {
+            rc.warnings.push(format!(
+                "{field}.cache ignored: this gateway has no response cache"
+            ));
+        }
+    }
+    if let Some(strict) = &raw.strict_open_ai_compliance {
+        if in_file {
+            cx.err(
+                strict,
+                format!("{field}.strict_open_ai_compliance"),
+                "`strict_open_ai_compliance` belongs to per-request (Portkey) configs",
+            );
+        } else if !strict.value {
+            rc.warnings.push(format!(
+                "{field}.strict_open_ai_compliance=false ignored: answers are always in OpenAI's format"
+            ));
+        }
+    }
+    if let Some(cb) = &raw.cb_config {
+        if in_file {
+            cx.err(cb, format!("{field}.cb_config"), "`cb_config` belongs to per-request (Portkey) configs; configure `health` on the provider");
+        } else {
+            rc.warnings.push(format!(
+                "{field}.cb_config ignored: circuit breakers are configured per provider on this gateway"
+            ));
+        }
+    }
+    if let Some(s) = &raw.strategy {
+        if s.value.sticky.is_some() {
+            rc.warnings.push(format!(
+                "{field}.strategy.sticky ignored: load balancing here is not sticky"
+            ));
+        }
+    }
+}
+
+/// The string-valued provider-specific fields of an inline provider, by name.
+fn inline_strings(raw: &RawNode) -> [(&Option<Spanned<String>>, &'static str); 15] {
+    [
+        (&raw.aws_access_key_id, "aws_access_key_id"),
+        (&raw.aws_secret_access_key, "aws_secret_access_key"),
+        (&raw.aws_session_token, "aws_session_token"),
+        (&raw.aws_region, "aws_region"),
+        (&raw.vertex_project_id, "vertex_project_id"),
+        (&raw.vertex_region, "vertex_region"),
+        (&raw.openai_project, "openai_project"),
+        (&raw.openai_organization, "openai_organization"),
+        (&raw.deployment_id, "deployment_id"),
+        (&raw.api_version, "api_version"),
+        (&raw.azure_ad_token, "azure_ad_token"),
+        (&raw.azure_auth_mode, "azure_auth_mode"),
+        (&raw.azure_model_name, "azure_model_name"),
+        (&raw.azure_entra_client_id, "azure_entra_client_id"),
+        (&raw.azure_entra_tenant_id, "azure_entra_tenant_id"),
+    ]
+}
+
+/// What an inline provider's Portkey fields amount to.
+struct Extra {
+    settings: InlineSettings,
+    /// The provider's URL filled in from its region or project, for kinds whose URL has them.
+    base_url: Option<BaseUrl>,
+}
+
+/// The kind each provider-specific field belongs to.
+fn field_kind(name: &str) -> ProviderKind {
+    match name {
+        n if n.starts_with("aws_") => ProviderKind::Bedrock,
+        n if n.starts_with("vertex_") => ProviderKind::VertexAi,
+        n if n.starts_with("openai_") => ProviderKind::OpenAi,
+        _ => ProviderKind::AzureOpenAi,
+    }
+}
+
+/// A cloud region or project id: letters, digits and `-` only (it becomes part of a host name).
+fn cloud_name(cx: &mut Ctx<'_>, v: &Spanned<String>, field: String) -> Option<String> {
+    let t = v.value.trim();
+    if t.is_empty() || t.len() > 63 || !t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        cx.err(
+            v,
+            field,
+            "must be a region or project id (letters, digits and `-`)",
+        );
+        return None;
+    }
+    Some(t.to_owned())
+}
+
+fn inline_extra(cx: &mut Ctx<'_>, raw: &RawNode, kind: ProviderKind, field: &str) -> Option<Extra> {
+    let present: Vec<(&Spanned<String>, &str)> = inline_strings(raw)
+        .into_iter()
+        .filter_map(|(v, n)| v.as_ref().map(|v| (v, n)))
+        .collect();
+    if let Some(sa) = &raw.vertex_service_account_json {
+        cx.err(sa, format!("{field}.vertex_service_account_json"), "service account keys are not exchanged for tokens by this gateway: send an access token as `api_key`");
+    }
+    if let Some(secret) = &raw.azure_entra_client_secret {
+        cx.err(secret, format!("{field}.azure_entra_client_secret"), "Entra ID client credentials are not exchanged for tokens by this gateway: send a token as `azure_ad_token`");
+    }
+    if present.is_empty() {
+        return None;
+    }
+    let mut ok = true;
+    for (v, name) in &present {
+        let wanted = field_kind(name);
+        if wanted != kind {
+            cx.err(
+                *v,
+                format!("{field}.{name}"),
+                format!("`{name}` applies to provider kind `{wanted}`, not `{kind}`"),
+            );
+            ok = false;
+        }
+    }
+    if !ok {
+        return None;
+    }
+    let mut settings = InlineSettings::default();
+    let mut base_url = None;
+    let text = |v: &Option<Spanned<String>>| v.as_ref().map(|v| v.value.trim().to_owned());
+    match kind {
+        ProviderKind::Bedrock => {
+            match (&raw.aws_access_key_id, &raw.aws_secret_access_key) {
+                (Some(id), Some(secret)) => {
+                    settings.options.aws = Some(AwsCredentials {
+                        access_key_id: Secret::new(id.value.trim().to_owned()),
+                        secret_access_key: Secret::new(secret.value.trim().to_owned()),
+                        session_token: text(&raw.aws_session_token).map(Secret::new),
+                    });
+                }
+                (a, b) => {
+                    if let Some(v) = a.as_ref().or(b.as_ref()).or(raw.aws_session_token.as_ref()) {
+                        cx.err(
+                            v,
+                            format!("{field}.aws_access_key_id"),
+                            "give both `aws_access_key_id` and `aws_secret_access_key`",
+                        );
+                    }
+                }
+            }
+            if let Some(r) = &raw.aws_region {
+                let region = cloud_name(cx, r, format!("{field}.aws_region"))?;
+                base_url = template_url(cx, r, kind, &[("region", &region)], field);
+                settings.options.region = Some(region);
+            }
+        }
+        ProviderKind::VertexAi => match (&raw.vertex_project_id, &raw.vertex_region) {
+            (Some(p), Some(r)) => {
+                let project = cloud_name(cx, p, format!("{field}.vertex_project_id"))?;
+                let location = cloud_name(cx, r, format!("{field}.vertex_region"))?;
+                base_url = template_url(
+                    cx,
+                    r,
+                    kind,
+                    &[("project", &project), ("location", &location)],
+                    field,
+                );
+                settings.options.project = Some(project);
+                settings.options.location = Some(location);
+            }
+            (a, b) => {
+                if let Some(v) = a.as_ref().or(b.as_ref()) {
+                    cx.err(
+                        v,
+                        format!("{field}.vertex_region"),
+                        "give both `vertex_project_id` and `vertex_region`",
+                    );
+                }
+            }
+        },
+        ProviderKind::OpenAi => {
+            for (v, header) in [
+                (&raw.openai_organization, "openai-organization"),
+                (&raw.openai_project, "openai-project"),
+            ] {
+                if let Some(v) = v {
+                    match http::HeaderValue::from_str(v.value.trim()) {
+                        Ok(mut value) => {
+                            value.set_sensitive(true);
+                            settings
+                                .headers
+                                .push((http::HeaderName::from_static(header), value));
+                        }
+                        Err(_) => cx.err(
+                            v,
+                            format!("{field}.{}", header.replace('-', "_")),
+                            "must be printable text",
+                        ),
+                    }
+                }
+            }
+        }
+        ProviderKind::AzureOpenAi => {
+            settings.options.api_version = text(&raw.api_version);
+            if let Some(mode) = &raw.azure_auth_mode {
+                let m = mode.value.trim().to_ascii_lowercase();
+                let token_mode = matches!(m.as_str(), "entra" | "managed");
+                if token_mode && raw.azure_ad_token.is_none() {
+                    cx.err(mode, format!("{field}.azure_auth_mode"), format!("`{}` needs a token this gateway does not mint: send it as `azure_ad_token`", mode.value));
+                } else if !token_mode && !matches!(m.as_str(), "apikey" | "api_key" | "api-key") {
+                    cx.err(
+                        mode,
+                        format!("{field}.azure_auth_mode"),
+                        "must be `apiKey`, `entra` or `managed`",
+                    );
+                }
+            }
+            if raw.azure_ad_token.is_some() {
+                settings.auth = Some(switchyard_providers::AuthStyle::Bearer);
+            }
+            for v in [&raw.azure_entra_client_id, &raw.azure_entra_tenant_id]
+                .into_iter()
+                .flatten()
+            {
+                cx.err(v, format!("{field}.azure_entra_client_id"), "Entra ID client credentials are not exchanged for tokens by this gateway: send a token as `azure_ad_token`");
+            }
+        }
+        _ => {}
+    }
+    Some(Extra { settings, base_url })
+}
+
+/// A kind's default URL with its placeholders filled.
+fn template_url(
+    cx: &mut Ctx<'_>,
+    at: &Spanned<String>,
+    kind: ProviderKind,
+    values: &[(&str, &str)],
+    field: &str,
+) -> Option<BaseUrl> {
+    let mut url = kind.info().default_base_url?.to_owned();
+    for (name, value) in values {
+        if *name == "location" && *value == "global" {
+            url = url.replace("://{location}-", "://");
+        }
+        url = url.replace(&format!("{{{name}}}"), value);
+    }
+    match BaseUrl::parse(&url) {
+        Ok(u) if !url.contains('{') => Some(u),
+        _ => {
+            cx.err(
+                at,
+                field,
+                format!("cannot build the `{kind}` URL from these settings"),
+            );
+            None
+        }
     }
 }
 
@@ -554,6 +909,7 @@ fn partial_timeouts(cx: &mut Ctx<'_>, raw: &RawTimeouts, field: &str) -> Partial
         first_byte: pick(&raw.first_byte, "first_byte"),
         idle: pick(&raw.idle, "idle"),
         total: pick(&raw.total, "total"),
+        total_is_request_timeout: false,
     }
 }
 

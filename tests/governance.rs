@@ -428,7 +428,9 @@ async fn validation_can_be_turned_off() {
             &json!({"model": "fast", "messages": [{"role": "alien", "content": "hi"}]}),
         )
         .await;
-    // Forwarded as is: the provider's answer decides.
-    assert_eq!(r.status(), 200);
+    // Forwarded as is: the provider's answer (the mock refuses it, as OpenAI does) decides.
+    assert_eq!(r.status(), 400);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["provider"], "local", "{e}");
     assert_eq!(mock.requests().await.len(), 1);
 }

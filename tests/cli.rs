@@ -118,7 +118,10 @@ async fn keys_new_mints_a_key_and_the_config_lines_that_admit_it() {
         .skip_while(|l| !l.trim_start().starts_with("- name:"))
         .collect::<Vec<_>>()
         .join("\n");
-    assert!(lines.contains("name: \"team-a\"") && lines.contains("key_sha256: "), "{out}");
+    assert!(
+        lines.contains("name: \"team-a\"") && lines.contains("key_sha256: "),
+        "{out}"
+    );
     // The config lines hold the digest only.
     assert!(!lines.contains(&key[3..]), "{lines}");
     // Every run mints another key.

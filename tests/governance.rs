@@ -4,6 +4,8 @@
 //! caps, and request validation: a table of invalid requests, each a 400 naming its `param`,
 //! none reaching a provider.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers of tests: a failure is the test failing
+
 use std::process::Command;
 
 use serde_json::{json, Value};
@@ -140,9 +142,7 @@ async fn the_auth_matrix() {
         }
     }
     // Requests are logged under the key's name, never the key.
-    let logs = gw
-        .logs_with(|l| l.contains("\"key\":\"filed\""))
-        .await;
+    let logs = gw.logs_with(|l| l.contains("\"key\":\"filed\"")).await;
     assert!(logs.contains("\"key\":\"team-a\""));
     for key in [PLAIN_KEY, TEAM_KEY, FILED_KEY] {
         assert!(!logs.contains(key), "a gateway key was logged");
@@ -263,7 +263,11 @@ fn a_missing_or_invalid_keys_file_is_a_config_error() {
         err.contains("`auth.keys_file`") && err.contains("cannot read"),
         "{err}"
     );
-    std::fs::write(dir.0.join("keys.yaml"), "keys:\n  - { name: a, key_sha256: xyz }\n").unwrap();
+    std::fs::write(
+        dir.0.join("keys.yaml"),
+        "keys:\n  - { name: a, key_sha256: xyz }\n",
+    )
+    .unwrap();
     let (code, err) = check();
     assert_eq!(code, Some(1));
     assert!(
@@ -272,7 +276,10 @@ fn a_missing_or_invalid_keys_file_is_a_config_error() {
     );
     std::fs::write(
         dir.0.join("keys.yaml"),
-        format!("keys:\n  - {{ name: a, key_sha256: {} }}\n", sha256_hex("k")),
+        format!(
+            "keys:\n  - {{ name: a, key_sha256: {} }}\n",
+            sha256_hex("k")
+        ),
     )
     .unwrap();
     assert_eq!(check().0, Some(0));
@@ -299,69 +306,345 @@ fn invalid_requests() -> Vec<(&'static str, Value, &'static str, &'static str)> 
     let tools = |t: Value| with(json!({ "tools": [t] }));
     vec![
         // Messages and roles.
-        (CHAT, msgs(json!([{"role": "alien", "content": "hi"}])), "messages[0].role", "invalid_value"),
-        (CHAT, msgs(json!([{"role": "user", "content": "a"}, {"role": "robot", "content": "b"}])), "messages[1].role", "invalid_value"),
-        (CHAT, json!({"model": "fast"}), "messages", "missing_required_parameter"),
+        (
+            CHAT,
+            msgs(json!([{"role": "alien", "content": "hi"}])),
+            "messages[0].role",
+            "invalid_value",
+        ),
+        (
+            CHAT,
+            msgs(json!([{"role": "user", "content": "a"}, {"role": "robot", "content": "b"}])),
+            "messages[1].role",
+            "invalid_value",
+        ),
+        (
+            CHAT,
+            json!({"model": "fast"}),
+            "messages",
+            "missing_required_parameter",
+        ),
         (CHAT, msgs(json!(null)), "messages", "invalid_type"),
-        (CHAT, msgs(json!({"role": "user", "content": "hi"})), "messages", "invalid_type"),
+        (
+            CHAT,
+            msgs(json!({"role": "user", "content": "hi"})),
+            "messages",
+            "invalid_type",
+        ),
         (CHAT, msgs(json!([])), "messages", "empty_array"),
         (CHAT, msgs(json!(["hi"])), "messages[0]", "invalid_type"),
-        (CHAT, msgs(json!([{"content": "hi"}])), "messages[0].role", "missing_required_parameter"),
-        (CHAT, msgs(json!([{"role": 1, "content": "hi"}])), "messages[0].role", "invalid_type"),
-        (CHAT, msgs(json!([{"role": "user"}])), "messages[0].content", "missing_required_parameter"),
+        (
+            CHAT,
+            msgs(json!([{"content": "hi"}])),
+            "messages[0].role",
+            "missing_required_parameter",
+        ),
+        (
+            CHAT,
+            msgs(json!([{"role": 1, "content": "hi"}])),
+            "messages[0].role",
+            "invalid_type",
+        ),
+        (
+            CHAT,
+            msgs(json!([{"role": "user"}])),
+            "messages[0].content",
+            "missing_required_parameter",
+        ),
         (CHAT, user(json!(42)), "messages[0].content", "invalid_type"),
-        (CHAT, user(json!({"type": "text", "text": "x"})), "messages[0].content", "invalid_type"),
-        (CHAT, msgs(json!([{"role": "system", "content": []}])), "messages[0].content", "empty_array"),
-        (CHAT, msgs(json!([{"role": "user", "content": "x", "name": 5}])), "messages[0].name", "invalid_type"),
+        (
+            CHAT,
+            user(json!({"type": "text", "text": "x"})),
+            "messages[0].content",
+            "invalid_type",
+        ),
+        (
+            CHAT,
+            msgs(json!([{"role": "system", "content": []}])),
+            "messages[0].content",
+            "empty_array",
+        ),
+        (
+            CHAT,
+            msgs(json!([{"role": "user", "content": "x", "name": 5}])),
+            "messages[0].name",
+            "invalid_type",
+        ),
         // Content parts.
-        (CHAT, user(json!([{"text": "x"}])), "messages[0].content[0].type", "missing_required_parameter"),
-        (CHAT, user(json!([{"type": "image", "source": {}}])), "messages[0].content[0].type", "invalid_value"),
-        (CHAT, user(json!([{"type": "text"}])), "messages[0].content[0].text", "missing_required_parameter"),
-        (CHAT, user(json!([{"type": "text", "text": 5}])), "messages[0].content[0].text", "invalid_type"),
-        (CHAT, user(json!([{"type": "text", "text": "x"}, {"type": "image_url", "image_url": {"detail": "low"}}])), "messages[0].content[1].image_url.url", "missing_required_parameter"),
-        (CHAT, user(json!([{"type": "input_audio", "input_audio": {"data": "UklGR"}}])), "messages[0].content[0].input_audio.format", "missing_required_parameter"),
-        (CHAT, user(json!(["just text"])), "messages[0].content[0]", "invalid_type"),
+        (
+            CHAT,
+            user(json!([{"text": "x"}])),
+            "messages[0].content[0].type",
+            "missing_required_parameter",
+        ),
+        (
+            CHAT,
+            user(json!([{"type": "image", "source": {}}])),
+            "messages[0].content[0].type",
+            "invalid_value",
+        ),
+        (
+            CHAT,
+            user(json!([{"type": "text"}])),
+            "messages[0].content[0].text",
+            "missing_required_parameter",
+        ),
+        (
+            CHAT,
+            user(json!([{"type": "text", "text": 5}])),
+            "messages[0].content[0].text",
+            "invalid_type",
+        ),
+        (
+            CHAT,
+            user(
+                json!([{"type": "text", "text": "x"}, {"type": "image_url", "image_url": {"detail": "low"}}]),
+            ),
+            "messages[0].content[1].image_url.url",
+            "missing_required_parameter",
+        ),
+        (
+            CHAT,
+            user(json!([{"type": "input_audio", "input_audio": {"data": "UklGR"}}])),
+            "messages[0].content[0].input_audio.format",
+            "missing_required_parameter",
+        ),
+        (
+            CHAT,
+            user(json!(["just text"])),
+            "messages[0].content[0]",
+            "invalid_type",
+        ),
         // Tool messages and calls.
-        (CHAT, msgs(json!([{"role": "user", "content": "a"}, {"role": "tool", "content": "42"}])), "messages[1].tool_call_id", "missing_required_parameter"),
-        (CHAT, msgs(json!([{"role": "user", "content": "a"}, {"role": "function", "content": "42"}])), "messages[1].name", "missing_required_parameter"),
-        (CHAT, call(json!({"type": "function", "function": {"name": "f", "arguments": "{}"}})), "messages[1].tool_calls[0].id", "missing_required_parameter"),
-        (CHAT, call(json!({"id": "c1", "type": "function", "function": {"name": "f", "arguments": {"city": "Paris"}}})), "messages[1].tool_calls[0].function.arguments", "invalid_type"),
-        (CHAT, call(json!({"id": "c1", "type": "retrieval", "function": {"name": "f", "arguments": "{}"}})), "messages[1].tool_calls[0].type", "invalid_value"),
+        (
+            CHAT,
+            msgs(json!([{"role": "user", "content": "a"}, {"role": "tool", "content": "42"}])),
+            "messages[1].tool_call_id",
+            "missing_required_parameter",
+        ),
+        (
+            CHAT,
+            msgs(json!([{"role": "user", "content": "a"}, {"role": "function", "content": "42"}])),
+            "messages[1].name",
+            "missing_required_parameter",
+        ),
+        (
+            CHAT,
+            call(json!({"type": "function", "function": {"name": "f", "arguments": "{}"}})),
+            "messages[1].tool_calls[0].id",
+            "missing_required_parameter",
+        ),
+        (
+            CHAT,
+            call(
+                json!({"id": "c1", "type": "function", "function": {"name": "f", "arguments": {"city": "Paris"}}}),
+            ),
+            "messages[1].tool_calls[0].function.arguments",
+            "invalid_type",
+        ),
+        (
+            CHAT,
+            call(
+                json!({"id": "c1", "type": "retrieval", "function": {"name": "f", "arguments": "{}"}}),
+            ),
+            "messages[1].tool_calls[0].type",
+            "invalid_value",
+        ),
         // Sampling and numeric ranges.
-        (CHAT, with(json!({"temperature": 3})), "temperature", "decimal_above_max_value"),
-        (CHAT, with(json!({"temperature": -0.1})), "temperature", "decimal_below_min_value"),
-        (CHAT, with(json!({"temperature": "0.5"})), "temperature", "invalid_type"),
-        (CHAT, with(json!({"top_p": 1.5})), "top_p", "decimal_above_max_value"),
-        (CHAT, with(json!({"max_tokens": 0})), "max_tokens", "integer_below_min_value"),
-        (CHAT, with(json!({"max_completion_tokens": -5})), "max_completion_tokens", "integer_below_min_value"),
-        (CHAT, with(json!({"max_tokens": "100"})), "max_tokens", "invalid_type"),
-        (CHAT, with(json!({"n": 129})), "n", "integer_above_max_value"),
-        (CHAT, with(json!({"presence_penalty": 2.5})), "presence_penalty", "decimal_above_max_value"),
-        (CHAT, with(json!({"frequency_penalty": -3})), "frequency_penalty", "decimal_below_min_value"),
-        (CHAT, with(json!({"top_logprobs": 21})), "top_logprobs", "integer_above_max_value"),
-        (CHAT, with(json!({"stop": ["a", "b", "c", "d", "e"]})), "stop", "array_above_max_length"),
-        (CHAT, with(json!({"logit_bias": {"hello": 5}})), "logit_bias", "invalid_value"),
-        (CHAT, with(json!({"stream": true, "stream_options": {"include_usage": "yes"}})), "stream_options.include_usage", "invalid_type"),
-        (CHAT, with(json!({"parallel_tool_calls": "true"})), "parallel_tool_calls", "invalid_type"),
+        (
+            CHAT,
+            with(json!({"temperature": 3})),
+            "temperature",
+            "decimal_above_max_value",
+        ),
+        (
+            CHAT,
+            with(json!({"temperature": -0.1})),
+            "temperature",
+            "decimal_below_min_value",
+        ),
+        (
+            CHAT,
+            with(json!({"temperature": "0.5"})),
+            "temperature",
+            "invalid_type",
+        ),
+        (
+            CHAT,
+            with(json!({"top_p": 1.5})),
+            "top_p",
+            "decimal_above_max_value",
+        ),
+        (
+            CHAT,
+            with(json!({"max_tokens": 0})),
+            "max_tokens",
+            "integer_below_min_value",
+        ),
+        (
+            CHAT,
+            with(json!({"max_completion_tokens": -5})),
+            "max_completion_tokens",
+            "integer_below_min_value",
+        ),
+        (
+            CHAT,
+            with(json!({"max_tokens": "100"})),
+            "max_tokens",
+            "invalid_type",
+        ),
+        (
+            CHAT,
+            with(json!({"n": 129})),
+            "n",
+            "integer_above_max_value",
+        ),
+        (
+            CHAT,
+            with(json!({"presence_penalty": 2.5})),
+            "presence_penalty",
+            "decimal_above_max_value",
+        ),
+        (
+            CHAT,
+            with(json!({"frequency_penalty": -3})),
+            "frequency_penalty",
+            "decimal_below_min_value",
+        ),
+        (
+            CHAT,
+            with(json!({"top_logprobs": 21})),
+            "top_logprobs",
+            "integer_above_max_value",
+        ),
+        (
+            CHAT,
+            with(json!({"stop": ["a", "b", "c", "d", "e"]})),
+            "stop",
+            "array_above_max_length",
+        ),
+        (
+            CHAT,
+            with(json!({"logit_bias": {"hello": 5}})),
+            "logit_bias",
+            "invalid_value",
+        ),
+        (
+            CHAT,
+            with(json!({"stream": true, "stream_options": {"include_usage": "yes"}})),
+            "stream_options.include_usage",
+            "invalid_type",
+        ),
+        (
+            CHAT,
+            with(json!({"parallel_tool_calls": "true"})),
+            "parallel_tool_calls",
+            "invalid_type",
+        ),
         // Tools, tool choice, response format.
-        (CHAT, with(json!({"tools": {"type": "function"}})), "tools", "invalid_type"),
-        (CHAT, tools(json!({"type": "retrieval"})), "tools[0].type", "invalid_value"),
-        (CHAT, tools(json!({"type": "function"})), "tools[0].function", "missing_required_parameter"),
-        (CHAT, tools(json!({"type": "function", "function": {"name": "get weather"}})), "tools[0].function.name", "invalid_value"),
-        (CHAT, tools(json!({"type": "function", "function": {"name": "f", "parameters": "{}"}})), "tools[0].function.parameters", "invalid_type"),
-        (CHAT, with(json!({"tool_choice": "any"})), "tool_choice", "invalid_value"),
-        (CHAT, with(json!({"tool_choice": {"type": "function"}})), "tool_choice.function", "missing_required_parameter"),
-        (CHAT, with(json!({"response_format": "json"})), "response_format", "invalid_type"),
-        (CHAT, with(json!({"response_format": {"type": "xml"}})), "response_format.type", "invalid_value"),
-        (CHAT, with(json!({"response_format": {"type": "json_schema"}})), "response_format.json_schema", "missing_required_parameter"),
+        (
+            CHAT,
+            with(json!({"tools": {"type": "function"}})),
+            "tools",
+            "invalid_type",
+        ),
+        (
+            CHAT,
+            tools(json!({"type": "retrieval"})),
+            "tools[0].type",
+            "invalid_value",
+        ),
+        (
+            CHAT,
+            tools(json!({"type": "function"})),
+            "tools[0].function",
+            "missing_required_parameter",
+        ),
+        (
+            CHAT,
+            tools(json!({"type": "function", "function": {"name": "get weather"}})),
+            "tools[0].function.name",
+            "invalid_value",
+        ),
+        (
+            CHAT,
+            tools(json!({"type": "function", "function": {"name": "f", "parameters": "{}"}})),
+            "tools[0].function.parameters",
+            "invalid_type",
+        ),
+        (
+            CHAT,
+            with(json!({"tool_choice": "any"})),
+            "tool_choice",
+            "invalid_value",
+        ),
+        (
+            CHAT,
+            with(json!({"tool_choice": {"type": "function"}})),
+            "tool_choice.function",
+            "missing_required_parameter",
+        ),
+        (
+            CHAT,
+            with(json!({"response_format": "json"})),
+            "response_format",
+            "invalid_type",
+        ),
+        (
+            CHAT,
+            with(json!({"response_format": {"type": "xml"}})),
+            "response_format.type",
+            "invalid_value",
+        ),
+        (
+            CHAT,
+            with(json!({"response_format": {"type": "json_schema"}})),
+            "response_format.json_schema",
+            "missing_required_parameter",
+        ),
         // The other endpoints.
-        ("/v1/completions", json!({"model": "fast", "max_tokens": 5}), "prompt", "missing_required_parameter"),
-        ("/v1/completions", json!({"model": "fast", "prompt": ["a", 1]}), "prompt[1]", "invalid_type"),
-        ("/v1/completions", json!({"model": "fast", "prompt": "x", "best_of": 21}), "best_of", "integer_above_max_value"),
-        ("/v1/embeddings", json!({"model": "fast"}), "input", "missing_required_parameter"),
-        ("/v1/embeddings", json!({"model": "fast", "input": {"text": "x"}}), "input", "invalid_type"),
-        ("/v1/images/generations", json!({"model": "fast"}), "prompt", "missing_required_parameter"),
-        ("/v1/audio/speech", json!({"model": "fast", "voice": "alloy"}), "input", "missing_required_parameter"),
+        (
+            "/v1/completions",
+            json!({"model": "fast", "max_tokens": 5}),
+            "prompt",
+            "missing_required_parameter",
+        ),
+        (
+            "/v1/completions",
+            json!({"model": "fast", "prompt": ["a", 1]}),
+            "prompt[1]",
+            "invalid_type",
+        ),
+        (
+            "/v1/completions",
+            json!({"model": "fast", "prompt": "x", "best_of": 21}),
+            "best_of",
+            "integer_above_max_value",
+        ),
+        (
+            "/v1/embeddings",
+            json!({"model": "fast"}),
+            "input",
+            "missing_required_parameter",
+        ),
+        (
+            "/v1/embeddings",
+            json!({"model": "fast", "input": {"text": "x"}}),
+            "input",
+            "invalid_type",
+        ),
+        (
+            "/v1/images/generations",
+            json!({"model": "fast"}),
+            "prompt",
+            "missing_required_parameter",
+        ),
+        (
+            "/v1/audio/speech",
+            json!({"model": "fast", "voice": "alloy"}),
+            "input",
+            "missing_required_parameter",
+        ),
     ]
 }
 
@@ -389,7 +672,11 @@ async fn invalid_requests_are_400s_naming_the_param_and_reach_no_provider() {
         let status = r.status().as_u16();
         let e: Value = r.json().await.unwrap();
         assert_eq!(
-            (status, e["error"]["param"].as_str(), e["error"]["code"].as_str()),
+            (
+                status,
+                e["error"]["param"].as_str(),
+                e["error"]["code"].as_str()
+            ),
             (400, Some(*param), Some(*code)),
             "{path} {body}: {e}"
         );

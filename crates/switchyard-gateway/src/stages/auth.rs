@@ -284,7 +284,10 @@ routes:
         let cx = cx_with(&["openai/*"]);
         assert!(check(&c, &cx, "fast").is_ok());
         let e = check(&c, &cx, "mixed").unwrap_err();
-        assert!(e.contains("`mixed`") && e.contains("`claude/claude-x`"), "{e}");
+        assert!(
+            e.contains("`mixed`") && e.contains("`claude/claude-x`"),
+            "{e}"
+        );
         // Named, a route is allowed whatever its targets.
         assert!(check(&c, &cx_with(&["mixed"]), "mixed").is_ok());
         // The nearest override_params.model is what a target without a model sends.

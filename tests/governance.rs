@@ -721,3 +721,41 @@ async fn validation_can_be_turned_off() {
     assert_eq!(e["provider"], "local", "{e}");
     assert_eq!(mock.requests().await.len(), 1);
 }
+
+/// What the official SDKs send (`tests/sdk/capture.py`'s captures) passes validation: the
+/// Messages and Responses bodies, translated to chat for the stages and for a provider that
+/// speaks chat only, reach it.
+#[tokio::test]
+async fn sdk_captures_pass_validation() {
+    let mock = MockServer::start().await;
+    let gw = Gateway::start(&format!(
+        "providers:\n  compat: {{ kind: openai-compatible, base_url: \"{}\", api_key: sk-mock }}\nroutes:\n  fast: {{ targets: [ {{ provider: compat, model: gpt-4o-mini }} ] }}\n",
+        mock.base_url()
+    ))
+    .await;
+    let dir = repo_root().join("crates/switchyard-providers/tests/fixtures/inbound/sdk");
+    let mut sent = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let capture: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let mut body = capture["body"].clone();
+        body["model"] = json!("fast");
+        let r = http()
+            .post(gw.url(capture["path"].as_str().unwrap()))
+            .header("anthropic-version", "2023-06-01")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let text = r.text().await.unwrap();
+        assert_eq!(status, 200, "{}: {text}", path.display());
+        sent += 1;
+    }
+    assert!(sent >= 9, "{sent}");
+    assert!(!mock.requests().await.is_empty());
+}

@@ -18,6 +18,8 @@
 #   plain, staged     plain again, with a plugin stage registered (request-tagger refusing a model
 #                     this request does not ask for): what a feature costs a request it does
 #                     not apply to
+#   plain, unvalidated  plain again with `validation: { enabled: false }`: what request
+#                     validation (on by default) costs
 # The floor runs the passthrough classes only (it cannot translate).
 #
 # Usage: benches/instructions.sh [--update]   (env: N=400 WARM=50 PORT_BASE=18400
@@ -135,6 +137,8 @@ measure floor plain stream stream-long
 measure switchyard plain stream stream-long anthropic anthropic-stream
 { cat "$WORK/switchyard.yaml"; printf 'plugins:\n  - use: request-tagger\n    with: { refuse_models: [not-asked-for] }\n'; } >"$WORK/switchyard-staged.yaml"
 measure switchyard-staged plain
+{ cat "$WORK/switchyard.yaml"; printf 'validation: { enabled: false }\n'; } >"$WORK/switchyard-unvalidated.yaml"
+measure switchyard-unvalidated plain
 
 per_event() { echo $(( (IR[$1/stream-long] - IR[$1/stream]) / 50 )); }
 IR[floor/stream-event]=$(per_event floor)
@@ -163,6 +167,7 @@ stamp=$(date -u +%Y-%m-%dT%H-%MZ)
   echo "| plain, with a stage registered that it does not trigger | $(k "$a") | $(k "$b") | $(k $((b - a))) | $(x "$b" "$a") |"
   echo
   echo "A registered stage a request does not trigger costs it $(( b - IR[switchyard/plain] )) instructions (plain vs plain, staged)."
+  echo "Request validation (on by default) costs a plain request $(( IR[switchyard/plain] - IR[switchyard-unvalidated/plain] )) instructions (plain vs plain with \`validation: { enabled: false }\`)."
 } >"benches/results/instructions-$stamp.md"
 cat "benches/results/instructions-$stamp.md"
 

@@ -146,3 +146,56 @@ fn check_lists_every_problem_in_plain_words() {
         );
     }
 }
+
+#[tokio::test]
+async fn keys_new_mints_a_key_and_the_config_lines_that_admit_it() {
+    let (code, out, err) = switchyard(&["keys", "new", "--name", "team-a"]);
+    assert_eq!(code, 0, "{err}");
+    let key = out
+        .lines()
+        .find(|l| l.starts_with("sy-"))
+        .unwrap_or_else(|| panic!("no key in {out}"))
+        .to_owned();
+    assert_eq!(key.len(), 3 + 64, "{key}");
+    let lines = out
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("- name:"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        lines.contains("name: \"team-a\"") && lines.contains("key_sha256: "),
+        "{out}"
+    );
+    // The config lines hold the digest only.
+    assert!(!lines.contains(&key[3..]), "{lines}");
+    // Every run mints another key.
+    let (_, again, _) = switchyard(&["keys", "new", "--name", "team-a"]);
+    assert!(!again.contains(&key));
+    let (code, _, err) = switchyard(&["keys", "new", "--name", " "]);
+    assert_eq!(code, 2, "{err}");
+
+    // Pasted as printed, the lines admit the key and nothing else.
+    let mock = MockServer::start().await;
+    let gw = Gateway::start(&format!(
+        "{}auth:\n  keys:\n{lines}\n",
+        single_provider(&mock)
+    ))
+    .await;
+    let send = |key: String| {
+        let url = gw.url("/v1/chat/completions");
+        async move {
+            http()
+                .post(url)
+                .bearer_auth(key)
+                .json(&chat("fast", "hi"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(send(key.clone()).await, 200);
+    assert_eq!(send(format!("{key}x")).await, 401);
+    assert_eq!(send(key[..key.len() - 1].to_owned()).await, 401);
+    assert_eq!(mock.requests().await.len(), 1);
+}

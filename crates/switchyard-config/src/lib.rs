@@ -14,6 +14,7 @@
 pub mod catalog;
 mod env;
 mod errors;
+pub mod keys;
 mod model;
 pub mod raw;
 pub mod route;
@@ -24,6 +25,7 @@ use std::path::Path;
 
 pub use catalog::{Catalog, ModelInfo};
 pub use errors::{ConfigError, ConfigErrors};
+pub use keys::KeyDigest;
 pub use model::*;
 pub use switchyard_providers::Secret;
 pub use units::{parse_duration, parse_size};
@@ -341,6 +343,139 @@ routes:
         assert_eq!(c.auth[0].name, "team");
         let e = one_error("auth:\n  keys:\n    - { name: t, key: short }\n");
         assert!(e.message.contains("at least 8"));
+    }
+
+    #[test]
+    fn gateway_keys_are_held_as_digests_with_metadata_allow_and_caps() {
+        let hex = KeyDigest::of(b"sk-hashed-key").to_hex();
+        let c = load(&format!("providers:\n  openai: {{ kind: openai }}\nroutes:\n  fast: {{ targets: [ {{ provider: openai }} ] }}\nauth:\n  keys:\n    - {{ name: plain, key: \"${{LOCAL_KEY}}\" }}\n    - name: hashed\n      key_sha256: {}\n      metadata: {{ team: search, app: web }}\n      allow: [fast, openai/*, anthropic/claude-*]\n      max_tokens: 512\n", hex.to_uppercase())).unwrap();
+        assert_eq!(c.auth[0].digest, KeyDigest::of(b"sk-local-secret"));
+        assert_eq!(c.auth[0].allow, None);
+        let k = &c.auth[1];
+        assert_eq!(k.digest.to_hex(), hex);
+        assert_eq!(k.metadata["team"], "search");
+        assert_eq!(
+            k.allow.as_deref().unwrap(),
+            ["fast", "openai/*", "anthropic/claude-*"]
+        );
+        assert_eq!(k.max_tokens, Some(512));
+        // Nothing in the config's debug form is a usable key.
+        assert!(!format!("{c:?}").contains("sk-local-secret"));
+
+        for (yaml, field, says) in [
+            ("- { name: a }", "auth.keys[0]", "`key_sha256`"),
+            (
+                "- { name: a, key: k12345678, key_sha256: abc }",
+                "auth.keys[0].key_sha256",
+                "not both",
+            ),
+            (
+                "- { name: a, key_sha256: abc }",
+                "auth.keys[0].key_sha256",
+                "64 hex digits",
+            ),
+            (
+                "- { name: a, key: k12345678, allow: [] }",
+                "auth.keys[0].allow",
+                "use nothing",
+            ),
+            (
+                "- { name: a, key: k12345678, allow: [slow] }",
+                "auth.keys[0].allow",
+                "`slow` is neither",
+            ),
+            (
+                "- { name: a, key: k12345678, allow: [nope/*] }",
+                "auth.keys[0].allow",
+                "`nope/*` is neither",
+            ),
+            (
+                "- { name: a, key: k12345678, max_tokens: 0 }",
+                "auth.keys[0].max_tokens",
+                "at least 1",
+            ),
+            (
+                "- { name: a, key: k12345678 }\n    - { name: b, key: k12345678 }",
+                "auth.keys[1]",
+                "twice",
+            ),
+            (
+                "- { name: a, key: k12345678 }\n    - { name: a, key: k87654321 }",
+                "auth.keys[1].name",
+                "duplicate",
+            ),
+        ] {
+            let e = one_error(&format!("auth:\n  keys:\n    {yaml}\n"));
+            assert_eq!(e.field.as_deref(), Some(field), "{yaml}: {e}");
+            assert!(e.message.contains(says), "{yaml}: {e}");
+        }
+        // A kind's name and `*` providers are patterns too.
+        assert!(load("auth:\n  keys:\n    - { name: a, key: k12345678, allow: [anthropic/*, '*/gpt-4o', '*'] }\n").is_ok());
+    }
+
+    #[test]
+    fn keys_files_are_read_beside_the_config_and_checked() {
+        let dir = std::env::temp_dir().join(format!("switchyard-keys-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let main = dir.join("main.yaml");
+        let hex = KeyDigest::of(b"sk-from-the-file").to_hex();
+        std::fs::write(
+            dir.join("keys.yaml"),
+            format!("keys:\n  - {{ name: filed, key_sha256: {hex}, metadata: {{ team: a }} }}\n"),
+        )
+        .unwrap();
+        std::fs::write(
+            &main,
+            "auth:\n  keys_file: keys.yaml\n  keys:\n    - { name: inline, key: k12345678 }\n",
+        )
+        .unwrap();
+        let c = load_file(&main).unwrap();
+        assert_eq!(c.auth.len(), 2);
+        assert_eq!(c.auth[1].name, "filed");
+        assert_eq!(c.auth[1].digest, KeyDigest::of(b"sk-from-the-file"));
+
+        // A bad entry in the keys file is reported with the keys file's name.
+        std::fs::write(
+            dir.join("keys.yaml"),
+            "keys:\n  - { name: filed, key_sha256: nothex }\n",
+        )
+        .unwrap();
+        let e = load_file(&main).unwrap_err().0;
+        assert!(e[0].file.ends_with("keys.yaml"), "{e:?}");
+        assert_eq!(e[0].field.as_deref(), Some("keys[0].key_sha256"));
+        std::fs::write(
+            dir.join("keys.yaml"),
+            "keys:\n  - { name: filed, colour: blue }\n",
+        )
+        .unwrap();
+        let e = load_file(&main).unwrap_err().0;
+        assert!(
+            e[0].file.ends_with("keys.yaml") && e[0].message.contains("colour"),
+            "{e:?}"
+        );
+        // Missing: a config error naming the field.
+        std::fs::remove_file(dir.join("keys.yaml")).unwrap();
+        let e = load_file(&main).unwrap_err().0;
+        assert_eq!(e[0].field.as_deref(), Some("auth.keys_file"));
+        assert!(e[0].message.contains("cannot read"), "{e:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn validation_bounds() {
+        let c = load("").unwrap();
+        assert!(c.validation.enabled);
+        assert_eq!(c.validation.limits, ValidationLimits::default());
+        let c = load(
+            "validation: { enabled: false, max_messages: 10, max_tokens: 4096, max_depth: 20 }\n",
+        )
+        .unwrap();
+        assert!(!c.validation.enabled);
+        assert_eq!(c.validation.limits.max_messages, 10);
+        assert_eq!(c.validation.limits.max_tokens, Some(4096));
+        assert_eq!(c.validation.limits.max_depth, 20);
+        let e = one_error("validation: { max_depth: 1000 }\n");
+        assert_eq!(e.field.as_deref(), Some("validation.max_depth"));
     }
 
     const TREE: &str = r#"

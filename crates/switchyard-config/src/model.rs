@@ -1,15 +1,19 @@
 //! The validated, typed configuration the gateway runs on. Built once per load; never
 //! mutated (a reload builds a new one).
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use http::{HeaderName, HeaderValue};
+
+pub use switchyard_providers::validate::Limits as ValidationLimits;
 use switchyard_providers::{AuthStyle, ProviderKind, ProviderOptions, Secret};
 
 use crate::catalog::Catalog;
+use crate::keys::KeyDigest;
 
 /// The whole validated configuration.
 #[derive(Debug, Clone)]
@@ -18,8 +22,10 @@ pub struct Config {
     pub server: Server,
     /// Logging.
     pub log: Log,
-    /// Gateway keys; empty means the gateway is open.
+    /// Gateway keys (`auth.keys` and `auth.keys_file`); empty means the gateway is open.
     pub auth: Vec<GatewayKey>,
+    /// Request validation.
+    pub validation: Validation,
     /// Header-driven routing.
     pub zero_config: ZeroConfig,
     /// Timeouts for providers created by zero-config requests.
@@ -231,13 +237,39 @@ pub struct Log {
     pub access_log: bool,
 }
 
-/// An accepted gateway key.
+/// An accepted gateway key. The key itself is not kept: only its digest.
 #[derive(Debug, Clone)]
 pub struct GatewayKey {
     /// Its label.
     pub name: String,
-    /// The key.
-    pub key: Secret,
+    /// The SHA-256 of the key.
+    pub digest: KeyDigest,
+    /// Free-form labels (`team`, `app`, …).
+    pub metadata: BTreeMap<String, String>,
+    /// Route names and `provider/model` patterns (`*` matches any run of characters) the key
+    /// may use; `None`: every model.
+    pub allow: Option<Vec<String>>,
+    /// Largest `max_tokens` / `max_completion_tokens` a request may ask for with this key
+    /// (lower than `validation.max_tokens` when both are set).
+    pub max_tokens: Option<u64>,
+}
+
+/// `validation:`: request bodies checked against OpenAI's schema before routing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Validation {
+    /// On unless turned off.
+    pub enabled: bool,
+    /// The bounds beyond the schema.
+    pub limits: ValidationLimits,
+}
+
+impl Default for Validation {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            limits: ValidationLimits::default(),
+        }
+    }
 }
 
 /// `zero_config:`

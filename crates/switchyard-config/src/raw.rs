@@ -21,6 +21,9 @@ pub struct RawConfig {
     /// Gateway API keys.
     #[serde(default)]
     pub auth: Option<RawAuth>,
+    /// Request validation before routing.
+    #[serde(default)]
+    pub validation: RawValidation,
     /// Header-driven routing without configured providers.
     #[serde(default)]
     pub zero_config: RawZeroConfig,
@@ -296,6 +299,18 @@ pub struct RawAuth {
     /// Accepted gateway keys.
     #[serde(default)]
     pub keys: Vec<RawKey>,
+    /// A YAML file holding more keys (`keys: [ … ]`, the same entries), read at start;
+    /// relative to the config file's directory.
+    pub keys_file: Option<Spanned<String>>,
+}
+
+/// A keys file (`auth.keys_file`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKeysFile {
+    /// Accepted gateway keys.
+    #[serde(default)]
+    pub keys: Vec<RawKey>,
 }
 
 /// One gateway key.
@@ -304,8 +319,38 @@ pub struct RawAuth {
 pub struct RawKey {
     /// A label for logs and metrics.
     pub name: Spanned<String>,
-    /// The key (use `${VAR}`).
-    pub key: Spanned<String>,
+    /// The key (use `${VAR}`); or give `key_sha256`.
+    pub key: Option<Spanned<String>>,
+    /// The key's SHA-256 digest in hex (`switchyard keys new` prints it).
+    pub key_sha256: Option<Spanned<String>>,
+    /// Free-form labels (`team`, `app`, …) carried with the key's identity.
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+    /// Route names and `provider/model` patterns (`*` matches anything) this key may use;
+    /// absent: every model.
+    pub allow: Option<Spanned<Vec<String>>>,
+    /// Largest `max_tokens` / `max_completion_tokens` a request with this key may ask for.
+    pub max_tokens: Option<Spanned<u64>>,
+}
+
+/// `validation:`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawValidation {
+    /// Validate request bodies before routing (default on).
+    pub enabled: Option<bool>,
+    /// Most entries in `messages`.
+    pub max_messages: Option<Spanned<u64>>,
+    /// Deepest nesting of arrays and objects in a body.
+    pub max_depth: Option<Spanned<u64>>,
+    /// Largest `n`.
+    pub max_n: Option<Spanned<u64>>,
+    /// Largest `max_tokens` / `max_completion_tokens` (a key's own cap may lower it).
+    pub max_tokens: Option<Spanned<u64>>,
+    /// Most entries in `tools`.
+    pub max_tools: Option<Spanned<u64>>,
+    /// Most stop sequences.
+    pub max_stop: Option<Spanned<u64>>,
 }
 
 /// `zero_config:`

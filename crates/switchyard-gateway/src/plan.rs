@@ -15,6 +15,7 @@ use switchyard_router::single_target;
 
 use crate::error::GatewayError;
 use crate::intake::{bearer, first_header, header_str, names};
+use crate::stages::check_allowed;
 use crate::state::{zero_config_runtime, ProviderRuntime, State};
 
 /// A provider runtime, shared from the config snapshot or built for this request.
@@ -62,7 +63,8 @@ pub struct Plan {
 }
 
 /// Resolves what to try for this request: a per-request config header first, then the
-/// zero-config provider header, then the router.
+/// zero-config provider header, then the router; then refuses a tree the gateway key may not
+/// use (`stages::auth::check_allowed`).
 /// Sets `cx.route` and `cx.metadata`.
 pub fn plan(
     state: &State,
@@ -70,9 +72,24 @@ pub fn plan(
     cx: &mut RequestCx,
     model: &str,
 ) -> Result<Plan, GatewayError> {
+    let (plan, named) = resolve(state, head, cx, model)?;
+    let route = named.then_some(&*cx.route);
+    check_allowed(&state.config, cx, route, &plan.root, model)?;
+    Ok(plan)
+}
+
+/// The plan, and whether its tree is the configured route named by `cx.route`.
+fn resolve(
+    state: &State,
+    head: &RequestHead,
+    cx: &mut RequestCx,
+    model: &str,
+) -> Result<(Plan, bool), GatewayError> {
     cx.metadata = metadata(head)?.map(Arc::new);
-    let root = if let Some((header, value)) = config_header(head) {
-        request_config(state, cx, header, value)?
+    let (root, named) = if let Some((header, value)) = config_header(head) {
+        let root = request_config(state, cx, header, value)?;
+        let named = matches!(root, Root::Shared(_));
+        (root, named)
     } else if let Some(name) = first_header(head, &names::PROVIDER) {
         // The client's own provider key: `Authorization`, unless it carried the gateway key;
         // else Anthropic's `x-api-key` when no gateway key was asked for.
@@ -87,22 +104,27 @@ pub fn plan(
             })
             .map(str::to_owned);
         let (root, key) = zero_config(state, head, cx, name, key)?;
-        return Ok(Plan {
+        let plan = Plan {
             root,
             client_key: key,
-        });
+        };
+        return Ok((plan, false));
     } else {
         let plan = state
             .router
             .resolve(model)
             .ok_or_else(|| GatewayError::ModelNotFound(model.chars().take(200).collect()))?;
+        // A route's label is its name; `direct` and `catalog` plans could only share it with
+        // a model of that very name.
+        let named = &*plan.label == model && state.config.route(model).is_some();
         cx.route = plan.label.clone();
-        Root::Shared(plan.root)
+        (Root::Shared(plan.root), named)
     };
-    Ok(Plan {
+    let plan = Plan {
         root,
         client_key: None,
-    })
+    };
+    Ok((plan, named))
 }
 
 fn metadata(head: &RequestHead) -> Result<Option<Map<String, Value>>, GatewayError> {

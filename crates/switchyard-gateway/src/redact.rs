@@ -4,7 +4,8 @@
 //!
 //! The secrets are the providers' keys, the values of their configured headers (treated as
 //! credentials) and AWS secrets, found in one pass with an Aho–Corasick automaton built at
-//! config load; a zero-config client's own key is checked per request.
+//! config load; a zero-config client's own key is checked per request. Gateway keys are not
+//! among them: they are never sent upstream, and the gateway holds only their digests.
 
 use std::borrow::Cow;
 
@@ -39,9 +40,6 @@ impl Redactor {
                     secrets.push(t.expose().to_owned());
                 }
             }
-        }
-        for k in &config.auth {
-            secrets.push(k.key.expose().to_owned());
         }
         secrets.retain(|s| s.len() >= MIN_SECRET);
         secrets.sort();
@@ -89,7 +87,7 @@ mod tests {
 
     fn config() -> Config {
         switchyard_config::load_str(
-            "providers:\n  p: { kind: openai, base_url: 'http://127.0.0.1:1/v1', api_key: sk-provider-123456, headers: { x-org: org-secret-9999 } }\nauth:\n  keys:\n    - { name: a, key: gw-key-abcdefgh }\n",
+            "providers:\n  p: { kind: openai, base_url: 'http://127.0.0.1:1/v1', api_key: sk-provider-123456, headers: { x-org: org-secret-9999 } }\n",
             "t.yaml",
             &|_| None,
         )
@@ -99,13 +97,12 @@ mod tests {
     #[test]
     fn every_configured_secret_is_replaced() {
         let r = Redactor::new(&config());
-        let body = br#"{"error":{"message":"bad key sk-provider-123456 for org-secret-9999 (gw-key-abcdefgh)"}}"#;
+        let body = br#"{"error":{"message":"bad key sk-provider-123456 for org-secret-9999"}}"#;
         let out = r.redact(body, None);
         let text = std::str::from_utf8(&out).unwrap();
         assert!(!text.contains("sk-provider"), "{text}");
         assert!(!text.contains("org-secret"), "{text}");
-        assert!(!text.contains("gw-key"), "{text}");
-        assert_eq!(text.matches(REDACTED).count(), 3);
+        assert_eq!(text.matches(REDACTED).count(), 2);
         // Nothing to replace: the same bytes, not a copy.
         assert!(matches!(r.redact(b"all fine", None), Cow::Borrowed(_)));
     }

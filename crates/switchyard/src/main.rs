@@ -46,6 +46,22 @@ enum Command {
         #[arg(long, short = 'f', value_name = "PATH")]
         config: PathBuf,
     },
+    /// Gateway keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum KeysCommand {
+    /// Mint a random key: prints it once, with the `auth.keys` lines to paste (its SHA-256
+    /// only: the config never holds the key).
+    New {
+        /// The key's name (logged and labelled in its requests' records).
+        #[arg(long, value_name = "NAME")]
+        name: String,
+    },
 }
 
 #[allow(clippy::print_stderr, clippy::print_stdout)]
@@ -58,6 +74,9 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        Command::Keys {
+            command: KeysCommand::New { name },
+        } => keys_new(&name),
         Command::Check { config } => match switchyard_config::load_file(&config) {
             Ok(c) => {
                 if let Err(e) = switchyard_gateway::check(&c, plugins::PLUGINS) {
@@ -115,6 +134,32 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// `switchyard keys new --name NAME`.
+#[allow(clippy::print_stderr, clippy::print_stdout)]
+fn keys_new(name: &str) -> ExitCode {
+    let name = name.trim();
+    if name.is_empty() {
+        eprintln!("--name must not be empty");
+        return ExitCode::from(2);
+    }
+    let minted = match switchyard_config::keys::mint() {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("cannot mint a key: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // A JSON string is a YAML scalar: any name pastes safely.
+    let quoted = serde_json::Value::from(name).to_string();
+    println!("# The key for {quoted}. It is shown only now: hand it over, then forget it.");
+    println!("{}", minted.key.expose());
+    println!();
+    println!("# Add to `auth.keys` (or to the list in `auth.keys_file`):");
+    println!("  - name: {quoted}");
+    println!("    key_sha256: {}", minted.digest.to_hex());
+    ExitCode::SUCCESS
 }
 
 #[allow(clippy::print_stderr)]

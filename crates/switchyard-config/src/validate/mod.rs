@@ -1,7 +1,6 @@
 //! Lowering [`RawConfig`] into [`Config`]: every check happens here, once, and every error
 //! names the file, line, column and field.
 
-use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -13,6 +12,7 @@ use switchyard_providers::{AuthStyle, AwsCredentials, ProviderKind, ProviderOpti
 use crate::env;
 
 pub(crate) mod catalog;
+mod keys;
 pub(crate) mod route;
 
 use crate::errors::{ConfigError, ConfigErrors};
@@ -124,7 +124,7 @@ pub(crate) fn validate(
     };
     let server = server(&mut cx, &raw.server);
     let log = log(&mut cx, &raw.log);
-    let auth = auth(&mut cx, raw.auth.as_ref());
+    let validation = keys::validation(&mut cx, &raw.validation);
     let zero_config = ZeroConfig {
         enabled: raw.zero_config.enabled.unwrap_or(true),
         allow_custom_host: raw.zero_config.allow_custom_host.unwrap_or(false),
@@ -198,6 +198,16 @@ pub(crate) fn validate(
         }
     }
 
+    let route_names: Vec<&str> = routes.iter().map(|r| r.name.as_str()).collect();
+    let auth = keys::auth(
+        &mut cx,
+        raw.auth.as_ref(),
+        &keys::Names {
+            routes: &route_names,
+            providers: &names,
+        },
+    );
+
     let plugins = raw
         .plugins
         .iter()
@@ -230,6 +240,7 @@ pub(crate) fn validate(
         server,
         log,
         auth,
+        validation,
         zero_config,
         default_timeouts,
         providers,
@@ -500,46 +511,6 @@ fn log(cx: &mut Ctx<'_>, raw: &RawLog) -> Log {
         level,
         access_log: raw.access_log.unwrap_or(true),
     }
-}
-
-fn auth(cx: &mut Ctx<'_>, raw: Option<&RawAuth>) -> Vec<GatewayKey> {
-    let Some(raw) = raw else { return Vec::new() };
-    let mut names = BTreeSet::new();
-    let mut keys = Vec::new();
-    for (i, k) in raw.keys.iter().enumerate() {
-        let field = format!("auth.keys[{i}]");
-        if !names.insert(k.name.value.clone()) {
-            cx.err(
-                &k.name,
-                format!("{field}.name"),
-                format!("duplicate key name `{}`", k.name.value),
-            );
-        }
-        let Some(key) = cx.expand(&k.key, &format!("{field}.key")) else {
-            continue;
-        };
-        if key.len() < 8 {
-            cx.err(
-                &k.key,
-                format!("{field}.key"),
-                "a gateway key must be at least 8 characters",
-            );
-            continue;
-        }
-        if keys.iter().any(|g: &GatewayKey| g.key.expose() == key) {
-            cx.err(
-                &k.key,
-                format!("{field}.key"),
-                "the same key is listed twice",
-            );
-            continue;
-        }
-        keys.push(GatewayKey {
-            name: k.name.value.clone(),
-            key: Secret::new(key),
-        });
-    }
-    keys
 }
 
 fn timeouts(cx: &mut Ctx<'_>, raw: &RawTimeouts, inherit: Timeouts, field: &str) -> Timeouts {

@@ -8,6 +8,7 @@
 mod access_log;
 mod auth;
 mod metrics;
+mod validate;
 
 use std::sync::Arc;
 
@@ -15,8 +16,9 @@ use switchyard_config::Config;
 use switchyard_pipeline::{Pipeline, Plugin};
 
 pub use access_log::AccessLog;
-pub use auth::Auth;
+pub use auth::{check_allowed, Auth, KeyAllow};
 pub use metrics::MetricsStage;
+pub use validate::Validate;
 
 use crate::metrics::Metrics;
 
@@ -29,6 +31,9 @@ pub fn pipeline(
     let mut p = Pipeline::new();
     if !config.auth.is_empty() {
         p.register(Arc::new(Auth::new(&config.auth)));
+    }
+    if config.validation.enabled {
+        p.register(Arc::new(Validate::new(&config.validation, &config.auth)));
     }
     p.register(Arc::new(MetricsStage::new(metrics.clone())));
     if config.log.access_log {

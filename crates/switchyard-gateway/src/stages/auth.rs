@@ -318,6 +318,7 @@ routes:
                 kind: switchyard_providers::ProviderKind::from_name("groq").unwrap(),
                 api_key: Default::default(),
                 custom_host: None,
+                extra: None,
             },
             None,
         );
@@ -327,6 +328,7 @@ routes:
                 kind: switchyard_providers::ProviderKind::from_name("anthropic").unwrap(),
                 api_key: Default::default(),
                 custom_host: None,
+                extra: None,
             },
             None,
         );

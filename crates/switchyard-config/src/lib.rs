@@ -14,6 +14,7 @@
 pub mod catalog;
 mod env;
 mod errors;
+pub mod limits;
 mod model;
 pub mod raw;
 pub mod route;

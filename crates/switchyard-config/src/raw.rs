@@ -52,6 +52,9 @@ pub struct RawConfig {
     /// built-in catalog.
     #[serde(default)]
     pub catalog: Option<RawCatalog>,
+    /// Rate limits per user and global, and the store shared between replicas.
+    #[serde(default)]
+    pub limits: Option<crate::limits::RawLimitsSection>,
 }
 
 /// `request_config:`
@@ -294,6 +297,11 @@ pub struct RawKey {
     pub name: Spanned<String>,
     /// The key (use `${VAR}`).
     pub key: Spanned<String>,
+    // Limits and budget of the key (see `crate::limits`).
+    /// Requests and tokens per period.
+    pub limits: Option<crate::limits::RawLimits>,
+    /// Spending cap.
+    pub budget: Option<crate::limits::RawBudget>,
 }
 
 /// `zero_config:`
@@ -427,6 +435,11 @@ pub struct RawNode {
     pub custom_host: Option<Spanned<String>>,
     /// Portkey's hosted virtual keys: refused with an explanation.
     pub virtual_key: Option<Spanned<String>>,
+    // Limits and budget of a route (top level of `routes:` only; see `crate::limits`).
+    /// Requests and tokens per period.
+    pub limits: Option<crate::limits::RawLimits>,
+    /// Spending cap.
+    pub budget: Option<crate::limits::RawBudget>,
 }
 
 /// A strategy: a bare mode or Portkey's object form.

@@ -13,6 +13,7 @@ use switchyard_providers::{AuthStyle, AwsCredentials, ProviderKind, ProviderOpti
 use crate::env;
 
 pub(crate) mod catalog;
+pub(crate) mod limits;
 pub(crate) mod route;
 
 use crate::errors::{ConfigError, ConfigErrors};
@@ -186,9 +187,12 @@ pub(crate) fn validate(
             stack: vec![name.clone()],
         };
         if let Some(node) = route::node(&mut cx, &mut rc, r, &format!("routes.{name}"), "config") {
+            let field = format!("routes.{name}");
             routes.push(Route {
                 name: name.clone(),
                 node,
+                limits: limits::limits(&mut cx, r.limits.as_ref(), &format!("{field}.limits")),
+                budget: limits::budget(&mut cx, r.budget.as_ref(), &format!("{field}.budget")),
             });
         }
     }
@@ -213,6 +217,7 @@ pub(crate) fn validate(
     let catalog = catalog::for_config(&mut cx, raw.catalog.as_ref());
     let request_config = request_config_limits(&mut cx, &raw.request_config);
     let attempts = attempt_limits(&mut cx, &raw.attempts);
+    let limits = limits::section(&mut cx, raw.limits.as_ref());
 
     if !cx.errors.is_empty() {
         cx.errors.sort_by_key(|e| (e.line, e.column));
@@ -232,6 +237,7 @@ pub(crate) fn validate(
         circuit_breaker,
         images,
         catalog,
+        limits,
     })
 }
 
@@ -517,6 +523,8 @@ fn auth(cx: &mut Ctx<'_>, raw: Option<&RawAuth>) -> Vec<GatewayKey> {
         keys.push(GatewayKey {
             name: k.name.value.clone(),
             key: Secret::new(key),
+            limits: limits::limits(cx, k.limits.as_ref(), &format!("{field}.limits")),
+            budget: limits::budget(cx, k.budget.as_ref(), &format!("{field}.budget")),
         });
     }
     keys

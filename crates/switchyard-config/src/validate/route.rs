@@ -78,6 +78,12 @@ pub(crate) fn node(
     if let Some(v) = &raw.virtual_key {
         cx.err(v, format!("{field}.virtual_key"), "virtual keys are a hosted Portkey feature: name a configured provider, or give `provider` and `api_key`");
     }
+    if raw.limits.is_some() || raw.budget.is_some() {
+        let top = matches!(&rc.source, Source::File { routes, .. } if routes.values().any(|r| std::ptr::eq(r, raw)));
+        if !top {
+            cx.node_err(raw, field, "`limits` and `budget` belong on a route (directly under `routes:`), not on a target or in a per-request config");
+        }
+    }
     let settings = settings(cx, rc, raw, field);
     let weight = match &raw.weight {
         Some(w) if !(w.value.is_finite() && w.value >= 0.0) => {

@@ -120,6 +120,9 @@ pub fn run(config: Config, opts: RunOptions, plugins: &[Plugin]) -> Result<(), S
         "drain",
         shutdown::Drain::new(state.clone()),
     ));
+    if let Some(sync) = state.limits_sync.lock().ok().and_then(|mut s| s.take()) {
+        server.add_service(background_service("limits store", sync));
+    }
     for checks in health::services(&state) {
         server.add_service(checks);
     }

@@ -1,6 +1,8 @@
 //! Rate limits on requests and tokens, budgets in money, and limits shared by several
 //! gateways through a real `redis-server`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;

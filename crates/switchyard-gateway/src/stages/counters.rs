@@ -376,6 +376,12 @@ impl Sync {
                     for ((key, t), total) in tracked.iter_mut().zip(totals) {
                         t.pushed += t.pending;
                         t.pending = 0;
+                        if total < t.pushed {
+                            // Redis lost the counter (restarted empty, or evicted it): what
+                            // this replica charged is pushed again on the next round.
+                            t.pending = t.pushed - total;
+                            t.pushed = total;
+                        }
                         let others = total - t.pushed;
                         let (scope, period, idx) = *key;
                         if let Some(e) = self.counters.window(period).if_current(idx) {

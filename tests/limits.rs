@@ -291,11 +291,12 @@ async fn redis_killed_and_restarted_mid_run_changes_nothing_for_clients() {
     let mut redis = Redis::start().await;
     let mock = MockServer::start().await;
     let gw = Gateway::start(&format!(
-        "auth:\n  keys:\n    - name: team-a\n      key: {KEY_A}\n      limits: {{ requests: 10000/min, tokens: 10000000/min }}\nlimits:\n  global: {{ requests: 10000/s }}\n  store: {{ redis: '{}', on_error: allow }}\n{}routes:\n  fast:\n    targets: [{{ provider: local, model: gpt-4o-mini }}]\n",
+        "auth:\n  keys:\n    - name: team-a\n      key: {KEY_A}\n      limits: {{ requests: 10000/min }}\nlimits:\n  global: {{ requests: 10000/s }}\n  store: {{ redis: '{}', on_error: allow }}\n{}routes:\n  fast:\n    targets: [{{ provider: local, model: gpt-4o-mini }}]\n",
         redis.url(),
         provider(&mock, "gpt-4o-mini")
     ))
     .await;
+    fresh_minute().await;
     let url = gw.url("/v1/chat/completions");
     let run = |n: usize| {
         let url = url.clone();
@@ -330,21 +331,81 @@ async fn redis_killed_and_restarted_mid_run_changes_nothing_for_clients() {
     run(30).await;
     gw.logs_with(|l| l.contains("Redis is reachable again"))
         .await;
-    // The counters were pushed again after the restart.
+    // The restarted Redis lost everything; the gateway pushed back all it had counted: the
+    // key's minute counter holds the 120 requests.
     wait_until(
         "counters in the restarted Redis",
         Duration::from_secs(10),
         || async {
-            (!redis
-                .cli(&["--scan", "--pattern", "switchyard:limit:*"])
-                .trim()
-                .is_empty())
-            .then_some(())
+            let keys = redis.cli(&["--scan", "--pattern", "switchyard:limit:min:*"]);
+            let key = keys.lines().next()?.to_owned();
+            (redis.cli(&["get", &key]).trim() == "120").then_some(())
         },
     )
     .await;
     // The Redis URL never shows in the logs.
     assert!(!gw.logs().contains(&redis.url()));
+}
+
+#[tokio::test]
+async fn with_on_error_deny_a_lost_redis_refuses_and_its_return_serves_again() {
+    let mut redis = Redis::start().await;
+    let mock = MockServer::start().await;
+    let gw = Gateway::start(&format!(
+        "limits:\n  global: {{ requests: 10000/s }}\n  store: {{ redis: '{}', on_error: deny }}\n{}routes:\n  fast:\n    targets: [{{ provider: local, model: gpt-4o-mini }}]\n",
+        redis.url(),
+        provider(&mock, "gpt-4o-mini")
+    ))
+    .await;
+    let url = gw.url("/v1/chat/completions");
+    assert_eq!(
+        gw.post("/v1/chat/completions", &chat("fast", "hi"))
+            .await
+            .status(),
+        200
+    );
+    redis.kill().await;
+    let e: Value = wait_until(
+        "a refusal while Redis is down",
+        Duration::from_secs(15),
+        || {
+            let url = url.clone();
+            async move {
+                let r = http()
+                    .post(&url)
+                    .json(&chat("fast", "hi"))
+                    .send()
+                    .await
+                    .unwrap();
+                if r.status() == 503 {
+                    assert_eq!(header(&r, "retry-after").as_deref(), Some("1"));
+                    return r.json().await.ok();
+                }
+                assert_eq!(r.status(), 200);
+                None
+            }
+        },
+    )
+    .await;
+    assert_eq!(e["error"]["code"], "limits_store_unavailable");
+    redis.restart().await;
+    wait_until(
+        "service once Redis is back",
+        Duration::from_secs(15),
+        || {
+            let url = url.clone();
+            async move {
+                let r = http()
+                    .post(&url)
+                    .json(&chat("fast", "hi"))
+                    .send()
+                    .await
+                    .unwrap();
+                (r.status() == 200).then_some(())
+            }
+        },
+    )
+    .await;
 }
 
 #[tokio::test]

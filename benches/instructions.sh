@@ -140,10 +140,14 @@ measure() {
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 
-measure floor plain stream stream-long
-measure switchyard plain stream stream-long anthropic anthropic-stream
-{ cat "$WORK/switchyard.yaml"; printf 'plugins:\n  - use: request-tagger\n    with: { refuse_models: [not-asked-for] }\n'; } >"$WORK/switchyard-staged.yaml"
-measure switchyard-staged plain
+if [ "${LIMITS_ONLY:-0}" = 1 ]; then
+  measure floor plain
+else
+  measure floor plain stream stream-long
+  measure switchyard plain stream stream-long anthropic anthropic-stream
+  { cat "$WORK/switchyard.yaml"; printf 'plugins:\n  - use: request-tagger\n    with: { refuse_models: [not-asked-for] }\n'; } >"$WORK/switchyard-staged.yaml"
+  measure switchyard-staged plain
+fi
 
 # Gateway keys and limits: the same plain request with a key, then with limits on it.
 BENCH_KEY=sk-bench-key-0123456789
@@ -169,14 +173,41 @@ if [ "${LIMITS_REDIS:-1}" = 1 ]; then
   measure switchyard-shared plain
 fi
 
-per_event() { echo $(( (IR[$1/stream-long] - IR[$1/stream]) / 50 )); }
-IR[floor/stream-event]=$(per_event floor)
-IR[switchyard/stream-event]=$(per_event switchyard)
-
 k() { awk -v v="$1" 'BEGIN { printf "%.0fk", v / 1000 }'; }
 x() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f×", a / b }'; }
 mkdir -p benches/results
 stamp=$(date -u +%Y-%m-%dT%H-%MZ)
+
+# Keys and limits only (LIMITS_ONLY=1): the floor, a key, local limits, shared limits.
+limits_rows() {
+  a=${IR[floor/plain]}
+  for v in keyed limited shared; do
+    [ -n "${IR[switchyard-$v/plain]:-}" ] || continue
+    b=${IR[switchyard-$v/plain]}
+    echo "| plain, $v | $(k "$a") | $(k "$b") | $(k $((b - a))) | $(x "$b" "$a") |"
+  done
+  echo
+  echo "Local limits (requests and tokens per key, per user and global, and a budget) cost a request $(( IR[switchyard-limited/plain] - IR[switchyard-keyed/plain] )) instructions (keyed vs limited)."
+  if [ -n "${IR[switchyard-shared/plain]:-}" ]; then
+    echo "Sharing them through Redis costs $(( IR[switchyard-shared/plain] - IR[switchyard-limited/plain] )) more per request (limited vs shared; the background sync included, no round trip on the request path)."
+  fi
+}
+if [ "${LIMITS_ONLY:-0}" = 1 ]; then
+  {
+    echo "Run $stamp, $(valgrind --version), $N requests per class after $WARM warm-up requests, one keep-alive connection."
+    echo "Command: \`LIMITS_ONLY=1 benches/instructions.sh\` (N=$N)."
+    echo
+    echo "| class | floor | switchyard | added | switchyard ÷ floor |"
+    echo "|---|---|---|---|---|"
+    limits_rows
+  } >"benches/results/instructions-limits-$stamp.md"
+  cat "benches/results/instructions-limits-$stamp.md"
+  exit 0
+fi
+
+per_event() { echo $(( (IR[$1/stream-long] - IR[$1/stream]) / 50 )); }
+IR[floor/stream-event]=$(per_event floor)
+IR[switchyard/stream-event]=$(per_event switchyard)
 {
   echo "Run $stamp, $(valgrind --version), $N requests per class after $WARM warm-up requests, one keep-alive connection."
   echo "Command: \`benches/instructions.sh\` (N=$N)."
@@ -194,17 +225,9 @@ stamp=$(date -u +%Y-%m-%dT%H-%MZ)
   done
   a=${IR[floor/plain]}; b=${IR[switchyard-staged/plain]}
   echo "| plain, with a stage registered that it does not trigger | $(k "$a") | $(k "$b") | $(k $((b - a))) | $(x "$b" "$a") |"
-  for v in keyed limited shared; do
-    [ -n "${IR[switchyard-$v/plain]:-}" ] || continue
-    b=${IR[switchyard-$v/plain]}
-    echo "| plain, $v | $(k "$a") | $(k "$b") | $(k $((b - a))) | $(x "$b" "$a") |"
-  done
   echo
   echo "A registered stage a request does not trigger costs it $(( IR[switchyard-staged/plain] - IR[switchyard/plain] )) instructions (plain vs plain, staged)."
-  echo "Local limits (requests and tokens per key, per user and global, and a budget) cost a request $(( IR[switchyard-limited/plain] - IR[switchyard-keyed/plain] )) instructions (keyed vs limited)."
-  if [ -n "${IR[switchyard-shared/plain]:-}" ]; then
-    echo "Sharing them through Redis costs $(( IR[switchyard-shared/plain] - IR[switchyard-limited/plain] )) more per request (limited vs shared; the background sync included, no round trip on the request path)."
-  fi
+  limits_rows
 } >"benches/results/instructions-$stamp.md"
 cat "benches/results/instructions-$stamp.md"
 

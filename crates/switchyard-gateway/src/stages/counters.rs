@@ -166,6 +166,17 @@ impl Counters {
             .is_none_or(|s| s.up.load(Ordering::Relaxed))
     }
 
+    /// What the other replicas charged to `scope`, as last seen (nothing to look up without
+    /// a store: a sketch lookup hashes the key once per row).
+    #[inline]
+    fn others(&self, est: &Estimator, scope: u64) -> isize {
+        if self.shared.is_some() {
+            est.get(scope ^ OTHERS)
+        } else {
+            0
+        }
+    }
+
     fn journal(&self, scope: u64, period: Period, index: u64, delta: i64) {
         if let Some(s) = &self.shared {
             if let Ok(mut j) = s.journal.lock() {
@@ -177,7 +188,7 @@ impl Counters {
     /// The count of a scope now (this process's charges and the others' as last seen).
     pub fn count(&self, scope: u64, period: Period, now: u64) -> (u64, u64) {
         let (est, idx) = self.window(period).at(now);
-        let n = est.get(scope).saturating_add(est.get(scope ^ OTHERS));
+        let n = est.get(scope).saturating_add(self.others(est, scope));
         (n.max(0) as u64, idx)
     }
 
@@ -196,7 +207,7 @@ impl Counters {
             let (est, idx) = w.at(now);
             let amount = c.amount.min(i64::MAX as u64 / 4) as isize;
             let mine = est.incr(c.scope, amount);
-            let total = mine.saturating_add(est.get(c.scope ^ OTHERS)).max(0) as u64;
+            let total = mine.saturating_add(self.others(est, c.scope)).max(0) as u64;
             let reset = Duration::from_millis(c.period.end_ms(idx).saturating_sub(now));
             if total > c.limit {
                 est.decr(c.scope, amount);

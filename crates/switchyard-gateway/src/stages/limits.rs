@@ -324,20 +324,32 @@ fn headers(cx: &mut RequestCx, dim: &str, limit: u64, remaining: u64, reset: Dur
     }
 }
 
-/// A duration as OpenAI writes resets: `20ms`, `1s`, `6m0s`, `1h2m3.5s`.
+/// A duration as OpenAI writes resets: `20ms`, `1s`, `6m0s`, `1h2m3.5s` (integer arithmetic
+/// only: this runs on every limited request).
 pub(super) fn duration_text(d: Duration) -> String {
+    use std::fmt::Write;
     let ms = d.as_millis();
+    let mut out = String::with_capacity(16);
     if ms < 1000 {
-        return format!("{ms}ms");
+        let _ = write!(out, "{ms}ms");
+        return out;
     }
     let (h, m) = (ms / 3_600_000, (ms / 60_000) % 60);
-    let s = (ms % 60_000) as f64 / 1000.0;
-    let secs = format!("{s}s");
-    match (h, m) {
-        (0, 0) => secs,
-        (0, m) => format!("{m}m{secs}"),
-        (h, m) => format!("{h}h{m}m{secs}"),
+    if h > 0 {
+        let _ = write!(out, "{h}h{m}m");
+    } else if m > 0 {
+        let _ = write!(out, "{m}m");
     }
+    let (s, frac) = ((ms % 60_000) / 1000, ms % 1000);
+    let _ = write!(out, "{s}");
+    let _ = match frac {
+        0 => Ok(()),
+        f if f % 100 == 0 => write!(out, ".{}", f / 100),
+        f if f % 10 == 0 => write!(out, ".{:02}", f / 10),
+        f => write!(out, ".{f:03}"),
+    };
+    out.push('s');
+    out
 }
 
 impl Stage for LimitsStage {
@@ -409,5 +421,7 @@ mod tests {
         assert_eq!(duration_text(Duration::from_secs(1)), "1s");
         assert_eq!(duration_text(Duration::from_secs(360)), "6m0s");
         assert_eq!(duration_text(Duration::from_millis(3_723_500)), "1h2m3.5s");
+        assert_eq!(duration_text(Duration::from_millis(59_050)), "59.05s");
+        assert_eq!(duration_text(Duration::from_millis(61_007)), "1m1.007s");
     }
 }

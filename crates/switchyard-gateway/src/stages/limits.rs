@@ -298,30 +298,36 @@ fn estimate_tokens(body: &RequestBody) -> u64 {
         .max(1)
 }
 
-/// OpenAI's trio for one dimension.
+/// OpenAI's headers, built at compile time (`HeaderName::from_static` validates its input:
+/// calling it per request costs more than the rest of the stage).
+static REQUEST_HEADERS: [HeaderName; 3] = [
+    HeaderName::from_static("x-ratelimit-limit-requests"),
+    HeaderName::from_static("x-ratelimit-remaining-requests"),
+    HeaderName::from_static("x-ratelimit-reset-requests"),
+];
+static TOKEN_HEADERS: [HeaderName; 3] = [
+    HeaderName::from_static("x-ratelimit-limit-tokens"),
+    HeaderName::from_static("x-ratelimit-remaining-tokens"),
+    HeaderName::from_static("x-ratelimit-reset-tokens"),
+];
+
+/// OpenAI's trio for one dimension, replacing any set earlier for this request.
 fn headers(cx: &mut RequestCx, dim: &str, limit: u64, remaining: u64, reset: Duration) {
-    let names: [&'static str; 3] = match dim {
-        "requests" => [
-            "x-ratelimit-limit-requests",
-            "x-ratelimit-remaining-requests",
-            "x-ratelimit-reset-requests",
-        ],
-        _ => [
-            "x-ratelimit-limit-tokens",
-            "x-ratelimit-remaining-tokens",
-            "x-ratelimit-reset-tokens",
-        ],
+    let names = if dim == "requests" {
+        &REQUEST_HEADERS
+    } else {
+        &TOKEN_HEADERS
     };
     let values = [
         HeaderValue::from(limit),
         HeaderValue::from(remaining),
         HeaderValue::from_str(&duration_text(reset)).unwrap_or(HeaderValue::from_static("0s")),
     ];
-    for (n, v) in names.into_iter().zip(values) {
-        let name = HeaderName::from_static(n);
-        cx.response_headers.retain(|(h, _)| *h != name);
-        cx.response_headers.push((name, v));
+    if !cx.response_headers.is_empty() {
+        cx.response_headers.retain(|(h, _)| !names.contains(h));
     }
+    cx.response_headers
+        .extend(names.iter().cloned().zip(values));
 }
 
 /// A duration as OpenAI writes resets: `20ms`, `1s`, `6m0s`, `1h2m3.5s` (integer arithmetic

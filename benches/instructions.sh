@@ -20,6 +20,11 @@
 #                     not apply to
 #   plain, unvalidated  plain again with `validation: { enabled: false }`: what request
 #                     validation (on by default) costs
+#   plain, keyed      plain with a gateway key (auth stage) and no limits
+#   plain, limited    plain with the same key limited in requests and tokens (per key, per user,
+#                     global) and a budget: keyed → limited is what local limits cost a request
+#   plain, shared     limited, with the counters shared through a redis-server (LIMITS_REDIS=0
+#                     skips it): the request path never waits for Redis
 # The floor runs the passthrough classes only (it cannot translate).
 #
 # Usage: benches/instructions.sh [--update]   (env: N=400 WARM=50 PORT_BASE=18400
@@ -64,6 +69,10 @@ cat >"$WORK/drive.py" <<'PY'
 import http.client, json, sys
 host, port = sys.argv[1].split(":")
 model, stream, count = sys.argv[2], sys.argv[3] == "1", int(sys.argv[4])
+headers = {"content-type": "application/json"}
+if len(sys.argv) > 5:
+    headers["authorization"] = "Bearer " + sys.argv[5]
+    headers["x-switchyard-user"] = "bench-user"
 body = {"model": model, "messages": [{"role": "user", "content": "Write one short sentence about load testing."}]}
 if model.startswith("claude"):
     body["max_tokens"] = 64
@@ -72,7 +81,7 @@ if stream:
 payload = json.dumps(body).encode()
 conn = http.client.HTTPConnection(host, int(port), timeout=120)
 for i in range(count):
-    conn.request("POST", "/v1/chat/completions", payload, {"content-type": "application/json"})
+    conn.request("POST", "/v1/chat/completions", payload, headers)
     r = conn.getresponse()
     data = r.read()
     if r.status != 200 or (stream and not data.rstrip().endswith(b"data: [DONE]")):
@@ -119,9 +128,9 @@ measure() {
       wait_for "http://$PROXY/v1/models"
       model=gpt-4o-mini
     fi
-    python3 "$WORK/drive.py" "$PROXY" "$model" "$stream" "$WARM"
+    python3 "$WORK/drive.py" "$PROXY" "$model" "$stream" "$WARM" ${BENCH_KEY:-}
     callgrind_control -z "$pid" >/dev/null 2>&1
-    python3 "$WORK/drive.py" "$PROXY" "$model" "$stream" "$N"
+    python3 "$WORK/drive.py" "$PROXY" "$model" "$stream" "$N" ${BENCH_KEY:-}
     rm -f "$out.$pid".*
     callgrind_control -d "$pid" >/dev/null 2>&1
     local f; f=$(ls -t "$out.$pid".* | head -1)
@@ -133,21 +142,76 @@ measure() {
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 
-measure floor plain stream stream-long
-measure switchyard plain stream stream-long anthropic anthropic-stream
-{ cat "$WORK/switchyard.yaml"; printf 'plugins:\n  - use: request-tagger\n    with: { refuse_models: [not-asked-for] }\n'; } >"$WORK/switchyard-staged.yaml"
-measure switchyard-staged plain
-{ cat "$WORK/switchyard.yaml"; printf 'validation: { enabled: false }\n'; } >"$WORK/switchyard-unvalidated.yaml"
-measure switchyard-unvalidated plain
+if [ "${LIMITS_ONLY:-0}" = 1 ]; then
+  measure floor plain
+else
+  measure floor plain stream stream-long
+  measure switchyard plain stream stream-long anthropic anthropic-stream
+  { cat "$WORK/switchyard.yaml"; printf 'plugins:\n  - use: request-tagger\n    with: { refuse_models: [not-asked-for] }\n'; } >"$WORK/switchyard-staged.yaml"
+  measure switchyard-staged plain
+  { cat "$WORK/switchyard.yaml"; printf 'validation: { enabled: false }\n'; } >"$WORK/switchyard-unvalidated.yaml"
+  measure switchyard-unvalidated plain
+fi
 
-per_event() { echo $(( (IR[$1/stream-long] - IR[$1/stream]) / 50 )); }
-IR[floor/stream-event]=$(per_event floor)
-IR[switchyard/stream-event]=$(per_event switchyard)
+# Gateway keys and limits: the same plain request with a key, then with limits on it.
+BENCH_KEY=sk-bench-key-0123456789
+keyed() { # extra lines for the key
+  { cat "$WORK/switchyard.yaml"
+    printf 'auth:\n  keys:\n    - name: bench\n      key: %s\n%s' "$BENCH_KEY" "$1"; } 
+}
+keyed "" >"$WORK/switchyard-keyed.yaml"
+LIMITED='      limits: { requests: 100000000/min, tokens: 100000000000/min }
+      budget: { usd: 1000000, per: month }
+limits:
+  per_user: { requests: 100000000/min }
+  global: { requests: 100000000/s }
+'
+keyed "$LIMITED" >"$WORK/switchyard-limited.yaml"
+measure switchyard-keyed plain
+measure switchyard-limited plain
+if [ "${LIMITS_REDIS:-1}" = 1 ]; then
+  . scripts/setup.sh redis-server
+  REDIS_PORT=$((PORT_BASE + 4))
+  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no --dir "$WORK" >"$WORK/redis.log" 2>&1 & PIDS+=($!)
+  { keyed "$LIMITED"; printf '  store: { redis: "redis://127.0.0.1:%s" }\n' "$REDIS_PORT"; } >"$WORK/switchyard-shared.yaml"
+  measure switchyard-shared plain
+fi
 
 k() { awk -v v="$1" 'BEGIN { printf "%.0fk", v / 1000 }'; }
 x() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f×", a / b }'; }
 mkdir -p benches/results
 stamp=$(date -u +%Y-%m-%dT%H-%MZ)
+
+# Keys and limits only (LIMITS_ONLY=1): the floor, a key, local limits, shared limits.
+limits_rows() {
+  a=${IR[floor/plain]}
+  for v in keyed limited shared; do
+    [ -n "${IR[switchyard-$v/plain]:-}" ] || continue
+    b=${IR[switchyard-$v/plain]}
+    echo "| plain, $v | $(k "$a") | $(k "$b") | $(k $((b - a))) | $(x "$b" "$a") |"
+  done
+  echo
+  echo "Local limits (requests and tokens per key, per user and global, and a budget) cost a request $(( IR[switchyard-limited/plain] - IR[switchyard-keyed/plain] )) instructions (keyed vs limited)."
+  if [ -n "${IR[switchyard-shared/plain]:-}" ]; then
+    echo "Sharing them through Redis costs $(( IR[switchyard-shared/plain] - IR[switchyard-limited/plain] )) more per request (limited vs shared; the background sync included, no round trip on the request path)."
+  fi
+}
+if [ "${LIMITS_ONLY:-0}" = 1 ]; then
+  {
+    echo "Run $stamp, $(valgrind --version), $N requests per class after $WARM warm-up requests, one keep-alive connection."
+    echo "Command: \`LIMITS_ONLY=1 benches/instructions.sh\` (N=$N)."
+    echo
+    echo "| class | floor | switchyard | added | switchyard ÷ floor |"
+    echo "|---|---|---|---|---|"
+    limits_rows
+  } >"benches/results/instructions-limits-$stamp.md"
+  cat "benches/results/instructions-limits-$stamp.md"
+  exit 0
+fi
+
+per_event() { echo $(( (IR[$1/stream-long] - IR[$1/stream]) / 50 )); }
+IR[floor/stream-event]=$(per_event floor)
+IR[switchyard/stream-event]=$(per_event switchyard)
 {
   echo "Run $stamp, $(valgrind --version), $N requests per class after $WARM warm-up requests, one keep-alive connection."
   echo "Command: \`benches/instructions.sh\` (N=$N)."
@@ -165,8 +229,10 @@ stamp=$(date -u +%Y-%m-%dT%H-%MZ)
   done
   a=${IR[floor/plain]}; b=${IR[switchyard-staged/plain]}
   echo "| plain, with a stage registered that it does not trigger | $(k "$a") | $(k "$b") | $(k $((b - a))) | $(x "$b" "$a") |"
-  echo
-  echo "A registered stage a request does not trigger costs it $(( b - IR[switchyard/plain] )) instructions (plain vs plain, staged)."
+  b=${IR[switchyard-unvalidated/plain]}
+  echo "| plain, validation off | $(k "$a") | $(k "$b") | $(k $((b - a))) | $(x "$b" "$a") |"
+  limits_rows
+  echo "A registered stage a request does not trigger costs it $(( IR[switchyard-staged/plain] - IR[switchyard/plain] )) instructions (plain vs plain, staged)."
   echo "Request validation (on by default) costs a plain request $(( IR[switchyard/plain] - IR[switchyard-unvalidated/plain] )) instructions (plain vs plain with \`validation: { enabled: false }\`)."
 } >"benches/results/instructions-$stamp.md"
 cat "benches/results/instructions-$stamp.md"

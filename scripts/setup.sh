@@ -7,6 +7,7 @@ need=()
 command -v cmake >/dev/null 2>&1 || need+=(cmake)      # pingora-core's zlib-ng build
 command -v cc >/dev/null 2>&1 || need+=(build-essential)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)  # tests of shared limits (limits.store)
 for pkg in "$@"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done

@@ -593,3 +593,102 @@ pub fn sse_data(body: &str) -> Vec<String> {
         })
         .collect()
 }
+
+// ----- Redis (shared limits) -----------------------------------------------------------------
+
+/// A real `redis-server` on a free loopback port, with no persistence, in a scratch
+/// directory; killed when dropped. `scripts/setup.sh` installs it.
+pub struct Redis {
+    /// Its port.
+    pub port: u16,
+    proc: Option<Proc>,
+    dir: TempDir,
+}
+
+impl Redis {
+    /// Starts one and waits until it answers `PING`.
+    pub async fn start() -> Redis {
+        let mut dir = TempDir::new();
+        for _ in 0..5 {
+            let port = free_port();
+            let mut r = Redis {
+                port,
+                proc: None,
+                dir,
+            };
+            if r.spawn().await {
+                return r;
+            }
+            dir = std::mem::take(&mut r.dir);
+        }
+        panic!("redis-server did not start after 5 tries");
+    }
+
+    async fn spawn(&mut self) -> bool {
+        let mut cmd = Command::new("redis-server");
+        cmd.args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
+            .args(["--save", "", "--appendonly", "no", "--protected-mode", "no"])
+            .arg("--dir")
+            .arg(&self.dir.0);
+        let log = self.dir.0.join(format!("redis-{}.log", self.port));
+        let mut proc = Proc::spawn("redis-server", &mut cmd, log);
+        let end = Instant::now() + START_TIMEOUT;
+        while Instant::now() < end {
+            if self.ping() {
+                self.proc = Some(proc);
+                return true;
+            }
+            if proc.exited().is_some() {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        false
+    }
+
+    /// True when the server answers `PING` now.
+    pub fn ping(&self) -> bool {
+        use std::io::{Read, Write};
+        let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else {
+            return false;
+        };
+        let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
+        let mut buf = [0u8; 7];
+        s.write_all(b"PING\r\n").is_ok() && s.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
+    }
+
+    /// `redis://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the server (SIGKILL) and waits until it is gone.
+    pub async fn kill(&mut self) {
+        if let Some(mut p) = self.proc.take() {
+            p.signal("KILL");
+            assert!(p.wait_exit(Duration::from_secs(10)).await.is_some());
+        }
+    }
+
+    /// Starts it again on the same port (empty: it keeps nothing).
+    pub async fn restart(&mut self) {
+        for _ in 0..50 {
+            if self.spawn().await {
+                return;
+            }
+            // The port may linger for a moment after the kill.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("redis-server did not restart on port {}", self.port);
+    }
+
+    /// `redis-cli` with `args` against this server; its output.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .expect("redis-cli");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}

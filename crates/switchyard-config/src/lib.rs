@@ -15,6 +15,7 @@ pub mod catalog;
 mod env;
 mod errors;
 pub mod keys;
+pub mod limits;
 mod model;
 pub mod raw;
 pub mod route;

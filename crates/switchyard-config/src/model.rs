@@ -47,6 +47,8 @@ pub struct Config {
     /// Model prices, limits and modalities: the built-in catalog with the config's
     /// `catalog:` applied.
     pub catalog: Arc<Catalog>,
+    /// Rate limits per user and global, and the shared store.
+    pub limits: crate::limits::LimitsConfig,
 }
 
 /// `request_config:`: what a client may send in `x-switchyard-config` / `x-portkey-config`.
@@ -252,6 +254,11 @@ pub struct GatewayKey {
     /// Largest `max_tokens` / `max_completion_tokens` a request may ask for with this key
     /// (lower than `validation.max_tokens` when both are set).
     pub max_tokens: Option<u64>,
+    // Limits and budget of the key.
+    /// Requests and tokens per period.
+    pub limits: crate::limits::Limits,
+    /// Spending cap.
+    pub budget: Option<crate::limits::Budget>,
 }
 
 /// `validation:`: request bodies checked against OpenAI's schema before routing.
@@ -448,9 +455,28 @@ pub struct Route {
     pub name: String,
     /// What it does.
     pub node: crate::route::RouteNode,
+    // Limits and budget of the route.
+    /// Requests and tokens per period.
+    pub limits: crate::limits::Limits,
+    /// Spending cap.
+    pub budget: Option<crate::limits::Budget>,
 }
 
 impl Config {
+    /// True when some rate limit or budget is configured (the limits stage then runs).
+    pub fn has_limits(&self) -> bool {
+        !self.limits.per_user.is_empty()
+            || !self.limits.global.is_empty()
+            || self
+                .auth
+                .iter()
+                .any(|k| !k.limits.is_empty() || k.budget.is_some())
+            || self
+                .routes
+                .iter()
+                .any(|r| !r.limits.is_empty() || r.budget.is_some())
+    }
+
     /// A provider by id.
     pub fn provider(&self, id: ProviderId) -> Option<&Provider> {
         self.providers.get(id.0)

@@ -55,6 +55,9 @@ pub struct RawConfig {
     /// built-in catalog.
     #[serde(default)]
     pub catalog: Option<RawCatalog>,
+    /// Rate limits per user and global, and the store shared between replicas.
+    #[serde(default)]
+    pub limits: Option<crate::limits::RawLimitsSection>,
 }
 
 /// `request_config:`
@@ -331,6 +334,11 @@ pub struct RawKey {
     pub allow: Option<Spanned<Vec<String>>>,
     /// Largest `max_tokens` / `max_completion_tokens` a request with this key may ask for.
     pub max_tokens: Option<Spanned<u64>>,
+    // Limits and budget of the key (see `crate::limits`).
+    /// Requests and tokens per period.
+    pub limits: Option<crate::limits::RawLimits>,
+    /// Spending cap.
+    pub budget: Option<crate::limits::RawBudget>,
 }
 
 /// `validation:`
@@ -538,6 +546,11 @@ pub struct RawNode {
     pub azure_entra_client_secret: Option<Spanned<String>>,
     /// Entra ID client credentials (Azure).
     pub azure_entra_tenant_id: Option<Spanned<String>>,
+    // Limits and budget of a route (top level of `routes:` only; see `crate::limits`).
+    /// Requests and tokens per period.
+    pub limits: Option<crate::limits::RawLimits>,
+    /// Spending cap.
+    pub budget: Option<crate::limits::RawBudget>,
 }
 
 impl RawNode {

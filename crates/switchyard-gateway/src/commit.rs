@@ -232,6 +232,10 @@ pub async fn commit(
     let mut header =
         respond::header(pipeline, status, &content_type, framing, ctx).map_err(Failure::Abort)?;
     for (name, value) in provider_headers {
+        // The gateway's own limits (`x-ratelimit-*` set by a stage) win over the provider's.
+        if ctx.response_headers.iter().any(|(n, _)| *n == name) {
+            continue;
+        }
         header.insert(name, value);
     }
     ctx.status = status;

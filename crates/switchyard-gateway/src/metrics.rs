@@ -162,6 +162,14 @@ impl Metrics {
         }
     }
 
+    /// Adds a metric owned by a stage (limits, budgets) to the exposition.
+    pub fn register(
+        &self,
+        c: Box<dyn prometheus::core::Collector>,
+    ) -> Result<(), prometheus::Error> {
+        self.registry.register(c)
+    }
+
     /// The Prometheus text exposition.
     pub fn render(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(8192);

@@ -141,6 +141,10 @@ pub async fn whole(
         cx,
     )?;
     for (name, value) in extra {
+        // The gateway's own limits (`x-ratelimit-*` set by a stage) win over the provider's.
+        if cx.response_headers.iter().any(|(n, _)| n == name) {
+            continue;
+        }
         h.insert(name.clone(), value.clone());
     }
     cx.status = status;

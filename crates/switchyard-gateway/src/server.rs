@@ -163,6 +163,9 @@ pub fn run(config: Config, opts: RunOptions, plugins: &[Plugin]) -> Result<(), S
     if let Some(certs) = certs {
         server.add_service(background_service("certificates", CertWatch(certs)));
     }
+    if let Some(sync) = state.limits_sync.lock().ok().and_then(|mut s| s.take()) {
+        server.add_service(background_service("limits store", sync));
+    }
     for checks in health::services(&state) {
         server.add_service(checks);
     }

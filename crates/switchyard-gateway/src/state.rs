@@ -51,6 +51,8 @@ pub struct State {
     pub metrics: Arc<Metrics>,
     /// The stages every request goes through.
     pub pipeline: Pipeline,
+    /// The task sharing limit counters through Redis, until the server takes it to run.
+    pub limits_sync: std::sync::Mutex<Option<crate::stages::LimitsSync>>,
     /// The clock health decisions use.
     pub clock: Clock,
     /// Secrets redacted from what providers send back.
@@ -85,7 +87,7 @@ impl State {
         plugins: &[Plugin],
     ) -> Result<Arc<Self>, String> {
         let metrics = Arc::new(Metrics::new().map_err(|e| format!("metrics: {e}"))?);
-        let pipeline = crate::stages::pipeline(&config, &metrics, plugins)?;
+        let (pipeline, limits_sync) = crate::stages::build(&config, &metrics, plugins)?;
         let mut connectors: HashMap<Option<PathBuf>, Arc<Connector>> = HashMap::new();
         let base_opts = ConnectorOptions::from_server_conf(server_conf);
         let default_connector = Arc::new(Connector::new(Some(base_opts.clone())));
@@ -133,6 +135,7 @@ impl State {
             upstream: Upstream::default(),
             metrics,
             pipeline,
+            limits_sync: std::sync::Mutex::new(limits_sync),
             clock: Clock::new(),
             budget: crate::budget::Budget::new(config.server.max_buffered),
             redactor: crate::redact::Redactor::new(&config),

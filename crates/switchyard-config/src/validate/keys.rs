@@ -168,6 +168,8 @@ fn key(
         metadata: k.metadata.clone(),
         allow,
         max_tokens,
+        limits: super::limits::limits(cx, k.limits.as_ref(), &format!("{field}.limits")),
+        budget: super::limits::budget(cx, k.budget.as_ref(), &format!("{field}.budget")),
     })
 }
 

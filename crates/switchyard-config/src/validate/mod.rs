@@ -13,6 +13,7 @@ use crate::env;
 
 pub(crate) mod catalog;
 mod keys;
+pub(crate) mod limits;
 pub(crate) mod route;
 
 use crate::errors::{ConfigError, ConfigErrors};
@@ -191,9 +192,12 @@ pub(crate) fn validate(
             warnings: Vec::new(),
         };
         if let Some(node) = route::node(&mut cx, &mut rc, r, &format!("routes.{name}"), "config") {
+            let field = format!("routes.{name}");
             routes.push(Route {
                 name: name.clone(),
                 node,
+                limits: limits::limits(&mut cx, r.limits.as_ref(), &format!("{field}.limits")),
+                budget: limits::budget(&mut cx, r.budget.as_ref(), &format!("{field}.budget")),
             });
         }
     }
@@ -228,6 +232,7 @@ pub(crate) fn validate(
     let catalog = catalog::for_config(&mut cx, raw.catalog.as_ref());
     let request_config = request_config_limits(&mut cx, &raw.request_config);
     let attempts = attempt_limits(&mut cx, &raw.attempts);
+    let limits = limits::section(&mut cx, raw.limits.as_ref());
 
     if !cx.errors.is_empty() {
         cx.errors.sort_by_key(|e| (e.line, e.column));
@@ -248,6 +253,7 @@ pub(crate) fn validate(
         circuit_breaker,
         images,
         catalog,
+        limits,
     })
 }
 

@@ -81,6 +81,12 @@ pub(crate) fn node(
         cx.err(v, format!("{field}.virtual_key"), "virtual keys are a hosted Portkey feature: name a configured provider, or give `provider` and `api_key`");
     }
     portkey_fields(cx, rc, raw, field);
+    if raw.limits.is_some() || raw.budget.is_some() {
+        let top = matches!(&rc.source, Source::File { routes, .. } if routes.values().any(|r| std::ptr::eq(r, raw)));
+        if !top {
+            cx.node_err(raw, field, "`limits` and `budget` belong on a route (directly under `routes:`), not on a target or in a per-request config");
+        }
+    }
     let settings = settings(cx, rc, raw, field);
     let weight = match &raw.weight {
         Some(w) if !(w.value.is_finite() && w.value >= 0.0) => {

@@ -67,7 +67,11 @@ pub fn load_request_config(
             ),
         )]));
     }
-    let raw: raw::RawNode = raw::parse_as(text, source_name)?;
+    let raw: raw::RawNode = if text.trim_start().starts_with('{') {
+        raw::parse_json_as(text, source_name)?
+    } else {
+        raw::parse_as(text, source_name)?
+    };
     validate::request_config(&raw, source_name, flavor, config)
 }
 
@@ -784,6 +788,32 @@ routes:
         ))
         .unwrap();
         assert!(f.route("fwd").is_some());
+    }
+
+    /// A per-request config is parsed on a request's thread, one stack frame group per level
+    /// of `targets`: the deepest config the nesting bound lets through must parse (and be
+    /// refused) well within a worker's stack — 2 MiB for Tokio's — even unoptimised.
+    #[test]
+    fn the_deepest_config_admitted_fits_a_small_stack() {
+        let c = load(TREE).unwrap();
+        let allowed = 2 * c.request_config.max_depth + 6;
+        let levels = (allowed - 1) / 2;
+        let text = format!(
+            "{}{{\"provider\": \"a\"}}{}",
+            "{\"targets\": [".repeat(levels),
+            "]}".repeat(levels)
+        );
+        assert!(nesting(&text) <= allowed);
+        let e = std::thread::Builder::new()
+            .stack_size(512 * 1024)
+            .spawn(move || {
+                load_request_config(&text, "x-portkey-config", Flavor::Portkey, &c).map(|_| ())
+            })
+            .unwrap()
+            .join()
+            .expect("parsing overflowed a 512 KiB stack")
+            .unwrap_err();
+        assert!(e.to_string().contains("max_depth"), "{e}");
     }
 
     #[test]

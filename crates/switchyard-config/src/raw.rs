@@ -464,7 +464,7 @@ pub struct RawNode {
     /// settings (Portkey's form).
     pub strategy: Option<Spanned<RawStrategy>>,
     /// Children of a group.
-    pub targets: Option<Spanned<Vec<RawNode>>>,
+    pub targets: Option<Spanned<Vec<Box<RawNode>>>>,
     /// A provider: a configured provider's name, or (per-request configs) a provider kind.
     pub provider: Option<Spanned<String>>,
     /// The model to ask the provider for.
@@ -492,60 +492,62 @@ pub struct RawNode {
     pub custom_host: Option<Spanned<String>>,
     /// Portkey's hosted virtual keys: refused with an explanation.
     pub virtual_key: Option<Spanned<String>>,
+    // Portkey's fields below are boxed: rarely given, and a node is deserialized on the stack
+    // once per level of `targets` (see `load_request_config`'s nesting bound).
     /// Client request headers passed on to the provider as they came.
-    pub forward_headers: Option<Spanned<Vec<String>>>,
+    pub forward_headers: Option<Box<Spanned<Vec<String>>>>,
     /// Portkey's response cache settings (`{mode, max_age}`).
-    pub cache: Option<Spanned<serde_json::Value>>,
+    pub cache: Option<Box<Spanned<serde_json::Value>>>,
     /// Portkey's `strict_open_ai_compliance`.
-    pub strict_open_ai_compliance: Option<Spanned<bool>>,
+    pub strict_open_ai_compliance: Option<Box<Spanned<bool>>>,
     /// Portkey's hosted circuit-breaker settings.
-    pub cb_config: Option<Spanned<serde_json::Value>>,
+    pub cb_config: Option<Box<Spanned<serde_json::Value>>>,
     /// Checks before the request is sent.
-    pub before_request_hooks: Option<Spanned<serde_json::Value>>,
+    pub before_request_hooks: Option<Box<Spanned<serde_json::Value>>>,
     /// Checks on the answer.
-    pub after_request_hooks: Option<Spanned<serde_json::Value>>,
+    pub after_request_hooks: Option<Box<Spanned<serde_json::Value>>>,
     /// Guardrails on the input (ids or objects).
-    pub input_guardrails: Option<Spanned<serde_json::Value>>,
+    pub input_guardrails: Option<Box<Spanned<serde_json::Value>>>,
     /// Guardrails on the output.
-    pub output_guardrails: Option<Spanned<serde_json::Value>>,
+    pub output_guardrails: Option<Box<Spanned<serde_json::Value>>>,
     /// Mutators on the input.
-    pub input_mutators: Option<Spanned<serde_json::Value>>,
+    pub input_mutators: Option<Box<Spanned<serde_json::Value>>>,
     /// Mutators on the output.
-    pub output_mutators: Option<Spanned<serde_json::Value>>,
+    pub output_mutators: Option<Box<Spanned<serde_json::Value>>>,
     /// AWS access key id (Bedrock).
-    pub aws_access_key_id: Option<Spanned<String>>,
+    pub aws_access_key_id: Option<Box<Spanned<String>>>,
     /// AWS secret access key (Bedrock).
-    pub aws_secret_access_key: Option<Spanned<String>>,
+    pub aws_secret_access_key: Option<Box<Spanned<String>>>,
     /// AWS session token for temporary credentials (Bedrock).
-    pub aws_session_token: Option<Spanned<String>>,
+    pub aws_session_token: Option<Box<Spanned<String>>>,
     /// AWS region (Bedrock).
-    pub aws_region: Option<Spanned<String>>,
+    pub aws_region: Option<Box<Spanned<String>>>,
     /// Google Cloud project (Vertex AI).
-    pub vertex_project_id: Option<Spanned<String>>,
+    pub vertex_project_id: Option<Box<Spanned<String>>>,
     /// Google Cloud region (Vertex AI).
-    pub vertex_region: Option<Spanned<String>>,
+    pub vertex_region: Option<Box<Spanned<String>>>,
     /// A Google service account key (Vertex AI).
-    pub vertex_service_account_json: Option<Spanned<serde_json::Value>>,
+    pub vertex_service_account_json: Option<Box<Spanned<serde_json::Value>>>,
     /// `OpenAI-Project` header (OpenAI).
-    pub openai_project: Option<Spanned<String>>,
+    pub openai_project: Option<Box<Spanned<String>>>,
     /// `OpenAI-Organization` header (OpenAI).
-    pub openai_organization: Option<Spanned<String>>,
+    pub openai_organization: Option<Box<Spanned<String>>>,
     /// Azure deployment (the model path segment).
-    pub deployment_id: Option<Spanned<String>>,
+    pub deployment_id: Option<Box<Spanned<String>>>,
     /// Azure `api-version`.
-    pub api_version: Option<Spanned<String>>,
+    pub api_version: Option<Box<Spanned<String>>>,
     /// An Entra ID token sent as `Authorization: Bearer` (Azure).
-    pub azure_ad_token: Option<Spanned<String>>,
+    pub azure_ad_token: Option<Box<Spanned<String>>>,
     /// Azure's authentication mode.
-    pub azure_auth_mode: Option<Spanned<String>>,
+    pub azure_auth_mode: Option<Box<Spanned<String>>>,
     /// Azure's underlying model name (for Portkey's cost accounting).
-    pub azure_model_name: Option<Spanned<String>>,
+    pub azure_model_name: Option<Box<Spanned<String>>>,
     /// Entra ID client credentials (Azure).
-    pub azure_entra_client_id: Option<Spanned<String>>,
+    pub azure_entra_client_id: Option<Box<Spanned<String>>>,
     /// Entra ID client credentials (Azure).
-    pub azure_entra_client_secret: Option<Spanned<String>>,
+    pub azure_entra_client_secret: Option<Box<Spanned<String>>>,
     /// Entra ID client credentials (Azure).
-    pub azure_entra_tenant_id: Option<Spanned<String>>,
+    pub azure_entra_tenant_id: Option<Box<Spanned<String>>>,
     // Limits and budget of a route (top level of `routes:` only; see `crate::limits`).
     /// Requests and tokens per period.
     pub limits: Option<crate::limits::RawLimits>,
@@ -565,7 +567,7 @@ impl RawNode {
             ("output_mutators", &self.output_mutators),
         ]
         .into_iter()
-        .filter_map(|(n, v)| v.as_ref().map(|v| (n, v)))
+        .filter_map(|(n, v)| v.as_deref().map(|v| (n, v)))
     }
 }
 
@@ -780,6 +782,40 @@ pub fn parse(text: &str, source_name: &str) -> Result<RawConfig, ConfigErrors> {
 }
 
 /// Parses YAML (or JSON, a subset of YAML's flow style) into any raw type.
+/// Parses JSON text (a per-request config header) into `T`, naming the failing field by its
+/// path and the header's line and column. JSON needs no YAML machinery: `serde_json` keeps a
+/// small stack frame per level of nesting where the YAML parser keeps a large one, and a
+/// per-request config is parsed on a request's worker thread (values then carry no source
+/// location; the field path names them).
+pub fn parse_json_as<T: serde::de::DeserializeOwned>(
+    text: &str,
+    source_name: &str,
+) -> Result<T, ConfigError> {
+    let error = |path: Option<String>, inner: serde_json::Error| {
+        let (line, column) = (inner.line(), inner.column());
+        let mut message = inner.to_string();
+        if let Some(i) = message.rfind(" at line ") {
+            message.truncate(i);
+        }
+        ConfigError {
+            file: source_name.to_owned(),
+            line: (line > 0).then_some(line),
+            column: (line > 0).then_some(column),
+            field: path
+                .map(|p| spanned_free_path(&p))
+                .filter(|p| !p.is_empty() && p != "."),
+            message,
+        }
+    };
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        error(Some(path), e.into_inner())
+    })?;
+    de.end().map_err(|e| error(None, e))?;
+    Ok(value)
+}
+
 pub fn parse_as<T: serde::de::DeserializeOwned + Default>(
     text: &str,
     source_name: &str,

@@ -174,9 +174,12 @@ fn target(
         Source::Request { config } => config.provider_id(&p.value),
     };
     if let Some(id) = configured {
-        for (v, name) in [(&raw.api_key, "api_key"), (&raw.custom_host, "custom_host")]
-            .into_iter()
-            .chain(inline_strings(raw))
+        for (v, name) in [
+            (raw.api_key.as_ref(), "api_key"),
+            (raw.custom_host.as_ref(), "custom_host"),
+        ]
+        .into_iter()
+        .chain(inline_strings(raw))
         {
             if let Some(v) = v {
                 cx.err(
@@ -221,7 +224,7 @@ fn target(
     let extra = inline_extra(cx, raw, kind, field);
     let api_key = raw
         .azure_ad_token
-        .as_ref()
+        .as_deref()
         .or(raw.api_key.as_ref())
         .map(|k| Secret::new(k.value.clone()))
         .unwrap_or_default();
@@ -688,23 +691,32 @@ fn portkey_fields(cx: &mut Ctx<'_>, rc: &mut RouteCx<'_>, raw: &RawNode, field: 
 }
 
 /// The string-valued provider-specific fields of an inline provider, by name.
-fn inline_strings(raw: &RawNode) -> [(&Option<Spanned<String>>, &'static str); 15] {
+fn inline_strings(raw: &RawNode) -> [(Option<&Spanned<String>>, &'static str); 15] {
     [
-        (&raw.aws_access_key_id, "aws_access_key_id"),
-        (&raw.aws_secret_access_key, "aws_secret_access_key"),
-        (&raw.aws_session_token, "aws_session_token"),
-        (&raw.aws_region, "aws_region"),
-        (&raw.vertex_project_id, "vertex_project_id"),
-        (&raw.vertex_region, "vertex_region"),
-        (&raw.openai_project, "openai_project"),
-        (&raw.openai_organization, "openai_organization"),
-        (&raw.deployment_id, "deployment_id"),
-        (&raw.api_version, "api_version"),
-        (&raw.azure_ad_token, "azure_ad_token"),
-        (&raw.azure_auth_mode, "azure_auth_mode"),
-        (&raw.azure_model_name, "azure_model_name"),
-        (&raw.azure_entra_client_id, "azure_entra_client_id"),
-        (&raw.azure_entra_tenant_id, "azure_entra_tenant_id"),
+        (raw.aws_access_key_id.as_deref(), "aws_access_key_id"),
+        (
+            raw.aws_secret_access_key.as_deref(),
+            "aws_secret_access_key",
+        ),
+        (raw.aws_session_token.as_deref(), "aws_session_token"),
+        (raw.aws_region.as_deref(), "aws_region"),
+        (raw.vertex_project_id.as_deref(), "vertex_project_id"),
+        (raw.vertex_region.as_deref(), "vertex_region"),
+        (raw.openai_project.as_deref(), "openai_project"),
+        (raw.openai_organization.as_deref(), "openai_organization"),
+        (raw.deployment_id.as_deref(), "deployment_id"),
+        (raw.api_version.as_deref(), "api_version"),
+        (raw.azure_ad_token.as_deref(), "azure_ad_token"),
+        (raw.azure_auth_mode.as_deref(), "azure_auth_mode"),
+        (raw.azure_model_name.as_deref(), "azure_model_name"),
+        (
+            raw.azure_entra_client_id.as_deref(),
+            "azure_entra_client_id",
+        ),
+        (
+            raw.azure_entra_tenant_id.as_deref(),
+            "azure_entra_tenant_id",
+        ),
     ]
 }
 
@@ -742,7 +754,7 @@ fn cloud_name(cx: &mut Ctx<'_>, v: &Spanned<String>, field: String) -> Option<St
 fn inline_extra(cx: &mut Ctx<'_>, raw: &RawNode, kind: ProviderKind, field: &str) -> Option<Extra> {
     let present: Vec<(&Spanned<String>, &str)> = inline_strings(raw)
         .into_iter()
-        .filter_map(|(v, n)| v.as_ref().map(|v| (v, n)))
+        .filter_map(|(v, n)| v.map(|v| (v, n)))
         .collect();
     if let Some(sa) = &raw.vertex_service_account_json {
         cx.err(sa, format!("{field}.vertex_service_account_json"), "service account keys are not exchanged for tokens by this gateway: send an access token as `api_key`");
@@ -770,7 +782,7 @@ fn inline_extra(cx: &mut Ctx<'_>, raw: &RawNode, kind: ProviderKind, field: &str
     }
     let mut settings = InlineSettings::default();
     let mut base_url = None;
-    let text = |v: &Option<Spanned<String>>| v.as_ref().map(|v| v.value.trim().to_owned());
+    let text = |v: &Option<Box<Spanned<String>>>| v.as_deref().map(|v| v.value.trim().to_owned());
     match kind {
         ProviderKind::Bedrock => {
             match (&raw.aws_access_key_id, &raw.aws_secret_access_key) {

@@ -27,7 +27,7 @@ impl WalkContext for Cx {
     fn facts(&self) -> &dyn Facts {
         self
     }
-    fn target_state(&self, _: &TargetSpec, _: &RouteNode) -> TargetState {
+    fn target_state(&self, _: &TargetSpec, _: Option<&str>) -> TargetState {
         TargetState {
             healthy: true,
             badness: 0.0,
@@ -68,11 +68,7 @@ fn bench(c: &mut Criterion) {
         return;
     };
     let cx = Cx(serde_json::json!({"metadata": {"tier": "free"}, "params": {"max_tokens": 64}}));
-    let failed = Outcome {
-        status: 503,
-        retry_after: None,
-        retryable: true,
-    };
+    let failed = Outcome::failed(503, None);
     let mut rng = StdRng::seed_from_u64(7);
     for name in ["single", "fallback", "weighted", "conditional"] {
         let Some(route) = config.route(name) else {

@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
+# The benchmarks are not run here (timing goals live in BENCHMARKS.md), but they must build.
+cargo check --locked -p switchyard-benches --benches
 # The end-to-end tests start these binaries as processes.
 cargo build --locked --bins
 if cargo nextest --version >/dev/null 2>&1; then

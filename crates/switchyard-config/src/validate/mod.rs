@@ -843,10 +843,7 @@ fn fill_url_template(
         match value {
             Some(v) => {
                 let v = cx.expand(v, &format!("{field}.{name}"))?;
-                if name == "location" && v.trim() == "global" {
-                    url = url.replace("://{location}-", "://");
-                }
-                url = url.replace(&placeholder, v.trim());
+                url = fill_placeholder(&url, name, v.trim());
             }
             None => {
                 cx.err(
@@ -862,6 +859,17 @@ fn fill_url_template(
         }
     }
     Some(url)
+}
+
+/// `url` with `{name}` replaced by `value`; Google's `global` location has no regional host,
+/// so a host starting with `{location}-` loses that prefix.
+pub(super) fn fill_placeholder(url: &str, name: &str, value: &str) -> String {
+    let url = if name == "location" && value == "global" {
+        url.replace("://{location}-", "://")
+    } else {
+        url.to_owned()
+    };
+    url.replace(&format!("{{{name}}}"), value)
 }
 
 fn provider_options(cx: &mut Ctx<'_>, raw: &RawProvider, field: &str) -> ProviderOptions {

@@ -895,10 +895,7 @@ fn template_url(
 ) -> Option<BaseUrl> {
     let mut url = kind.info().default_base_url?.to_owned();
     for (name, value) in values {
-        if *name == "location" && *value == "global" {
-            url = url.replace("://{location}-", "://");
-        }
-        url = url.replace(&format!("{{{name}}}"), value);
+        url = super::fill_placeholder(&url, name, value);
     }
     match BaseUrl::parse(&url) {
         Ok(u) if !url.contains('{') => Some(u),
